@@ -1,0 +1,202 @@
+"""Verified copies and moves: never overwrite, verify before renaming, clean up after a crash."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from utils import fileops
+from utils.fileops import (
+    CONFLICT,
+    COPIED,
+    IDENTICAL,
+    MOVED,
+    TransferSummary,
+    VerificationError,
+    files_identical,
+    is_partial,
+    partial_path,
+    remove_partials,
+    safe_copy,
+    safe_move,
+)
+
+
+@pytest.fixture
+def source_file(tmp_path):
+    path = tmp_path / "source" / "zebra_10001.jpg"
+    path.parent.mkdir()
+    path.write_bytes(bytes(range(256)) * 40)
+    return path
+
+
+def test_copy_writes_a_verified_copy_and_keeps_the_source(tmp_path, source_file):
+    destination = tmp_path / "destination" / "zebra" / source_file.name
+    summary = TransferSummary()
+
+    assert safe_copy(source_file, destination, summary=summary) == COPIED
+
+    assert destination.read_bytes() == source_file.read_bytes()
+    assert source_file.exists()
+    assert not partial_path(destination).exists()
+    assert summary.copied == 1 and summary.ok
+    assert destination.stat().st_mtime == pytest.approx(source_file.stat().st_mtime)
+
+
+def test_copy_onto_identical_file_does_nothing(tmp_path, source_file):
+    destination = tmp_path / source_file.name
+    destination.write_bytes(source_file.read_bytes())
+    os.utime(destination, (1_000_000, 1_000_000))
+    summary = TransferSummary()
+
+    assert safe_copy(source_file, destination, summary=summary) == IDENTICAL
+
+    assert destination.stat().st_mtime == 1_000_000
+    assert summary.skipped_identical == 1 and summary.copied == 0
+
+
+def test_copy_onto_different_file_is_a_conflict_and_overwrites_nothing(tmp_path, source_file):
+    destination = tmp_path / source_file.name
+    destination.write_bytes(b"someone else's image")
+    summary = TransferSummary()
+
+    assert safe_copy(source_file, destination, summary=summary) == CONFLICT
+
+    assert destination.read_bytes() == b"someone else's image"
+    assert source_file.read_bytes() == bytes(range(256)) * 40
+    assert summary.conflicts == [(source_file, destination)] and not summary.ok
+
+
+def test_copy_replaces_a_leftover_partial_file(tmp_path, source_file):
+    destination = tmp_path / source_file.name
+    partial_path(destination).write_bytes(b"half of a")
+    summary = TransferSummary()
+
+    assert safe_copy(source_file, destination, summary=summary) == COPIED
+
+    assert destination.read_bytes() == source_file.read_bytes()
+    assert not partial_path(destination).exists()
+    assert summary.removed_partials == 1
+
+
+def test_failed_verification_leaves_no_destination_and_no_partial(tmp_path, source_file, monkeypatch):
+    destination = tmp_path / source_file.name
+    monkeypatch.setattr(fileops, "sha256_of", lambda path: "0" * 64)
+
+    with pytest.raises(VerificationError):
+        safe_copy(source_file, destination)
+
+    assert not destination.exists()
+    assert not partial_path(destination).exists()
+    assert source_file.exists()
+
+
+def test_move_deletes_the_source_only_after_the_copy(tmp_path, source_file):
+    original = source_file.read_bytes()
+    destination = tmp_path / "valid" / source_file.name
+    summary = TransferSummary()
+
+    assert safe_move(source_file, destination, summary=summary) == MOVED
+
+    assert destination.read_bytes() == original
+    assert not source_file.exists()
+    assert summary.moved == 1
+
+
+def test_move_onto_identical_file_completes_an_interrupted_move(tmp_path, source_file):
+    destination = tmp_path / source_file.name
+    destination.write_bytes(source_file.read_bytes())
+
+    assert safe_move(source_file, destination) == MOVED
+
+    assert not source_file.exists()
+    assert destination.exists()
+
+
+def test_move_onto_different_file_keeps_both(tmp_path, source_file):
+    destination = tmp_path / source_file.name
+    destination.write_bytes(b"other bytes")
+    summary = TransferSummary()
+
+    assert safe_move(source_file, destination, summary=summary) == CONFLICT
+
+    assert source_file.exists() and destination.read_bytes() == b"other bytes"
+    assert len(summary.conflicts) == 1 and summary.moved == 0
+
+
+def test_dry_run_decides_but_touches_nothing(tmp_path, source_file):
+    destination = tmp_path / "new" / source_file.name
+    summary = TransferSummary(dry_run=True)
+
+    assert safe_copy(source_file, destination, summary=summary, dry_run=True) == COPIED
+    assert safe_move(source_file, destination, summary=summary, dry_run=True) == MOVED
+
+    assert not destination.parent.exists()
+    assert source_file.exists()
+    assert (summary.copied, summary.moved) == (1, 1)
+
+
+def test_files_identical_compares_bytes_not_only_sizes(tmp_path):
+    first, second, third = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    first.write_bytes(b"abcd")
+    second.write_bytes(b"abce")
+    third.write_bytes(b"abcd")
+
+    assert not files_identical(first, second)
+    assert files_identical(first, third)
+
+
+def test_remove_partials_removes_only_leftovers(tmp_path):
+    (tmp_path / "lion").mkdir()
+    leftover = tmp_path / "lion" / ".lion_1.jpg.partial"
+    leftover.write_bytes(b"x")
+    keep = [tmp_path / "lion" / "lion_1.jpg", tmp_path / "lion" / ".hidden", tmp_path / "notes.partial"]
+    for path in keep:
+        path.write_bytes(b"y")
+
+    assert remove_partials(tmp_path, dry_run=True) == 1
+    assert leftover.exists()
+    assert remove_partials(tmp_path) == 1
+    assert not leftover.exists()
+    assert all(path.exists() for path in keep)
+    assert is_partial(leftover) and not is_partial(keep[2])
+    assert remove_partials(tmp_path / "missing") == 0
+
+
+def test_summaries_merge():
+    first = TransferSummary(copied=2, skipped_identical=1, removed_partials=1)
+    second = TransferSummary(copied=1, moved=3, conflicts=[("a", "b")], dry_run=True)
+
+    merged = first.merge(second)
+
+    assert (merged.copied, merged.skipped_identical, merged.moved, merged.removed_partials) == (3, 1, 3, 1)
+    assert merged.conflicts == [("a", "b")] and merged.dry_run
+
+
+def test_crash_hook_leaves_a_partial_that_the_next_copy_replaces(tmp_path, source_file, repo_root):
+    """The test hook: ``ZSL_FILEOPS_CRASH_STAGE=partial`` dies half-way through the first copy."""
+    destination = tmp_path / "out" / source_file.name
+    script = "import sys; from utils.fileops import safe_copy; safe_copy(sys.argv[1], sys.argv[2])"
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(repo_root),
+        fileops.CRASH_AFTER_ENV: "0",
+        fileops.CRASH_STAGE_ENV: "partial",
+    }
+
+    finished = subprocess.run(
+        [sys.executable, "-c", script, str(source_file), str(destination)],
+        cwd=repo_root,
+        env=environment,
+        capture_output=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == fileops.CRASH_EXIT_CODE
+    assert not destination.exists()
+    assert 0 < partial_path(destination).stat().st_size < source_file.stat().st_size
+    summary = TransferSummary()
+    assert safe_copy(source_file, destination, summary=summary) == COPIED
+    assert destination.read_bytes() == source_file.read_bytes()
+    assert summary.removed_partials == 1

@@ -1,0 +1,354 @@
+"""Copy an AwA2 folder into a zero-shot layout: seen classes in ``train/``, unseen ones in ``test/``.
+
+Usage::
+
+    python -m utils.copy_awa2 SRC DST [--dry-run] [--images-per-class N] [--seed S]
+                              [--seen-classes FILE] [--unseen-classes FILE] [--quiet]
+
+``SRC`` is an AwA2 root (``JPEGImages/<class>/*.jpg``, ``trainclasses.txt``, ``testclasses.txt``).
+Each seen class's images are copied to ``DST/train/<class>/`` and each unseen class's to
+``DST/test/<class>/``; the source is never modified. Every copy is verified and renamed into place
+(see :mod:`utils.fileops`), so the command can be re-run at any time, also after being killed: files
+already present with the same bytes are skipped, files present with other bytes are reported as
+conflicts and left alone.
+
+The class split comes from ``trainclasses.txt`` (seen) and ``testclasses.txt`` (unseen), one
+name per line with ``+`` for spaces, or from the files given with ``--seen-classes`` /
+``--unseen-classes``. Without those files the standard split in
+:data:`utils.config.AWA2_UNSEEN_CLASSES` is used for the unseen classes and every other class
+folder is seen; the summary says so.
+
+Exit status: 0 when done, 1 when there were conflicts, 2 on an error (a one-line message).
+
+Then move part of ``train/`` into ``valid/`` with ``python -m utils.move_awa2 DST --valid 0.1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from utils.config import AWA2_UNSEEN_CLASSES
+from utils.fileops import TransferSummary, describe_os_error, progress_disabled, remove_partials, safe_copy
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
+SEEN_CLASSES_FILE = "trainclasses.txt"
+UNSEEN_CLASSES_FILE = "testclasses.txt"
+SPLIT_OF_SEEN = "train"
+SPLIT_OF_UNSEEN = "test"
+
+
+class CopyError(Exception):
+    """A problem with the inputs (missing folder, bad class list); its message is one line."""
+
+
+@dataclass
+class ClassCopyPlan:
+    """The images of one class and where they go."""
+
+    class_name: str
+    split: str
+    source_images: list[Path]
+    destination_folder: Path
+
+
+@dataclass
+class CopySummary:
+    """What :func:`copy_awa2` did (or would do, in a dry run), per split.
+
+    Attributes:
+        split_classes: ``{"train": [...], "test": [...]}``, the classes copied to each split.
+        split_transfers: per split, the counts of :class:`utils.fileops.TransferSummary`.
+        notes: remarks about how the class split was decided.
+        dry_run: ``True`` when nothing was written.
+    """
+
+    split_classes: dict[str, list[str]] = field(default_factory=dict)
+    split_transfers: dict[str, TransferSummary] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def conflicts(self) -> list[tuple[Path, Path]]:
+        """Every ``(source, destination)`` pair left untouched because the destination differs."""
+        return [pair for transfer in self.split_transfers.values() for pair in transfer.conflicts]
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when there was no conflict."""
+        return not self.conflicts
+
+    def to_text(self) -> str:
+        """A human-readable table of the counts per split, then the notes and the conflicts."""
+        copied_label = "would copy" if self.dry_run else "copied"
+        lines = [f"{'split':<6} {'classes':>7} {copied_label:>10} {'already present':>15} {'conflicts':>9}"]
+        for split, transfer in self.split_transfers.items():
+            lines.append(
+                f"{split:<6} {len(self.split_classes[split]):>7} {transfer.copied:>10} "
+                f"{transfer.skipped_identical:>15} {len(transfer.conflicts):>9}"
+            )
+        removed = sum(transfer.removed_partials for transfer in self.split_transfers.values())
+        if removed:
+            verb = "would remove" if self.dry_run else "removed"
+            lines.append(f"{verb} {removed} leftover .partial file(s) of an interrupted run")
+        lines.extend(f"note: {note}" for note in self.notes)
+        for source, destination in self.conflicts:
+            lines.append(f"conflict: {destination} exists and differs from {source} (both left untouched)")
+        if self.dry_run:
+            lines.append("dry run: nothing was written")
+        return "\n".join(lines)
+
+
+def read_class_list(path: Path) -> list[str]:
+    """Class names from an AwA2 list file, one per line (``classes.txt``'s ``<index>\\t<name>`` too).
+
+    Blank lines are skipped; names keep AwA2's ``+`` for spaces.
+    """
+    names = []
+    for line in Path(path).read_text().splitlines():
+        words = line.split()
+        if words:
+            names.append(words[-1])
+    return names
+
+
+def list_images(folder: Path) -> list[Path]:
+    """The image files directly in ``folder``, sorted by name; hidden and temporary files skipped."""
+    return sorted(
+        path
+        for path in Path(folder).iterdir()
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def choose_subset(
+    images: Sequence[Path], images_per_class: int | None, seed: int, class_name: str
+) -> list[Path]:
+    """A deterministic subset of at most ``images_per_class`` images, sorted by name.
+
+    The sample is drawn from the sorted list with a generator seeded by ``seed`` and the class name,
+    so it does not depend on the order the file system lists files in, and classes differ.
+    """
+    images = sorted(images)
+    if images_per_class is None or images_per_class >= len(images):
+        return images
+    generator = random.Random(f"{seed}:{class_name}")
+    return sorted(generator.sample(images, images_per_class))
+
+
+def resolve_class_split(
+    src: Path,
+    seen_classes_file: Path | None = None,
+    unseen_classes_file: Path | None = None,
+) -> tuple[list[str], list[str], list[str]]:
+    """The seen and unseen classes of the AwA2 root ``src``, and notes on where they came from.
+
+    Raises:
+        CopyError: if a given list file is missing, a listed class has no folder, or a class is
+            both seen and unseen.
+    """
+    images_root = Path(src) / "JPEGImages"
+    folders = sorted(
+        path.name for path in images_root.iterdir() if path.is_dir() and not path.name.startswith(".")
+    )
+    notes: list[str] = []
+
+    unseen_path = Path(unseen_classes_file) if unseen_classes_file else Path(src) / UNSEEN_CLASSES_FILE
+    if unseen_classes_file and not unseen_path.is_file():
+        raise CopyError(f"unseen-class list not found: {unseen_path}")
+    if unseen_path.is_file():
+        unseen_classes = read_class_list(unseen_path)
+    else:
+        unseen_classes = list(AWA2_UNSEEN_CLASSES)
+        notes.append(
+            f"{unseen_path} not found: used AwA2's standard unseen classes (utils.config.AWA2_UNSEEN_CLASSES)"
+        )
+
+    seen_path = Path(seen_classes_file) if seen_classes_file else Path(src) / SEEN_CLASSES_FILE
+    if seen_classes_file and not seen_path.is_file():
+        raise CopyError(f"seen-class list not found: {seen_path}")
+    if seen_path.is_file():
+        seen_classes = read_class_list(seen_path)
+    else:
+        seen_classes = [name for name in folders if name not in set(unseen_classes)]
+        notes.append(f"{seen_path} not found: every class folder that is not unseen counts as seen")
+
+    both = sorted(set(seen_classes) & set(unseen_classes))
+    if both:
+        raise CopyError(f"class {both[0]!r} is both seen and unseen in the class lists of {src}")
+    for class_name in [*seen_classes, *unseen_classes]:
+        if not (images_root / class_name).is_dir():
+            raise CopyError(f"class {class_name!r} is listed but has no folder: {images_root / class_name}")
+    unlisted = sorted(set(folders) - set(seen_classes) - set(unseen_classes))
+    if unlisted:
+        notes.append(
+            f"{len(unlisted)} class folder(s) in neither list were not copied: {', '.join(unlisted)}"
+        )
+    return seen_classes, unseen_classes, notes
+
+
+def plan_copy(
+    src: Path,
+    dst: Path,
+    images_per_class: int | None = None,
+    seed: int = 0,
+    seen_classes_file: Path | None = None,
+    unseen_classes_file: Path | None = None,
+) -> tuple[list[ClassCopyPlan], list[str]]:
+    """Which images of which class go to which folder, and notes on the class split.
+
+    Raises:
+        CopyError: if ``src`` is not an AwA2 root or its class lists do not match its folders.
+    """
+    src, dst = Path(src), Path(dst)
+    if not src.is_dir():
+        raise CopyError(f"AwA2 folder not found: {src}")
+    if not (src / "JPEGImages").is_dir():
+        raise CopyError(f"no JPEGImages/ folder in the AwA2 folder: {src / 'JPEGImages'}")
+    if images_per_class is not None and images_per_class < 1:
+        raise CopyError(f"--images-per-class must be at least 1, not {images_per_class}")
+    seen_classes, unseen_classes, notes = resolve_class_split(src, seen_classes_file, unseen_classes_file)
+    plans = []
+    for split, class_names in ((SPLIT_OF_SEEN, seen_classes), (SPLIT_OF_UNSEEN, unseen_classes)):
+        for class_name in class_names:
+            images = list_images(src / "JPEGImages" / class_name)
+            plans.append(
+                ClassCopyPlan(
+                    class_name=class_name,
+                    split=split,
+                    source_images=choose_subset(images, images_per_class, seed, class_name),
+                    destination_folder=dst / split / class_name,
+                )
+            )
+    return plans, notes
+
+
+def copy_awa2(
+    src: Path,
+    dst: Path,
+    dry_run: bool = False,
+    images_per_class: int | None = None,
+    seed: int = 0,
+    progress: bool | None = True,
+    seen_classes_file: Path | None = None,
+    unseen_classes_file: Path | None = None,
+) -> CopySummary:
+    """Copy AwA2's seen classes to ``dst/train/<class>/`` and its unseen ones to ``dst/test/<class>/``.
+
+    Args:
+        src: an AwA2 root with ``JPEGImages/<class>/`` and the class lists.
+        dst: the destination root (created if needed).
+        dry_run: decide and count what would happen; write nothing.
+        images_per_class: copy at most this many images per class (a seeded, deterministic subset).
+        seed: seed of the subset.
+        progress: show a progress bar on stderr (``None``: only when stderr is a terminal).
+        seen_classes_file: list of seen classes (default ``src/trainclasses.txt``).
+        unseen_classes_file: list of unseen classes (default ``src/testclasses.txt``).
+
+    Returns:
+        The counts per split; ``summary.ok`` is ``False`` when some destination files conflicted.
+
+    Raises:
+        CopyError: if ``src`` is not an AwA2 root or its class lists do not match its folders.
+    """
+    plans, notes = plan_copy(src, dst, images_per_class, seed, seen_classes_file, unseen_classes_file)
+    summary = CopySummary(notes=notes, dry_run=dry_run)
+    for split in (SPLIT_OF_SEEN, SPLIT_OF_UNSEEN):
+        summary.split_classes[split] = [plan.class_name for plan in plans if plan.split == split]
+        summary.split_transfers[split] = TransferSummary(dry_run=dry_run)
+        summary.split_transfers[split].removed_partials += remove_partials(Path(dst) / split, dry_run=dry_run)
+    total = sum(len(plan.source_images) for plan in plans)
+    with tqdm(
+        total=total, desc="copy AwA2", unit="img", file=sys.stderr, disable=progress_disabled(progress)
+    ) as bar:
+        for plan in plans:
+            transfer = summary.split_transfers[plan.split]
+            for image in plan.source_images:
+                safe_copy(image, plan.destination_folder / image.name, summary=transfer, dry_run=dry_run)
+                bar.update(1)
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface of ``python -m utils.copy_awa2``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.copy_awa2",
+        description="Copy AwA2's seen classes to DST/train/<class>/ and its unseen classes to DST/test/<class>/.",
+    )
+    parser.add_argument(
+        "src", type=Path, metavar="SRC", help="AwA2 root (JPEGImages/, trainclasses.txt, testclasses.txt)"
+    )
+    parser.add_argument("dst", type=Path, metavar="DST", help="destination root")
+    parser.add_argument("--dry-run", action="store_true", help="print what would happen; write nothing")
+    parser.add_argument(
+        "--images-per-class",
+        type=int,
+        default=None,
+        metavar="N",
+        help="copy a seeded subset of N images per class",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the subset (default 0)")
+    parser.add_argument(
+        "--seen-classes",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="seen-class list (default SRC/trainclasses.txt)",
+    )
+    parser.add_argument(
+        "--unseen-classes",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="unseen-class list (default SRC/testclasses.txt)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 done, 1 conflicts, 2 error)."""
+    arguments = build_parser().parse_args(argv)
+    show_progress = False if arguments.quiet else None
+    try:
+        if arguments.dry_run:
+            plans, _ = plan_copy(
+                arguments.src,
+                arguments.dst,
+                arguments.images_per_class,
+                arguments.seed,
+                arguments.seen_classes,
+                arguments.unseen_classes,
+            )
+            for plan in plans:
+                print(
+                    f"{plan.split}: {len(plan.source_images)} image(s) of {plan.class_name} -> {plan.destination_folder}"
+                )
+        summary = copy_awa2(
+            arguments.src,
+            arguments.dst,
+            dry_run=arguments.dry_run,
+            images_per_class=arguments.images_per_class,
+            seed=arguments.seed,
+            progress=show_progress,
+            seen_classes_file=arguments.seen_classes,
+            unseen_classes_file=arguments.unseen_classes,
+        )
+    except CopyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: {describe_os_error(error)}", file=sys.stderr)
+        return 2
+    print(summary.to_text())
+    return 0 if summary.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,541 @@
+"""Resumable, verified, idempotent downloads of the real data sets, and safe extraction.
+
+Usage::
+
+    python -m utils.download awa2|awa2-base|xlsa17|cifar100|fasttext|fasttext-vec [...]
+                             [--dest DIR] [--dry-run] [--quiet]
+    python -m utils.download --list
+
+Files go to ``--dest`` (default :func:`utils.config.data_dir`, i.e. ``$ZSL_DATA_DIR`` or ``data/``).
+Each download:
+
+* is written to ``<name>.part`` and resumed with an HTTP ``Range`` request when the server answers
+  ``206 Partial Content`` (otherwise it restarts from the first byte);
+* shows a progress bar (total from ``Content-Length``);
+* is verified after download (MD5 or SHA-256 where :data:`DATASETS` knows one; otherwise by its size
+  where known; with neither, only against the ``Content-Length`` the server announced) and only
+  then renamed to its final name; a file that fails verification is deleted;
+* is skipped, without any request, when the final file already exists and verifies.
+
+Archives (``.zip``, ``.tar.gz``/``.tgz``, single-file ``.gz``) are extracted next to the download;
+a marker file ``.<archive>.extracted`` makes re-runs skip the extraction, and members whose path
+would land outside the destination folder (``../x``, absolute paths, links) are refused.
+
+Exit status: 0 when done, 2 on an error (a one-line message naming the URL or file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import http.client
+import os
+import shutil
+import sys
+import tarfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from utils.config import data_dir
+from utils.fileops import describe_os_error, progress_disabled
+
+CHUNK_SIZE = 1024 * 1024
+TIMEOUT_SECONDS = 60
+USER_AGENT = "zero-shot-vision-lab/1.0 (+python urllib)"
+
+
+class DownloadError(Exception):
+    """A download, verification or extraction failed; the message is one line naming the URL or file."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a data set.
+
+    Attributes:
+        url: where it is published.
+        filename: its name on disk.
+        subdir: folder, relative to the destination root, where it is saved and extracted.
+        size: exact size in bytes, or ``None`` when not known.
+        md5: published MD5, or ``None`` when not known.
+        sha256: published SHA-256, or ``None`` when not known. Without either checksum the file is
+            verified by its size only (and with no size either, against ``Content-Length``).
+        approximate_size: human-readable size for messages (``"13 GB"``).
+        extract: extract (or decompress) it after download.
+    """
+
+    url: str
+    filename: str
+    subdir: str = ""
+    size: int | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    approximate_size: str = "unknown size"
+    extract: bool = True
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """A data set: its files and the folder it is known to extract to.
+
+    Attributes:
+        name: the command-line name.
+        description: one line for ``--list``.
+        files: the files to download.
+        root: folder, relative to the destination root, that holds the data set once extracted.
+    """
+
+    name: str
+    description: str
+    files: tuple[RemoteFile, ...]
+    root: str
+
+
+# Checksums are the published ones where known (CIFAR-100's MD5 is the one torchvision checks);
+# `None` means not known: never made up, the file is then verified by size or Content-Length.
+DATASETS: dict[str, DatasetSource] = {
+    "awa2": DatasetSource(
+        name="awa2",
+        description="Animals with Attributes 2: 37,322 images of 50 classes, attributes, class lists",
+        files=(
+            RemoteFile(
+                url="https://cvml.ista.ac.at/AwA2/AwA2-data.zip",
+                filename="AwA2-data.zip",
+                approximate_size="13 GB",
+            ),
+        ),
+        root="Animals_with_Attributes2",
+    ),
+    "awa2-base": DatasetSource(
+        name="awa2-base",
+        description="Animals with Attributes 2 metadata only (classes, predicates, matrices), no images",
+        files=(
+            RemoteFile(
+                url="https://cvml.ista.ac.at/AwA2/AwA2-base.zip",
+                filename="AwA2-base.zip",
+                approximate_size="small (no images)",
+            ),
+        ),
+        root="Animals_with_Attributes2",
+    ),
+    "xlsa17": DatasetSource(
+        name="xlsa17",
+        description="Xian et al. 2017 proposed splits and ResNet-101 features (AWA2, CUB, SUN, ...)",
+        files=(
+            RemoteFile(
+                url="http://datasets.d2.mpi-inf.mpg.de/xian/xlsa17.zip",
+                filename="xlsa17.zip",
+                approximate_size="about 0.9 GB",
+            ),
+        ),
+        root="xlsa17",
+    ),
+    "cifar100": DatasetSource(
+        name="cifar100",
+        description="CIFAR-100, python pickle version (train, test, meta)",
+        files=(
+            RemoteFile(
+                url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+                filename="cifar-100-python.tar.gz",
+                md5="eb9058c3a382ffc7106e4002c42a8d85",
+                approximate_size="161 MB",
+            ),
+        ),
+        root="cifar-100-python",
+    ),
+    "fasttext": DatasetSource(
+        name="fasttext",
+        description="fastText English vectors trained on Common Crawl, 300-d, binary model",
+        files=(
+            RemoteFile(
+                url="https://dl.fbaipublicfiles.com/fasttext/vectors-crawl/cc.en.300.bin.gz",
+                filename="cc.en.300.bin.gz",
+                subdir="fasttext",
+                approximate_size="about 4 GB (7 GB decompressed)",
+            ),
+        ),
+        root="fasttext",
+    ),
+    "fasttext-vec": DatasetSource(
+        name="fasttext-vec",
+        description="fastText English vectors trained on Common Crawl, 300-d, text .vec format",
+        files=(
+            RemoteFile(
+                url="https://dl.fbaipublicfiles.com/fasttext/vectors-crawl/cc.en.300.vec.gz",
+                filename="cc.en.300.vec.gz",
+                subdir="fasttext",
+                approximate_size="about 1.3 GB (4 GB decompressed)",
+            ),
+        ),
+        root="fasttext",
+    ),
+}
+
+
+def file_digests(path: Path) -> dict[str, str]:
+    """MD5 and SHA-256 of a file, read once: ``{"md5": ..., "sha256": ...}``."""
+    md5, sha256 = hashlib.md5(), hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK_SIZE):
+            md5.update(chunk)
+            sha256.update(chunk)
+    return {"md5": md5.hexdigest(), "sha256": sha256.hexdigest()}
+
+
+def verification_problem(
+    path: Path,
+    expected_md5: str | None = None,
+    expected_sha256: str | None = None,
+    expected_size: int | None = None,
+) -> str | None:
+    """What is wrong with ``path`` against the expected size and checksums, or ``None`` if nothing."""
+    size = Path(path).stat().st_size
+    if expected_size is not None and size != expected_size:
+        return f"size is {size} bytes, expected {expected_size}"
+    if expected_md5 is None and expected_sha256 is None:
+        return None
+    digests = file_digests(path)
+    if expected_md5 is not None and digests["md5"] != expected_md5.lower():
+        return f"md5 is {digests['md5']}, expected {expected_md5.lower()}"
+    if expected_sha256 is not None and digests["sha256"] != expected_sha256.lower():
+        return f"sha256 is {digests['sha256']}, expected {expected_sha256.lower()}"
+    return None
+
+
+def download_file(
+    url: str,
+    dest_path: Path,
+    expected_md5: str | None = None,
+    expected_sha256: str | None = None,
+    expected_size: int | None = None,
+    progress: bool | None = True,
+) -> Path:
+    """Download ``url`` to ``dest_path``, resuming a partial download, and verify it.
+
+    The bytes go to ``dest_path`` + ``.part``; when that file exists, the download resumes with a
+    ``Range`` request if the server answers ``206``, else restarts. After a full download the file
+    is checked against the expected size and checksums (any that are given) and only then renamed
+    to ``dest_path``. If ``dest_path`` already exists and verifies, nothing is requested.
+
+    Args:
+        url: an ``http://``, ``https://`` or ``file://`` URL.
+        dest_path: the final path; its folder is created if needed.
+        expected_md5: hex MD5 the file must have, or ``None``.
+        expected_sha256: hex SHA-256 the file must have, or ``None``.
+        expected_size: size in bytes the file must have, or ``None``.
+        progress: show a progress bar on stderr and one-line status messages (``None``: the bar
+            only when stderr is a terminal, the messages always; ``False``: neither).
+
+    Returns:
+        ``dest_path``.
+
+    Raises:
+        DownloadError: the request failed, the connection ended early (the ``.part`` file is kept
+            for a later resume), or the file failed verification (it is deleted).
+    """
+    dest_path = Path(dest_path)
+    expected = {
+        "expected_md5": expected_md5,
+        "expected_sha256": expected_sha256,
+        "expected_size": expected_size,
+    }
+    if dest_path.exists():
+        problem = verification_problem(dest_path, **expected)
+        if problem:
+            raise DownloadError(f"{dest_path} exists but {problem}; delete it to download {url} again")
+        checked = any(value is not None for value in expected.values())
+        _say(progress, f"already downloaded{' and verified' if checked else ''}: {dest_path}")
+        return dest_path
+    dest_path.parent.mkdir(parents=True, exist_ok=True)
+    part_path = dest_path.with_name(dest_path.name + ".part")
+    offset = part_path.stat().st_size if part_path.exists() else 0
+    if expected_size is not None and offset > expected_size:
+        part_path.unlink()
+        offset = 0
+    if expected_size is None or offset < expected_size:
+        _fetch_into(url, part_path, offset, progress)
+    problem = verification_problem(part_path, **expected)
+    if problem:
+        part_path.unlink(missing_ok=True)
+        raise DownloadError(f"download of {url} failed verification: {problem}; the bad file was deleted")
+    os.replace(part_path, dest_path)
+    _say(progress, f"downloaded {dest_path}")
+    return dest_path
+
+
+def _fetch_into(url: str, part_path: Path, offset: int, progress: bool | None) -> None:
+    """Append the bytes from ``offset`` on to ``part_path`` (or rewrite it when the server cannot resume)."""
+    headers = {"User-Agent": USER_AGENT}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        response = urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS)
+    except urllib.error.HTTPError as error:
+        if error.code == 416 and offset:
+            # The server has no bytes after `offset`: the partial file is already complete.
+            return
+        raise DownloadError(f"{url}: HTTP {error.code} {error.reason}") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise DownloadError(f"{url}: cannot open ({reason})") from None
+    with response:
+        resumed = offset > 0 and getattr(response, "status", None) == 206
+        if resumed:
+            start = _content_range_start(response.headers.get("Content-Range"))
+            if start != offset:
+                raise DownloadError(f"{url}: asked for bytes from {offset}, server sent from {start}")
+        else:
+            offset = 0
+        length = response.headers.get("Content-Length")
+        expected_bytes = int(length) if length and length.isdigit() else None
+        total = offset + expected_bytes if expected_bytes is not None else None
+        received = 0
+        try:
+            with (
+                open(part_path, "ab" if resumed else "wb") as part_file,
+                tqdm(
+                    total=total,
+                    initial=offset,
+                    desc=part_path.name.removesuffix(".part"),
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    file=sys.stderr,
+                    disable=progress_disabled(progress),
+                ) as bar,
+            ):
+                while chunk := response.read(CHUNK_SIZE):
+                    part_file.write(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+                part_file.flush()
+                os.fsync(part_file.fileno())
+        except (OSError, http.client.HTTPException) as error:
+            raise DownloadError(
+                f"{url}: download interrupted after {offset + received} bytes ({error}); run again to resume"
+            ) from None
+    if expected_bytes is not None and received != expected_bytes:
+        raise DownloadError(
+            f"{url}: connection ended after {offset + received} of {total} bytes; run again to resume"
+        )
+
+
+def _content_range_start(content_range: str | None) -> int | None:
+    """The first byte of ``Content-Range: bytes START-END/TOTAL``, or ``None`` if unreadable."""
+    if not content_range or not content_range.startswith("bytes "):
+        return None
+    first = content_range[len("bytes ") :].split("-", 1)[0]
+    return int(first) if first.isdigit() else None
+
+
+def extraction_marker(archive_path: Path) -> Path:
+    """The marker file that says ``archive_path`` was fully extracted: ``.<archive>.extracted``."""
+    archive_path = Path(archive_path)
+    return archive_path.with_name(f".{archive_path.name}.extracted")
+
+
+def extract_archive(archive_path: Path, dest_dir: Path | None = None, progress: bool | None = True) -> Path:
+    """Extract a ``.zip``, ``.tar.gz``/``.tgz``/``.tar`` or single-file ``.gz`` into ``dest_dir``.
+
+    Every member path is checked first; if any would land outside ``dest_dir`` (``../x``, an
+    absolute path) or is a link or device, nothing is extracted. A marker file written at the end
+    makes a second call return at once.
+
+    Args:
+        archive_path: the archive.
+        dest_dir: where to extract (default: the archive's folder).
+        progress: print one-line status messages unless ``False``.
+
+    Returns:
+        ``dest_dir``.
+
+    Raises:
+        DownloadError: unsafe member, unknown format or unreadable archive.
+    """
+    archive_path = Path(archive_path)
+    dest_dir = Path(dest_dir) if dest_dir is not None else archive_path.parent
+    marker = extraction_marker(archive_path)
+    if marker.exists():
+        _say(progress, f"already extracted: {archive_path}")
+        return dest_dir
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    name = archive_path.name.lower()
+    try:
+        if name.endswith(".zip"):
+            _extract_zip(archive_path, dest_dir)
+        elif name.endswith((".tar.gz", ".tgz", ".tar")):
+            _extract_tar(archive_path, dest_dir)
+        elif name.endswith(".gz"):
+            _decompress_gzip(archive_path, dest_dir / archive_path.name[: -len(".gz")])
+        else:
+            raise DownloadError(f"{archive_path}: not a .zip, .tar.gz, .tgz, .tar or .gz archive")
+    except (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile, EOFError) as error:
+        raise DownloadError(f"{archive_path}: cannot extract ({error})") from None
+    marker.write_text(f"{archive_path.name} extracted into {dest_dir}\n")
+    _say(progress, f"extracted {archive_path} into {dest_dir}")
+    return dest_dir
+
+
+def _inside(dest_dir: Path, member_name: str, archive_path: Path) -> Path:
+    """The path ``member_name`` extracts to, refusing any outside ``dest_dir``."""
+    root = dest_dir.resolve()
+    target = (root / member_name).resolve()
+    if os.path.isabs(member_name) or not target.is_relative_to(root):
+        raise DownloadError(
+            f"{archive_path}: refusing member {member_name!r}, it would extract outside {dest_dir}"
+        )
+    return target
+
+
+def _extract_zip(archive_path: Path, dest_dir: Path) -> None:
+    with zipfile.ZipFile(archive_path) as archive:
+        members = archive.infolist()
+        for member in members:
+            _inside(dest_dir, member.filename, archive_path)
+        archive.extractall(dest_dir)
+
+
+def _extract_tar(archive_path: Path, dest_dir: Path) -> None:
+    with tarfile.open(archive_path) as archive:
+        members = archive.getmembers()
+        for member in members:
+            _inside(dest_dir, member.name, archive_path)
+            if not (member.isfile() or member.isdir()):
+                raise DownloadError(
+                    f"{archive_path}: refusing member {member.name!r}, only files and folders are extracted"
+                )
+        if hasattr(tarfile, "data_filter"):
+            archive.extractall(dest_dir, members=members, filter="data")
+        else:
+            archive.extractall(dest_dir, members=members)
+
+
+def _decompress_gzip(archive_path: Path, output_path: Path) -> None:
+    temporary = output_path.with_name(output_path.name + ".part")
+    with gzip.open(archive_path, "rb") as source, open(temporary, "wb") as target:
+        shutil.copyfileobj(source, target, CHUNK_SIZE)
+    os.replace(temporary, output_path)
+
+
+def fetch_dataset(name: str, dest: Path | None = None, progress: bool | None = True) -> Path:
+    """Download, verify and extract one registered data set (see :data:`DATASETS`).
+
+    Args:
+        name: a key of :data:`DATASETS` (``awa2``, ``xlsa17``, ``cifar100``, ``fasttext``, ...).
+        dest: the destination root (default :func:`utils.config.data_dir`).
+        progress: progress bars and status messages, as in :func:`download_file`.
+
+    Returns:
+        The data set's folder, ``dest / DATASETS[name].root``.
+
+    Raises:
+        DownloadError: unknown name, or a download, verification or extraction failed.
+    """
+    if name not in DATASETS:
+        raise DownloadError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    source = DATASETS[name]
+    dest = Path(dest) if dest is not None else data_dir()
+    for remote in source.files:
+        folder = dest / remote.subdir
+        archive = download_file(
+            remote.url,
+            folder / remote.filename,
+            expected_md5=remote.md5,
+            expected_sha256=remote.sha256,
+            expected_size=remote.size,
+            progress=progress,
+        )
+        if remote.extract:
+            extract_archive(archive, folder, progress=progress)
+    return dest / source.root
+
+
+def describe_plan(name: str, dest: Path | None = None) -> list[str]:
+    """What :func:`fetch_dataset` would do, one line per step, without any network access."""
+    source = DATASETS[name]
+    dest = Path(dest) if dest is not None else data_dir()
+    lines = []
+    for remote in source.files:
+        path = dest / remote.subdir / remote.filename
+        part = path.with_name(path.name + ".part")
+        checks = [
+            f"md5 {remote.md5}" if remote.md5 else "",
+            f"sha256 {remote.sha256}" if remote.sha256 else "",
+        ]
+        check = ", ".join(filter(None, checks)) or (
+            f"size {remote.size}" if remote.size else "no known checksum: checked against Content-Length only"
+        )
+        if path.exists():
+            state = "present (will be verified)"
+        elif part.exists():
+            state = f"partial, would resume from byte {part.stat().st_size}"
+        else:
+            state = f"would download {remote.approximate_size}"
+        lines.append(f"{name}: {remote.url} -> {path} [{state}; {check}]")
+        if remote.extract:
+            done = extraction_marker(path).exists()
+            lines.append(f"{name}: {'already extracted' if done else 'would extract'} into {path.parent}")
+    return lines
+
+
+def _say(progress: bool | None, message: str) -> None:
+    if progress is not False:
+        print(message, file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface of ``python -m utils.download``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.download",
+        description="Download, verify and extract the real data sets (resumable, idempotent).",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"data set(s): {', '.join(DATASETS)}")
+    parser.add_argument(
+        "--dest", type=Path, default=None, help="destination root (default $ZSL_DATA_DIR or data/)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would happen; no network, no writes"
+    )
+    parser.add_argument("--list", action="store_true", help="list the data sets and their sources")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or status messages")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 done, 2 error)."""
+    arguments = build_parser().parse_args(argv)
+    if arguments.list or not arguments.names:
+        for source in DATASETS.values():
+            sizes = ", ".join(remote.approximate_size for remote in source.files)
+            print(f"{source.name:<13} {sizes:<28} {source.description}")
+        return 0
+    unknown = [name for name in arguments.names if name not in DATASETS]
+    if unknown:
+        print(f"error: unknown data set {unknown[0]!r}; choose one of {', '.join(DATASETS)}", file=sys.stderr)
+        return 2
+    try:
+        for name in arguments.names:
+            if arguments.dry_run:
+                print("\n".join(describe_plan(name, arguments.dest)))
+            else:
+                folder = fetch_dataset(name, arguments.dest, progress=False if arguments.quiet else None)
+                print(f"{name}: ready in {folder}")
+    except DownloadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: {describe_os_error(error)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
