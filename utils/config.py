@@ -115,17 +115,21 @@ class DataConfig(BaseConfig):
         word_vectors: a ``.vec``/``.bin`` file or ``glove:6B-50d`` for the class-name vectors.
         valid_fraction: share of each seen class moved into ``valid/``.
         images_per_class: cap on images per class copied (``None``: all).
+        split_dir: where the split scripts write ``train/``, ``valid/`` and ``test/``.
+        show_images_per_class: thumbnails per class in the image grid.
     """
 
     awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
     word_vectors: str = str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec")
     valid_fraction: float = 0.1
     images_per_class: int | None = None
+    split_dir: Path = field(default_factory=lambda: outputs_dir() / "awa2_split")
+    show_images_per_class: int = 4
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
         return {
-            "smoke": {"images_per_class": 12},
+            "smoke": {"images_per_class": 12, "split_dir": outputs_dir() / "smoke" / "awa2_split"},
             "sample": {},
             "full": {
                 "awa2_dir": data_dir() / "Animals_with_Attributes2",

@@ -100,12 +100,16 @@ def bootstrap(repo_url: str = REPO_URL, clone_dir: str = "/content/zero-shot-vis
         root = Path(clone_dir)
         if not root.exists():
             subprocess.run(["git", "clone", "--depth", "1", repo_url, str(root)], check=True)
+        marker = root / ".colab_requirements_installed"
+        if not marker.exists():
+            # Colab's preinstalled CUDA torch/torchvision must stay: reinstalling them breaks the GPU runtime.
             requirements = [
-                line
+                line.strip()
                 for line in (root / "requirements.txt").read_text().splitlines()
-                if line.strip() and not line.startswith("#") and not line.startswith(("torch", "torchvision"))
+                if line.strip() and not line.startswith("#") and not line.startswith("torch")
             ]
             subprocess.run([sys.executable, "-m", "pip", "install", "-q", *requirements], check=True)
+            marker.touch()
     else:
         root = find_repo_root()
     if str(root) not in sys.path:

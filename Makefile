@@ -1,0 +1,42 @@
+# Zero-Shot Vision Lab. Each target creates .venv on first use and installs what it needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROFILE ?= sample
+
+.PHONY: course test lint bench samples clean-outputs
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+## make course: run every notebook headless in $(PROFILE) into outputs/course/ and write results.md
+course: $(VENV)/.installed
+	$(BIN)/python -m utils.course --profile $(PROFILE)
+
+## make test: unit tests, then every notebook in the smoke profile (nbmake)
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m ruff check .
+	ZSL_PROFILE=smoke ZSL_DEVICE=cpu $(BIN)/python -m pytest tests notebooks \
+		--nbmake --nbmake-kernel=python3 --nbmake-timeout=900
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/python -m ruff check .
+
+## make bench: the benchmarks (figures and ratios; see README "Results")
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.sample_world_baselines
+
+## make samples: regenerate data_samples/ from its seed
+samples: $(VENV)/.installed
+	$(BIN)/python -m utils.make_samples
+
+clean-outputs:
+	rm -rf outputs

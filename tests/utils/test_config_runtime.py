@@ -1,0 +1,69 @@
+"""Profiles, configs, seeding, device choice and repository discovery."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from utils.config import DataConfig, current_profile
+from utils.runtime import choose_device, find_repo_root, seed_everything
+
+
+def test_profile_comes_from_the_environment_and_defaults_to_sample(monkeypatch):
+    monkeypatch.delenv("ZSL_PROFILE", raising=False)
+    assert current_profile() == "sample"
+    monkeypatch.setenv("ZSL_PROFILE", "Smoke")
+    assert current_profile() == "smoke"
+    assert current_profile("full") == "full"
+
+
+def test_unknown_profile_names_the_choices(monkeypatch):
+    monkeypatch.setenv("ZSL_PROFILE", "tiny")
+    with pytest.raises(ValueError, match="smoke, sample, full"):
+        current_profile()
+
+
+def test_profile_defaults_and_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("ZSL_DATA_DIR", str(tmp_path))
+    smoke = DataConfig.for_profile("smoke")
+    assert smoke.images_per_class == 12 and smoke.profile == "smoke"
+    full = DataConfig.for_profile("full", valid_fraction=0.2)
+    assert full.awa2_dir == tmp_path / "Animals_with_Attributes2"
+    assert full.valid_fraction == 0.2
+    with pytest.raises(TypeError, match="no field"):
+        DataConfig.for_profile("sample", epochs=3)
+
+
+def test_config_saves_as_json(tmp_path):
+    path = DataConfig.for_profile("sample").save(tmp_path / "config.json")
+    saved = json.loads(path.read_text())
+    assert saved["profile"] == "sample" and saved["awa2_dir"].endswith("awa2")
+
+
+def test_one_seed_fixes_random_numpy_and_torch():
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(1).item()
+
+    seed_everything(7)
+    first = draw()
+    seed_everything(7)
+    assert draw() == first
+    seed_everything(8)
+    assert draw() != first
+
+
+def test_device_choice_honours_the_environment(monkeypatch):
+    monkeypatch.setenv("ZSL_DEVICE", "cpu")
+    assert choose_device("auto", verbose=False).type == "cpu"
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("ZSL_DEVICE", "cuda")
+        with pytest.raises(RuntimeError, match="no CUDA"):
+            choose_device(verbose=False)
+
+
+def test_repo_root_is_found_from_a_subfolder(repo_root):
+    assert find_repo_root(repo_root / "notebooks") == repo_root
+    with pytest.raises(FileNotFoundError):
+        find_repo_root(repo_root.parent.parent)

@@ -1,0 +1,147 @@
+"""Run the course: execute every notebook headless and collect the figures they report.
+
+``python -m utils.course [--profile sample] [--out outputs/course] [NOTEBOOK ...]`` executes each
+notebook of ``notebooks/`` (or the ones named) with papermill, in the given profile, into
+``<out>/<name>.ipynb``, and writes ``<out>/results.md`` with each notebook's status, wall time
+and the figures it recorded through :func:`utils.results.record_results`. A failing notebook is
+reported by name with its failing cell, and the others still run; the exit code is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from utils.config import PROFILES, REPO_ROOT, current_profile, outputs_dir
+from utils.results import load_results
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of executing one notebook."""
+
+    name: str
+    seconds: float
+    ok: bool
+    failure: str = ""
+    figures: dict = field(default_factory=dict)
+
+
+def find_notebooks(names: list[str] | None = None, folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The numbered notebooks of ``folder`` in order, or those named (with or without ``.ipynb``).
+
+    Raises:
+        FileNotFoundError: naming a requested notebook that does not exist.
+    """
+    notebooks = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return notebooks
+    chosen = []
+    for name in names:
+        matches = [path for path in notebooks if path.stem == Path(name).stem or path.name.startswith(name)]
+        if not matches:
+            raise FileNotFoundError(f"no notebook {name!r} in {folder}")
+        chosen.extend(matches)
+    return chosen
+
+
+def describe_failure(error: Exception) -> str:
+    """One line naming the failing cell (1-based index among all cells) and the error."""
+    cell_index = getattr(error, "cell_index", None)
+    if cell_index is not None:
+        source = (getattr(error, "source", "") or "").strip().splitlines()
+        first_line = source[0] if source else ""
+        return f"cell {cell_index + 1} ({first_line[:60]!r}): {error.ename}: {str(error.evalue)[:300]}"
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
+def run_notebook(path: Path, out_dir: Path, profile: str, timeout: int = 3600) -> NotebookRun:
+    """Execute ``path`` with papermill in ``profile``; the executed copy goes to ``out_dir``."""
+    import papermill
+
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(path),
+            str(out_dir / path.name),
+            parameters={"PROFILE": profile},
+            kernel_name="python3",
+            cwd=str(REPO_ROOT),
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
+    except Exception as error:  # noqa: BLE001 — any failure is reported, then the next notebook runs
+        return NotebookRun(path.stem, time.perf_counter() - start, False, describe_failure(error))
+    return NotebookRun(path.stem, time.perf_counter() - start, True)
+
+
+def results_markdown(runs: list[NotebookRun], profile: str) -> str:
+    """The ``results.md`` text: a status table, then each notebook's figures."""
+    lines = [
+        f"# Course results ({profile} profile)",
+        "",
+        f"Written by `python -m utils.course --profile {profile}` on {time.strftime('%Y-%m-%d %H:%M')}.",
+        "",
+        "| notebook | status | wall time |",
+        "|---|---|---|",
+    ]
+    for run in runs:
+        status = "ok" if run.ok else f"FAILED: {run.failure}"
+        lines.append(f"| {run.name} | {status} | {run.seconds:.0f} s |")
+    for run in runs:
+        if run.figures:
+            lines += ["", f"## {run.name}", "", "| figure | value |", "|---|---|"]
+            lines += [f"| {name} | {value} |" for name, value in run.figures.items()]
+    return "\n".join(lines) + "\n"
+
+
+def run_course(profile: str, out_dir: Path, names: list[str] | None = None) -> list[NotebookRun]:
+    """Execute the notebooks in order and write ``out_dir/results.md``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_folder = out_dir / "results"
+    results_folder.mkdir(exist_ok=True)
+    # Notebook kernels inherit the environment: the profile and where to record figures.
+    os.environ["ZSL_PROFILE"] = profile
+    os.environ["ZSL_RESULTS_DIR"] = str(results_folder)
+    runs = []
+    for path in find_notebooks(names):
+        for stale in results_folder.glob(f"{path.stem}.json"):
+            stale.unlink()
+        print(f"running {path.name} ({profile}) ...", flush=True)
+        run = run_notebook(path, out_dir, profile)
+        recorded = {entry["notebook"]: entry["figures"] for entry in load_results(results_folder)}
+        run.figures = recorded.get(path.stem, {})
+        print(f"  {'ok' if run.ok else 'FAILED'} in {run.seconds:.0f} s{'' if run.ok else ': ' + run.failure}", flush=True)
+        runs.append(run)
+    (out_dir / "results.md").write_text(results_markdown(runs, profile))
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m utils.course", description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", help="notebook names or prefixes (default: all)")
+    parser.add_argument("--profile", choices=PROFILES, default=None, help="default: $ZSL_PROFILE or sample")
+    parser.add_argument("--out", type=Path, default=None, help="default: outputs/course")
+    args = parser.parse_args(argv)
+    profile = current_profile(args.profile)
+    out_dir = args.out or outputs_dir() / "course"
+    try:
+        runs = run_course(profile, out_dir, args.notebooks)
+    except FileNotFoundError as error:
+        print(f"course: {error}", file=sys.stderr)
+        return 2
+    failed = [run for run in runs if not run.ok]
+    print(f"{len(runs) - len(failed)}/{len(runs)} notebooks ran; results in {out_dir / 'results.md'}")
+    for run in failed:
+        print(f"FAILED {run.name}: {run.failure}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Plots the notebooks show inline: image grids, attribute and similarity heat maps.
+
+Every function draws on a new (or given) matplotlib figure and returns it, so notebooks display
+it and tests can check what was drawn without a screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_inline", "inline"}:
+    import os
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def image_grid(
+    image_paths_by_class: dict[str, list[Path]],
+    images_per_class: int = 6,
+    highlight: set[str] | None = None,
+    thumbnail: int = 64,
+    columns_of_classes: int = 2,
+):
+    """A grid with one row of ``images_per_class`` thumbnails per class, in blocks side by side.
+
+    Args:
+        image_paths_by_class: class name → image paths (the first ``images_per_class`` are shown).
+        highlight: class names whose labels are drawn in red (e.g. the unseen classes).
+        thumbnail: side of each thumbnail in pixels.
+        columns_of_classes: how many class blocks share a row of the figure.
+    """
+    highlight = highlight or set()
+    class_names = list(image_paths_by_class)
+    n_rows = int(np.ceil(len(class_names) / columns_of_classes))
+    n_columns = columns_of_classes * images_per_class
+    figure, axes = plt.subplots(n_rows, n_columns, figsize=(n_columns * 0.75, n_rows * 0.8), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for position, class_name in enumerate(class_names):
+        row, block = divmod(position, columns_of_classes)
+        for offset, path in enumerate(image_paths_by_class[class_name][:images_per_class]):
+            axis = axes[row, block * images_per_class + offset]
+            axis.imshow(Image.open(path).convert("RGB").resize((thumbnail, thumbnail)))
+            if offset == 0:
+                colour = "red" if class_name in highlight else "black"
+                axis.set_title(class_name, fontsize=7, loc="left", color=colour)
+    figure.tight_layout(pad=0.2)
+    return figure
+
+
+def heat_map(
+    matrix: np.ndarray,
+    row_labels,
+    column_labels,
+    title: str = "",
+    cmap: str = "viridis",
+    highlight_rows: set[str] | None = None,
+    figsize: tuple[float, float] | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+):
+    """A labelled heat map of ``matrix`` of shape (n_rows, n_columns); highlighted row labels in red."""
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.shape != (len(row_labels), len(column_labels)):
+        raise ValueError(f"matrix of shape {matrix.shape} does not match {len(row_labels)} × {len(column_labels)} labels")
+    figsize = figsize or (max(4, 0.2 * len(column_labels) + 2), max(3, 0.17 * len(row_labels) + 1))
+    figure, axis = plt.subplots(figsize=figsize)
+    image = axis.imshow(matrix, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    axis.set_xticks(range(len(column_labels)), column_labels, rotation=90, fontsize=6)
+    axis.set_yticks(range(len(row_labels)), row_labels, fontsize=6)
+    for tick, label in zip(axis.get_yticklabels(), row_labels, strict=True):
+        if highlight_rows and label in highlight_rows:
+            tick.set_color("red")
+    axis.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axis, fraction=0.03)
+    figure.tight_layout()
+    return figure
