@@ -1,0 +1,324 @@
+"""``python -m utils.datasets check PATH [--json]``: recognise a data set file or folder and summarise it.
+
+Recognised formats (see each loader's module for the details):
+
+* ``awa2``: an AwA2 folder (``classes.txt``, ``predicates.txt``, ...);
+* ``xlsa17-att-splits`` / ``xlsa17-res101``: an ``att_splits.mat``-like or a ``res101.mat`` file;
+* ``xlsa17``: a folder holding xlsa17 ``.mat`` files;
+* ``cifar100``: a ``cifar-100-python`` folder or its parent;
+* ``sdl-label-vectors``: a NUS-WIDE label-vector folder in the SDL format;
+* ``scenes``: the sample world's multi-label scenes folder;
+* ``word-vectors``: a fastText ``.vec`` or ``.bin`` file (summarised by :mod:`utils.word_vectors`).
+
+A good input prints a short summary (or one JSON object with ``--json``) and exits 0. A missing
+path, an unknown format or a malformed file prints one line to stderr, naming the file and what is
+wrong, and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from utils.datasets.errors import DatasetFormatError
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def describe_awa2(folder: Path) -> dict[str, Any]:
+    """Summary of an AwA2 folder: classes, attributes, split sizes, images per split if present."""
+    from utils.datasets.awa2 import IMAGES_FOLDER, image_index, load_awa2
+
+    dataset = load_awa2(folder)
+    summary: dict[str, Any] = {
+        "format": "awa2",
+        "classes": dataset.n_classes,
+        "attributes": dataset.n_attributes,
+        "seen_classes": len(dataset.seen_classes),
+        "unseen_classes": len(dataset.unseen_classes),
+        "missing_continuous_values": int(np.isnan(dataset.continuous_attributes).sum()),
+    }
+    if (folder / IMAGES_FOLDER).is_dir():
+        _, labels = image_index(dataset)
+        summary["images"] = {
+            "all": int(labels.size),
+            "seen": int(np.isin(labels, dataset.seen_class_indices).sum()),
+            "unseen": int(np.isin(labels, dataset.unseen_class_indices).sum()),
+        }
+    return summary
+
+
+def _describe_att_splits_object(att_splits) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "classes": att_splits.n_classes,
+        "attributes": att_splits.n_attributes,
+        "images": {
+            "trainval": int(att_splits.trainval_indices.size),
+            "test_seen": int(att_splits.test_seen_indices.size),
+            "test_unseen": int(att_splits.test_unseen_indices.size),
+        },
+        "train_val_is_clean": att_splits.train_val_is_clean,
+        "has_original_attributes": att_splits.original_attributes is not None,
+    }
+    if att_splits.train_indices is not None:
+        summary["images"]["train"] = int(att_splits.train_indices.size)
+        summary["images"]["val"] = int(att_splits.val_indices.size)
+    return summary
+
+
+def describe_att_splits(path: Path) -> dict[str, Any]:
+    """Summary of an ``att_splits.mat``-like file: classes, attributes, images per split."""
+    from utils.datasets.xlsa17 import load_att_splits
+
+    return {"format": "xlsa17-att-splits", **_describe_att_splits_object(load_att_splits(path))}
+
+
+def describe_res101(path: Path) -> dict[str, Any]:
+    """Summary of a ``res101.mat``: images, feature dimension, classes present."""
+    from utils.datasets.xlsa17 import load_res101
+
+    res101 = load_res101(path)
+    return {
+        "format": "xlsa17-res101",
+        "images": res101.n_images,
+        "feature_dim": res101.feature_dim,
+        "classes": int(np.unique(res101.labels).size),
+    }
+
+
+def describe_xlsa17_folder(folder: Path) -> dict[str, Any]:
+    """Summary of an xlsa17 folder: both files cross-checked, or each ``*splits*.mat`` alone."""
+    from utils.datasets.xlsa17 import ATT_SPLITS_FILE, RES101_FILE, load_att_splits, load_xlsa17
+
+    if (folder / ATT_SPLITS_FILE).is_file() and (folder / RES101_FILE).is_file():
+        dataset = load_xlsa17(folder)
+        return {
+            "format": "xlsa17",
+            **_describe_att_splits_object(dataset.att_splits),
+            "feature_dim": dataset.res101.feature_dim,
+            "seen_classes": int(dataset.seen_class_indices.size),
+            "unseen_classes": int(dataset.unseen_class_indices.size),
+        }
+    split_files = sorted(folder.glob("*splits*.mat"))
+    summary: dict[str, Any] = {"format": "xlsa17", "files": {}}
+    for path in split_files:
+        summary["files"][path.name] = _describe_att_splits_object(load_att_splits(path))
+    if (folder / RES101_FILE).is_file():
+        summary["files"][RES101_FILE] = describe_res101(folder / RES101_FILE)
+    return summary
+
+
+def describe_cifar100(folder: Path) -> dict[str, Any]:
+    """Summary of a CIFAR-100 python folder (or its parent): class counts, images per split."""
+    from utils.datasets.cifar100 import load_cifar100, load_cifar100_meta, resolve_cifar100_folder
+
+    folder = resolve_cifar100_folder(folder)
+    meta = load_cifar100_meta(folder)
+    summary: dict[str, Any] = {
+        "format": "cifar100",
+        "fine_classes": len(meta.fine_label_names),
+        "coarse_classes": len(meta.coarse_label_names),
+        "images": {},
+    }
+    for split in ("train", "test"):
+        if (folder / split).exists():
+            summary["images"][split] = load_cifar100(folder, split).n_images
+    if not summary["images"]:
+        raise DatasetFormatError(folder, "has 'meta' but neither 'train' nor 'test'")
+    return summary
+
+
+def describe_label_vectors(folder: Path) -> dict[str, Any]:
+    """Summary of an SDL label-vector folder: labels, dimensions, seen/unseen counts."""
+    from utils.datasets.nuswide import load_label_vectors
+
+    label_vectors = load_label_vectors(folder)
+    return {
+        "format": "sdl-label-vectors",
+        "labels": label_vectors.n_labels,
+        "dimensions": label_vectors.dim,
+        "seen_labels": len(label_vectors.seen_labels),
+        "unseen_labels": len(label_vectors.unseen_labels),
+    }
+
+
+def describe_scenes(folder: Path) -> dict[str, Any]:
+    """Summary of a scenes folder: images (per split if given), labels, seen/unseen counts."""
+    from utils.datasets.scenes import load_scenes
+
+    scenes = load_scenes(folder)
+    images: int | dict[str, int] = scenes.n_images
+    if scenes.image_splits is not None:
+        images = {"all": scenes.n_images}
+        for split in sorted(set(scenes.image_splits)):
+            images[split] = scenes.image_splits.count(split)
+    return {
+        "format": "scenes",
+        "images": images,
+        "labels": scenes.n_labels,
+        "seen_labels": len(scenes.seen_labels),
+        "unseen_labels": len(scenes.unseen_labels),
+        "images_with_unseen_labels": int(scenes.label_matrix[:, scenes.unseen_mask].any(axis=1).sum()),
+        "mean_labels_per_image": round(float(scenes.label_matrix.sum(axis=1).mean()), 3),
+        "label_vector_dimensions": None if scenes.label_vectors is None else scenes.label_vectors.dim,
+    }
+
+
+def describe_word_vectors(path: Path) -> dict[str, Any]:
+    """Summary of a ``.vec``/``.bin`` file from :func:`utils.word_vectors.describe_word_vector_file`."""
+    # Imported lazily: word-vector support (fastText) is heavier and lives in its own module.
+    try:
+        from utils.word_vectors import describe_word_vector_file
+    except ImportError as error:
+        raise DatasetFormatError(path, f"word-vector support is unavailable ({error})") from None
+    try:
+        description = describe_word_vector_file(path)
+    except DatasetFormatError:
+        raise
+    except (OSError, ValueError) as error:
+        raise DatasetFormatError(path, str(error)) from None
+    return {"format": "word-vectors", **dict(description)}
+
+
+def describe_mat_file(path: Path) -> dict[str, Any]:
+    """Summary of a ``.mat`` file, recognised by its variable names (res101 or att_splits)."""
+    import scipy.io
+
+    try:
+        names = {name for name, _, _ in scipy.io.whosmat(str(path))}
+    except NotImplementedError:
+        raise DatasetFormatError(
+            path, "MATLAB v7.3 (HDF5) file; scipy.io.loadmat reads only v5 files"
+        ) from None
+    except Exception as error:
+        raise DatasetFormatError(path, f"not a readable MATLAB file ({error})") from None
+    if {"features", "labels"} <= names:
+        return describe_res101(path)
+    if "allclasses_names" in names:
+        return describe_att_splits(path)
+    raise DatasetFormatError(
+        path, f"a MATLAB file, but neither res101 nor att_splits (keys: {', '.join(sorted(names))})"
+    )
+
+
+def describe(path: str | Path) -> dict[str, Any]:
+    """Recognise ``path`` and summarise it as a JSON-friendly dict with a ``format`` key.
+
+    Raises:
+        DatasetFormatError: naming the file, if the path is missing, of an unknown format or malformed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DatasetFormatError(path, "no such file or folder")
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in (".vec", ".bin"):
+            summary = describe_word_vectors(path)
+        elif suffix == ".mat":
+            summary = describe_mat_file(path)
+        else:
+            raise DatasetFormatError(
+                path, "unknown format (expected a .mat, .vec or .bin file, or a data set folder)"
+            )
+    elif (path / "classes.txt").is_file() and (path / "predicates.txt").is_file():
+        summary = describe_awa2(path)
+    elif (path / "labels.csv").is_file():
+        summary = describe_scenes(path)
+    elif (path / "wordvec_array.pickle").is_file():
+        summary = describe_label_vectors(path)
+    elif (path / "meta").is_file() or (path / "cifar-100-python" / "meta").is_file():
+        summary = describe_cifar100(path)
+    elif any(path.glob("*.mat")):
+        summary = describe_xlsa17_folder(path)
+    else:
+        raise DatasetFormatError(
+            path, "unknown format: not an AwA2, xlsa17, CIFAR-100, label-vector or scenes folder"
+        )
+    return {"path": str(path), **summary}
+
+
+def _to_json_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _to_json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_json_value(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def format_summary(summary: dict[str, Any], indent: str = "") -> str:
+    """A short human-readable rendering of :func:`describe`'s dict, one ``key: value`` per line."""
+    lines = []
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}:")
+            lines.append(format_summary(value, indent + "  "))
+        elif isinstance(value, list):
+            lines.append(f"{indent}{key}:")
+            lines.extend(f"{indent}  - {item}" for item in value)
+        else:
+            lines.append(f"{indent}{key}: {value}")
+    return "\n".join(line for line in lines if line)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m utils.datasets`` argument parser with its ``check`` subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.datasets",
+        description="Inspect zero-shot learning data sets in their real formats.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = commands.add_parser(
+        "check",
+        help="recognise a data set file or folder and summarise it",
+        description=(
+            "Recognise PATH (an AwA2 folder, att_splits.mat, res101.mat, an xlsa17 folder, a CIFAR-100 "
+            "python folder, an SDL label-vector folder, a scenes folder, or a .vec/.bin word-vector file) "
+            "and print a summary. Exits 2 with one line on stderr if PATH is missing or malformed."
+        ),
+    )
+    check.add_argument("path", metavar="PATH", help="the file or folder to check")
+    check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    parser = build_parser()
+    try:
+        arguments = parser.parse_args(argv)
+    except SystemExit as exit_request:
+        return int(exit_request.code or 0)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            summary = describe(arguments.path)
+        if caught:
+            summary["warnings"] = [_one_line(str(warning.message)) for warning in caught]
+    except DatasetFormatError as error:
+        print(f"error: {_one_line(str(error))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, ValueError, KeyError, MemoryError) as error:
+        print(f"error: {arguments.path}: {_one_line(f'{type(error).__name__}: {error}')}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    summary = _to_json_value(summary)
+    if arguments.json:
+        print(json.dumps(summary, sort_keys=False))
+    else:
+        print(format_summary(summary))
+    return EXIT_OK

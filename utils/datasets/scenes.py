@@ -1,0 +1,211 @@
+"""The sample world's multi-label scenes: this project's own format, documented here.
+
+Multi-label zero-shot learning as in Semantic Diversity Learning (Ben-Cohen et al., ICCV 2021): each
+scene shows one to four animals, some of whose classes are never seen in training. A scenes folder::
+
+    scenes/
+        images/<file>.jpg
+        labels.csv          header "image,labels"; then e.g. "scene_00012.jpg,zebra giant+panda"
+                            (the labels of an image are class names separated by single spaces);
+                            an optional third column "split" assigns each image to a split
+                            ("image,labels,split" / "train_00012.jpg,zebra giant+panda,train")
+        classes.txt         the label names, AwA2 format: "<id><TAB><name>" with 1-based ids
+        seen_labels.txt     one label name per line
+        unseen_labels.txt   one label name per line
+        label_vectors/      optional: the labels' word vectors in the SDL format (see nuswide.py)
+
+Seen and unseen labels must partition ``classes.txt``; every row of ``labels.csv`` names an existing
+image and at least one known label; every image in ``images/`` has a row.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from utils.datasets.awa2 import IMAGE_SUFFIXES, read_class_list, read_id_name_file
+from utils.datasets.errors import DatasetFormatError, require_file, require_folder
+from utils.datasets.nuswide import LabelVectors, load_label_vectors
+
+IMAGES_FOLDER = "images"
+LABELS_FILE = "labels.csv"
+CLASSES_FILE = "classes.txt"
+SEEN_FILE = "seen_labels.txt"
+UNSEEN_FILE = "unseen_labels.txt"
+LABEL_VECTORS_FOLDER = "label_vectors"
+LABELS_HEADER = ["image", "labels"]
+SPLIT_COLUMN = "split"
+
+
+@dataclass(frozen=True)
+class ScenesDataset:
+    """A folder of multi-label scenes with a seen/unseen label split.
+
+    Attributes:
+        folder: the scenes folder.
+        image_paths: the images in ``labels.csv`` order, of length n_images.
+        label_matrix: uint8 multi-hot matrix of shape (n_images, n_labels).
+        label_names: label names in ``classes.txt`` order, of length n_labels.
+        seen_labels: seen label names, in ``classes.txt`` order.
+        unseen_labels: unseen label names, in ``classes.txt`` order.
+        seen_mask: bool array of shape (n_labels,), True for seen labels.
+        unseen_mask: bool array of shape (n_labels,), True for unseen labels.
+        label_vectors: the labels' word vectors (rows in ``label_names`` order), or None if the
+            folder has no ``label_vectors/``.
+        image_splits: the ``split`` column (e.g. ``"train"``/``"test"``) of each image, of length
+            n_images, or None if ``labels.csv`` has no such column.
+    """
+
+    folder: Path
+    image_paths: list[Path]
+    label_matrix: np.ndarray
+    label_names: list[str]
+    seen_labels: list[str]
+    unseen_labels: list[str]
+    seen_mask: np.ndarray
+    unseen_mask: np.ndarray
+    label_vectors: LabelVectors | None
+    image_splits: list[str] | None = None
+
+    @property
+    def n_images(self) -> int:
+        return len(self.image_paths)
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.label_names)
+
+    def split_mask(self, split: str) -> np.ndarray:
+        """Bool array of shape (n_images,), True for the images of ``split``.
+
+        Raises:
+            KeyError: if ``labels.csv`` has no split column or no image in ``split``.
+        """
+        if self.image_splits is None:
+            raise KeyError(f"{self.folder / LABELS_FILE} has no '{SPLIT_COLUMN}' column")
+        mask = np.array([image_split == split for image_split in self.image_splits], dtype=bool)
+        if not mask.any():
+            raise KeyError(f"{self.folder / LABELS_FILE} has no image in split {split!r}")
+        return mask
+
+
+def _read_labels_csv(path: Path, label_names: list[str]) -> tuple[list[str], np.ndarray, list[str] | None]:
+    position = {name: index for index, name in enumerate(label_names)}
+    image_names: list[str] = []
+    image_splits: list[str] = []
+    rows: list[np.ndarray] = []
+    first_line: dict[str, int] = {}
+    with require_file(path).open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header not in (LABELS_HEADER, [*LABELS_HEADER, SPLIT_COLUMN]):
+            raise DatasetFormatError(
+                path, f"header is {header}, expected {','.join(LABELS_HEADER)} (optionally ,{SPLIT_COLUMN})"
+            )
+        for line_number, record in enumerate(reader, start=2):
+            if not record:
+                continue
+            if len(record) != len(header):
+                raise DatasetFormatError(
+                    path, f"line {line_number}: expected {len(header)} fields, got {len(record)}"
+                )
+            if len(header) == 3:
+                if not record[2].strip():
+                    raise DatasetFormatError(path, f"line {line_number}: empty {SPLIT_COLUMN}")
+                image_splits.append(record[2].strip())
+            image_name, label_text = record[0].strip(), record[1].split()
+            if not image_name:
+                raise DatasetFormatError(path, f"line {line_number}: empty image name")
+            if image_name in first_line:
+                raise DatasetFormatError(
+                    path,
+                    f"line {line_number}: image {image_name!r} already listed on line {first_line[image_name]}",
+                )
+            if not label_text:
+                raise DatasetFormatError(path, f"line {line_number}: image {image_name!r} has no labels")
+            row = np.zeros(len(label_names), dtype=np.uint8)
+            for name in label_text:
+                if name not in position:
+                    raise DatasetFormatError(
+                        path, f"line {line_number}: unknown label {name!r} (not in {CLASSES_FILE})"
+                    )
+                row[position[name]] = 1
+            first_line[image_name] = line_number
+            image_names.append(image_name)
+            rows.append(row)
+    if not rows:
+        raise DatasetFormatError(path, "no images listed")
+    return image_names, np.stack(rows), image_splits if len(header) == 3 else None
+
+
+def load_scenes(folder: str | Path) -> ScenesDataset:
+    """Read a scenes folder (format in the module docstring).
+
+    Args:
+        folder: the ``scenes`` folder.
+
+    Returns:
+        The :class:`ScenesDataset`.
+
+    Raises:
+        DatasetFormatError: naming the file and what is wrong: a missing file, an unknown label, an
+            image listed but absent (or present but not listed), seen/unseen lists that do not
+            partition the labels, or label vectors for other labels.
+    """
+    folder = require_folder(folder, "scenes folder")
+    label_names = read_id_name_file(folder / CLASSES_FILE)
+    seen_path, unseen_path = folder / SEEN_FILE, folder / UNSEEN_FILE
+    seen = set(read_class_list(seen_path, known_classes=label_names))
+    unseen = set(read_class_list(unseen_path, known_classes=label_names))
+    if seen & unseen:
+        raise DatasetFormatError(
+            unseen_path, f"labels also in {SEEN_FILE}: {', '.join(sorted(seen & unseen))}"
+        )
+    unassigned = [name for name in label_names if name not in seen | unseen]
+    if unassigned:
+        raise DatasetFormatError(
+            unseen_path, f"labels in neither {SEEN_FILE} nor {UNSEEN_FILE}: {', '.join(unassigned)}"
+        )
+
+    image_names, label_matrix, image_splits = _read_labels_csv(folder / LABELS_FILE, label_names)
+    images_folder = require_folder(folder / IMAGES_FOLDER, "image folder")
+    on_disk = {path.name for path in images_folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES}
+    missing = [name for name in image_names if name not in on_disk]
+    if missing:
+        raise DatasetFormatError(
+            folder / LABELS_FILE, f"{len(missing)} listed images are not in images/: {', '.join(missing[:5])}"
+        )
+    unlisted = sorted(on_disk - set(image_names))
+    if unlisted:
+        raise DatasetFormatError(
+            images_folder, f"{len(unlisted)} images have no row in {LABELS_FILE}: {', '.join(unlisted[:5])}"
+        )
+
+    label_vectors = None
+    if (folder / LABEL_VECTORS_FOLDER).is_dir():
+        label_vectors = load_label_vectors(folder / LABEL_VECTORS_FOLDER)
+        if label_vectors.label_names != label_names:
+            raise DatasetFormatError(
+                label_vectors.folder / "classes.pickle", f"label names differ from {folder / CLASSES_FILE}"
+            )
+        if set(label_vectors.unseen_labels) != unseen:
+            raise DatasetFormatError(
+                label_vectors.folder / "unseen_classes.pickle", f"unseen labels differ from {unseen_path}"
+            )
+
+    seen_mask = np.array([name in seen for name in label_names], dtype=bool)
+    return ScenesDataset(
+        folder=folder,
+        image_paths=[images_folder / name for name in image_names],
+        label_matrix=label_matrix,
+        label_names=label_names,
+        seen_labels=[name for name in label_names if name in seen],
+        unseen_labels=[name for name in label_names if name in unseen],
+        seen_mask=seen_mask,
+        unseen_mask=~seen_mask,
+        label_vectors=label_vectors,
+        image_splits=image_splits,
+    )

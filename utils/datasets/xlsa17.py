@@ -1,0 +1,433 @@
+"""The xlsa17 "Proposed Split" files: ``att_splits.mat`` and ``res101.mat``.
+
+Y. Xian, B. Schiele, Z. Akata, "Zero-Shot Learning — The Good, the Bad and the Ugly", CVPR 2017, and
+Y. Xian, C. H. Lampert, B. Schiele, Z. Akata, "Zero-Shot Learning — A Comprehensive Evaluation of the
+Good, the Bad and the Ugly", TPAMI 2018. Every ``.mat`` file is read with :func:`scipy.io.loadmat`.
+
+``att_splits.mat`` holds
+
+* ``att``: (n_attributes, n_classes) class embeddings with L2-normalised columns
+  (``binaryAtt_splits.mat`` holds 0/1 here and no ``original_att``);
+* ``original_att``: the same before normalisation, in 0..100 (AwA) or 0..1 (CUB, SUN), -1 = missing;
+* ``allclasses_names``: an (n_classes, 1) cell of names;
+* ``trainval_loc``, ``test_seen_loc``, ``test_unseen_loc`` and usually ``train_loc``, ``val_loc``:
+  **1-based** column vectors of image indices into ``res101.mat``.
+
+``res101.mat`` holds ``features`` (2048, n_images) ResNet-101 features, ``labels`` (n_images, 1)
+**1-based** indices into ``allclasses_names``, and ``image_files`` an (n_images, 1) cell of paths.
+
+**Everything is converted at this boundary**: image and class indices become 0-based int64 NumPy
+arrays, class-major matrices (rows are classes), features (n_images, feature_dim) float32.
+
+Known quirks of the real files, handled here:
+
+* In the original AwA2 (and AwA1) ``att_splits.mat``, ``train_loc``/``val_loc`` are **not** subsets
+  of ``trainval_loc``: they contain thousands of ``test_seen_loc`` images. :attr:`AttSplits.train_val_is_clean`
+  is False for such files and loading them warns with :class:`Xlsa17SplitWarning`. For (G)ZSL use
+  ``trainval`` for training and the two test sets for evaluation, as the paper does; use
+  ``train``/``val`` only from a clean file such as ``att_splits_trainval_fixed_2020.mat``.
+* Some re-saved files lack ``train_loc``/``val_loc``: those fields are ``None``.
+* ``original_att`` is on a 0..100 or a 0..1 scale: :attr:`AttSplits.original_attributes_01` is
+  always on 0..1.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from utils.datasets.errors import DatasetFormatError, require_file, require_folder
+
+ATT_SPLITS_FILE = "att_splits.mat"
+RES101_FILE = "res101.mat"
+REQUIRED_LOC_KEYS = ("trainval_loc", "test_seen_loc", "test_unseen_loc")
+OPTIONAL_LOC_KEYS = ("train_loc", "val_loc")
+
+
+class Xlsa17SplitWarning(UserWarning):
+    """An ``att_splits.mat`` whose ``train_loc``/``val_loc`` must not be used (see the module docstring)."""
+
+
+def load_mat(path: str | Path) -> dict[str, object]:
+    """The variables of a MATLAB file (without scipy's ``__header__``-style entries).
+
+    Raises:
+        DatasetFormatError: if the file is missing, is not a MATLAB 5 file, or is a v7.3 (HDF5) file,
+            which :func:`scipy.io.loadmat` cannot read.
+    """
+    import scipy.io
+
+    path = require_file(path, "MATLAB file")
+    try:
+        contents = scipy.io.loadmat(str(path))
+    except NotImplementedError:
+        raise DatasetFormatError(
+            path, "MATLAB v7.3 (HDF5) file; scipy.io.loadmat reads only v5 files (re-save it with -v7)"
+        ) from None
+    except Exception as error:  # scipy raises several types (ValueError, TypeError, MatReadError...)
+        raise DatasetFormatError(path, f"not a readable MATLAB file ({error})") from None
+    return {key: value for key, value in contents.items() if not key.startswith("__")}
+
+
+def _require_key(contents: dict[str, object], key: str, path: Path) -> np.ndarray:
+    if key not in contents:
+        raise DatasetFormatError(path, f"key '{key}' is missing (has {', '.join(sorted(contents))})")
+    return np.asarray(contents[key])
+
+
+def _cell_strings(value: np.ndarray, path: Path, key: str) -> list[str]:
+    """Strings from a MATLAB cell array of char arrays, e.g. an (n, 1) ``allclasses_names``."""
+    strings = []
+    for position, item in enumerate(np.asarray(value, dtype=object).ravel()):
+        element = item
+        while isinstance(element, np.ndarray) and element.dtype == object and element.size == 1:
+            element = element.ravel()[0]
+        if isinstance(element, np.ndarray) and element.dtype.kind == "U":
+            element = "".join(element.ravel().tolist())
+        if not isinstance(element, str) or not element.strip():
+            raise DatasetFormatError(
+                path, f"key '{key}': entry {position + 1} is not a non-empty string ({element!r})"
+            )
+        strings.append(element.strip())
+    return strings
+
+
+def _integer_vector(value: np.ndarray, path: Path, key: str) -> np.ndarray:
+    vector = np.asarray(value)
+    if vector.ndim > 2 or (vector.ndim == 2 and 1 not in vector.shape):
+        raise DatasetFormatError(path, f"key '{key}' has shape {vector.shape}, expected a vector")
+    vector = vector.ravel()
+    if vector.dtype.kind not in "iuf" or (
+        vector.dtype.kind == "f" and not np.all(vector == np.round(vector))
+    ):
+        raise DatasetFormatError(path, f"key '{key}' does not hold integers (dtype {vector.dtype})")
+    return vector.astype(np.int64)
+
+
+def _one_based_to_zero_based(
+    vector: np.ndarray, path: Path, key: str, upper: int | None, what: str
+) -> np.ndarray:
+    if vector.size and vector.min() < 1:
+        raise DatasetFormatError(path, f"key '{key}' holds {vector.min()}; {what} are 1-based (>= 1)")
+    if upper is not None and vector.size and vector.max() > upper:
+        raise DatasetFormatError(path, f"key '{key}' holds {vector.max()}, beyond the {upper} {what}")
+    return vector - 1
+
+
+@dataclass(frozen=True)
+class AttSplits:
+    """The contents of an xlsa17 ``att_splits.mat`` (Xian et al., CVPR 2017 / TPAMI 2018), 0-based.
+
+    Attributes:
+        path: the file.
+        class_names: ``allclasses_names``, of length n_classes.
+        attributes: ``att`` transposed, of shape (n_classes, n_attributes), float64; rows are
+            L2-normalised in ``att_splits.mat``, 0/1 in ``binaryAtt_splits.mat``.
+        original_attributes: ``original_att`` transposed, of shape (n_classes, n_attributes), on the
+            file's scale (0..100 or 0..1) with the missing marker -1 turned into NaN; None if absent.
+        original_attribute_scale: 100.0 or 1.0, the scale of ``original_att``; None if absent.
+        trainval_indices: 0-based image indices (``trainval_loc - 1``), int64 of shape (n_trainval,).
+        test_seen_indices: 0-based image indices, int64 of shape (n_test_seen,).
+        test_unseen_indices: 0-based image indices, int64 of shape (n_test_unseen,).
+        train_indices: 0-based ``train_loc``, or None if the file has none.
+        val_indices: 0-based ``val_loc``, or None if the file has none.
+        train_val_is_clean: True if train and val partition trainval (safe to tune on), False if
+            they do not (the original AwA2 file: never use them), None if the file has neither.
+    """
+
+    path: Path
+    class_names: list[str]
+    attributes: np.ndarray
+    original_attributes: np.ndarray | None
+    original_attribute_scale: float | None
+    trainval_indices: np.ndarray
+    test_seen_indices: np.ndarray
+    test_unseen_indices: np.ndarray
+    train_indices: np.ndarray | None
+    val_indices: np.ndarray | None
+    train_val_is_clean: bool | None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def n_attributes(self) -> int:
+        return int(self.attributes.shape[1])
+
+    @property
+    def original_attributes_01(self) -> np.ndarray | None:
+        """:attr:`original_attributes` divided by its scale, on 0..1 (NaN where missing), or None."""
+        if self.original_attributes is None or self.original_attribute_scale is None:
+            return None
+        return self.original_attributes / self.original_attribute_scale
+
+
+def load_att_splits(path: str | Path, n_images: int | None = None) -> AttSplits:
+    """Read an xlsa17 ``att_splits.mat`` (or ``binaryAtt_splits.mat``), converting to 0-based indices.
+
+    Args:
+        path: the ``.mat`` file.
+        n_images: the number of images in the matching ``res101.mat``; if given, every location must
+            lie in 1..n_images.
+
+    Returns:
+        The file's :class:`AttSplits`. Warns with :class:`Xlsa17SplitWarning` if ``train_loc`` and
+        ``val_loc`` are present but do not partition ``trainval_loc``.
+
+    Raises:
+        DatasetFormatError: naming the file and the key, if a key is missing or malformed, ``att``
+            does not have one column per class name, a location is out of range, or the test-seen,
+            test-unseen and trainval image sets overlap.
+    """
+    path = Path(path)
+    contents = load_mat(path)
+    class_names = _cell_strings(_require_key(contents, "allclasses_names", path), path, "allclasses_names")
+    if len(set(class_names)) != len(class_names):
+        duplicates = sorted({name for name in class_names if class_names.count(name) > 1})
+        raise DatasetFormatError(path, f"key 'allclasses_names' repeats {', '.join(duplicates)}")
+    att = _require_key(contents, "att", path)
+    if att.ndim != 2 or att.shape[1] != len(class_names):
+        raise DatasetFormatError(
+            path, f"key 'att' has shape {att.shape}, expected (n_attributes, {len(class_names)} classes)"
+        )
+    attributes = att.T.astype(np.float64)
+    original_attributes, scale = None, None
+    if "original_att" in contents:
+        original = np.asarray(contents["original_att"], dtype=np.float64)
+        if original.shape != att.shape:
+            raise DatasetFormatError(
+                path, f"key 'original_att' has shape {original.shape}, expected {att.shape}"
+            )
+        original_attributes = original.T.copy()
+        original_attributes[original_attributes == -1.0] = np.nan
+        present = original_attributes[~np.isnan(original_attributes)]
+        if present.size and (present.min() < 0.0 or present.max() > 100.0):
+            raise DatasetFormatError(
+                path, f"key 'original_att' has values outside 0..100 (and -1): {present.min():g}"
+            )
+        scale = 100.0 if present.size and present.max() > 1.0 else 1.0
+
+    locations: dict[str, np.ndarray | None] = {}
+    for key in REQUIRED_LOC_KEYS + OPTIONAL_LOC_KEYS:
+        if key not in contents:
+            if key in REQUIRED_LOC_KEYS:
+                _require_key(contents, key, path)
+            locations[key] = None
+            continue
+        vector = _integer_vector(contents[key], path, key)
+        locations[key] = _one_based_to_zero_based(vector, path, key, n_images, "images")
+
+    trainval = locations["trainval_loc"]
+    test_seen = locations["test_seen_loc"]
+    test_unseen = locations["test_unseen_loc"]
+    for first, second in (
+        ("test_seen_loc", "test_unseen_loc"),
+        ("trainval_loc", "test_unseen_loc"),
+        ("trainval_loc", "test_seen_loc"),
+    ):
+        shared = np.intersect1d(locations[first], locations[second])
+        if shared.size:
+            raise DatasetFormatError(
+                path,
+                f"keys '{first}' and '{second}' share {shared.size} images (e.g. location {shared[0] + 1})",
+            )
+
+    train, val = locations["train_loc"], locations["val_loc"]
+    train_val_is_clean: bool | None = None
+    if train is not None and val is not None:
+        train_val_is_clean = bool(
+            np.isin(train, trainval).all()
+            and np.isin(val, trainval).all()
+            and not np.intersect1d(train, val).size
+        )
+        if not train_val_is_clean:
+            warnings.warn(
+                f"{path}: 'train_loc'/'val_loc' do not partition 'trainval_loc' (the original xlsa17 AwA files "
+                "mix test_seen images into them); use trainval + test_seen/test_unseen for (G)ZSL",
+                Xlsa17SplitWarning,
+                stacklevel=2,
+            )
+    elif (train is None) != (val is None):
+        present_key = "train_loc" if train is not None else "val_loc"
+        raise DatasetFormatError(path, f"key '{present_key}' is present without its partner")
+
+    return AttSplits(
+        path=path,
+        class_names=class_names,
+        attributes=attributes,
+        original_attributes=original_attributes,
+        original_attribute_scale=scale,
+        trainval_indices=trainval,
+        test_seen_indices=test_seen,
+        test_unseen_indices=test_unseen,
+        train_indices=train,
+        val_indices=val,
+        train_val_is_clean=train_val_is_clean,
+    )
+
+
+@dataclass(frozen=True)
+class Res101Features:
+    """The contents of an xlsa17 ``res101.mat``, 0-based (Xian et al., CVPR 2017 / TPAMI 2018).
+
+    Attributes:
+        path: the file.
+        features: float32 array of shape (n_images, feature_dim) (the file stores (2048, n_images)).
+        labels: 0-based class indices (``labels - 1``), int64 of shape (n_images,).
+        image_files: image paths as stored, of length n_images.
+    """
+
+    path: Path
+    features: np.ndarray
+    labels: np.ndarray
+    image_files: list[str]
+
+    @property
+    def n_images(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def feature_dim(self) -> int:
+        return int(self.features.shape[1])
+
+
+def load_res101(path: str | Path, n_classes: int | None = None) -> Res101Features:
+    """Read an xlsa17 ``res101.mat``: features transposed to (n_images, 2048) float32, labels 0-based.
+
+    Features of any float dtype are converted to float32 (for AwA2, 2048 × 37322 values: about 300 MB
+    as float32, twice that as float64), which is what a network consumes.
+
+    Args:
+        path: the ``.mat`` file.
+        n_classes: the number of class names in the matching ``att_splits.mat``; if given, every
+            label must lie in 1..n_classes.
+
+    Returns:
+        The file's :class:`Res101Features`.
+
+    Raises:
+        DatasetFormatError: naming the file and the key, if a key is missing, ``features`` is not
+            (feature_dim, n_images), labels are not 1-based integers in range, or ``image_files``
+            has the wrong length.
+    """
+    path = Path(path)
+    contents = load_mat(path)
+    labels = _integer_vector(_require_key(contents, "labels", path), path, "labels")
+    labels = _one_based_to_zero_based(labels, path, "labels", n_classes, "classes")
+    features = _require_key(contents, "features", path)
+    if features.ndim != 2 or features.shape[1] != labels.size or features.dtype.kind != "f":
+        raise DatasetFormatError(
+            path,
+            f"key 'features' has shape {features.shape} and dtype {features.dtype}, expected floats of shape "
+            f"(feature_dim, {labels.size} images)",
+        )
+    image_files = _cell_strings(_require_key(contents, "image_files", path), path, "image_files")
+    if len(image_files) != labels.size:
+        raise DatasetFormatError(
+            path, f"key 'image_files' has {len(image_files)} entries, expected {labels.size}"
+        )
+    return Res101Features(
+        path=path,
+        features=np.ascontiguousarray(features.T, dtype=np.float32),
+        labels=labels,
+        image_files=image_files,
+    )
+
+
+@dataclass(frozen=True)
+class Xlsa17Dataset:
+    """An xlsa17 data set folder: ``att_splits.mat`` and ``res101.mat`` together, 0-based.
+
+    Attributes:
+        att_splits: the class names, attributes and image splits.
+        res101: the features, labels and image files.
+        seen_class_indices: sorted classes of the ``trainval`` images, int64 of shape (n_seen,).
+        unseen_class_indices: sorted classes of the ``test_unseen`` images, int64 of shape (n_unseen,).
+    """
+
+    att_splits: AttSplits
+    res101: Res101Features
+    seen_class_indices: np.ndarray
+    unseen_class_indices: np.ndarray
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.att_splits.class_names
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Features and labels of one split (``trainval``, ``test_seen``, ``test_unseen``, ``train``, ``val``).
+
+        Returns:
+            ``(features, labels)`` of shapes (n_split, feature_dim) and (n_split,).
+
+        Raises:
+            KeyError: for an unknown split, or ``train``/``val`` when the file has none.
+            ValueError: for ``train``/``val`` when they do not partition ``trainval``.
+        """
+        indices = getattr(self.att_splits, f"{name}_indices", None) if name.isidentifier() else None
+        if indices is None:
+            raise KeyError(f"{self.att_splits.path} has no split {name!r}")
+        if name in ("train", "val") and not self.att_splits.train_val_is_clean:
+            raise ValueError(
+                f"{self.att_splits.path}: 'train_loc'/'val_loc' do not partition 'trainval_loc'; use a fixed file"
+            )
+        return self.res101.features[indices], self.res101.labels[indices]
+
+
+def load_xlsa17(
+    folder: str | Path, att_splits_file: str = ATT_SPLITS_FILE, res101_file: str = RES101_FILE
+) -> Xlsa17Dataset:
+    """Read an xlsa17 data set folder (e.g. ``xlsa17/data/AWA2``) and cross-check its two files.
+
+    Seen classes are those of the ``trainval`` images and unseen classes those of the ``test_unseen``
+    images (0-based indices into the class names); the two must be disjoint and the ``test_seen``
+    images must all belong to seen classes.
+
+    Args:
+        folder: the folder.
+        att_splits_file: the splits file in it (``att_splits.mat``, ``binaryAtt_splits.mat``, ...).
+        res101_file: the features file in it.
+
+    Returns:
+        The folder's :class:`Xlsa17Dataset`.
+
+    Raises:
+        DatasetFormatError: naming the file and what is wrong.
+    """
+    folder = require_folder(folder, "xlsa17 folder")
+    res101_path = require_file(folder / res101_file)
+    # Read the splits header first: its class count bounds the labels, the labels bound the locations.
+    att_path = require_file(folder / att_splits_file)
+    import scipy.io
+
+    n_images = None
+    try:
+        for name, shape, _ in scipy.io.whosmat(str(res101_path)):
+            if name == "labels":
+                n_images = int(np.prod(shape))
+    except Exception as error:
+        raise DatasetFormatError(res101_path, f"not a readable MATLAB file ({error})") from None
+    att_splits = load_att_splits(att_path, n_images=n_images)
+    res101 = load_res101(res101_path, n_classes=att_splits.n_classes)
+    labels = res101.labels
+    seen = np.unique(labels[att_splits.trainval_indices])
+    unseen = np.unique(labels[att_splits.test_unseen_indices])
+    shared = np.intersect1d(seen, unseen)
+    if shared.size:
+        names = ", ".join(att_splits.class_names[index] for index in shared)
+        raise DatasetFormatError(
+            att_path, f"classes in both 'trainval_loc' and 'test_unseen_loc' images: {names}"
+        )
+    stray = np.setdiff1d(np.unique(labels[att_splits.test_seen_indices]), seen)
+    if stray.size:
+        names = ", ".join(att_splits.class_names[index] for index in stray)
+        raise DatasetFormatError(
+            att_path, f"key 'test_seen_loc' holds images of classes not in trainval: {names}"
+        )
+    return Xlsa17Dataset(
+        att_splits=att_splits, res101=res101, seen_class_indices=seen, unseen_class_indices=unseen
+    )
