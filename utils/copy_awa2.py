@@ -20,7 +20,9 @@ folder is seen; the summary says so.
 
 Exit status: 0 when done, 1 when there were conflicts, 2 on an error (a one-line message).
 
-Then move part of ``train/`` into ``valid/`` with ``python -m utils.move_awa2 DST --valid 0.1``.
+Then move part of ``train/`` into ``valid/`` with ``python -m utils.move_awa2 DST --valid 0.1``. A seen
+image already in ``DST/valid/<class>/`` (moved there earlier) counts as present, so re-running the copy
+after the move never puts an image into both ``train/`` and ``valid/``.
 """
 
 from __future__ import annotations
@@ -35,13 +37,24 @@ from pathlib import Path
 from tqdm import tqdm
 
 from utils.config import AWA2_UNSEEN_CLASSES
-from utils.fileops import TransferSummary, describe_os_error, progress_disabled, remove_partials, safe_copy
+from utils.fileops import (
+    CONFLICT,
+    IDENTICAL,
+    TransferSummary,
+    describe_os_error,
+    files_identical,
+    progress_disabled,
+    remove_partials,
+    safe_copy,
+)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
 SEEN_CLASSES_FILE = "trainclasses.txt"
 UNSEEN_CLASSES_FILE = "testclasses.txt"
 SPLIT_OF_SEEN = "train"
 SPLIT_OF_UNSEEN = "test"
+# move_awa2 moves part of train/ here; a seen image found here counts as already copied.
+SPLIT_OF_VALID = "valid"
 
 
 class CopyError(Exception):
@@ -270,7 +283,14 @@ def copy_awa2(
         for plan in plans:
             transfer = summary.split_transfers[plan.split]
             for image in plan.source_images:
-                safe_copy(image, plan.destination_folder / image.name, summary=transfer, dry_run=dry_run)
+                destination = plan.destination_folder / image.name
+                moved_copy = Path(dst) / SPLIT_OF_VALID / plan.class_name / image.name
+                if plan.split == SPLIT_OF_SEEN and not destination.exists() and moved_copy.is_file():
+                    # Copying it back into train/ would put the image in both train/ and valid/.
+                    outcome = IDENTICAL if files_identical(image, moved_copy) else CONFLICT
+                    transfer.record(outcome, image, moved_copy)
+                else:
+                    safe_copy(image, destination, summary=transfer, dry_run=dry_run)
                 bar.update(1)
     return summary
 

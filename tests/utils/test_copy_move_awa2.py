@@ -313,6 +313,31 @@ def test_move_rerun_moves_nothing(copied_root):
     assert snapshot(copied_root) == before
 
 
+def test_copy_after_move_does_not_bring_valid_images_back_into_train(awa2_root, copied_root):
+    move_awa2(copied_root, valid_fraction=0.2, seed=0, progress=False)
+    before = snapshot(copied_root)
+
+    summary = copy_awa2(awa2_root, copied_root, progress=False)
+
+    assert summary.split_transfers["train"].copied == 0
+    assert summary.split_transfers["train"].skipped_identical == len(SEEN_CLASSES) * IMAGES_PER_CLASS
+    assert snapshot(copied_root) == before
+    counts = content_counts(copied_root / "train", copied_root / "valid")
+    assert set(counts.values()) == {1}, "an image is in both train/ and valid/"
+
+
+def test_copy_reports_a_different_file_in_valid_as_a_conflict(awa2_root, copied_root):
+    move_awa2(copied_root, valid_fraction=0.2, seed=0, progress=False)
+    moved = next((copied_root / "valid").rglob("*.jpg"))
+    moved.write_bytes(b"edited by hand")
+
+    summary = copy_awa2(awa2_root, copied_root, progress=False)
+
+    assert [destination for _, destination in summary.conflicts] == [moved]
+    assert moved.read_bytes() == b"edited by hand"
+    assert not (copied_root / "train" / moved.parent.name / moved.name).exists()
+
+
 def test_move_with_another_seed_converges_to_that_seeds_split(tmp_path, awa2_root, copied_root):
     contents = content_counts(copied_root / "train")
     move_awa2(copied_root, valid_fraction=0.2, seed=0, progress=False)

