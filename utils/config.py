@@ -136,3 +136,198 @@ class DataConfig(BaseConfig):
                 "word_vectors": str(data_dir() / "fasttext" / "cc.en.300.bin"),
             },
         }
+
+
+@dataclass
+class AttributeZslConfig(BaseConfig):
+    """Notebook 05: attribute-based zero-shot learning (seed A) and ReMSE vs MSE (seed B, ReZSL).
+
+    Attributes:
+        awa2_dir: AwA2-format folder whose images the end-to-end model trains on.
+        xlsa17_dir: folder holding ``res101.mat`` + ``att_splits.mat``. In ``smoke``/``sample`` the
+            notebook writes it from the sample world's backbone features; in ``full`` it is the real
+            ``xlsa17/data/<DATASET>`` folder.
+        xlsa17_dataset: ``AWA2``, ``CUB`` or ``SUN``: picks ReZSL's hyper-parameters (and, in
+            ``full``, the folder).
+        export_features: write ``xlsa17_dir`` from the end-to-end backbone (True) or read real files.
+        backbone: ``resnet50`` (seed A), ``resnet18``, ``small_cnn`` or ``tiny_cnn``.
+        pretrained: ImageNet weights for the ResNet (seed A trained without).
+        image_size: side of the square input images in pixels.
+        images_per_class: cap on images per class (``None``: all).
+        image_epochs, image_batch_size, image_learning_rate, image_schedule: end-to-end training
+            (seed A: 25 epochs, batch 24, Adam 2.5e-5, ``constant``; ``one_cycle`` for short CPU runs).
+        test_seen_fraction: share of each seen class held out as ``test_seen`` (xlsa17: about 20%).
+        n_validation_classes: seen classes carved out as pseudo-unseen to choose the calibration γ.
+        losses: the losses compared on features (keys of ``models.losses.ATTRIBUTE_LOSSES``).
+        regressor_hidden: hidden units of the feature regressor (0: linear).
+        feature_epochs, feature_batch_size, feature_learning_rate, weight_decay: feature training.
+        remse_p, remse_p2, lambda_regression: ReMSE exponents and weight (``None``: ReZSL's values
+            for ``xlsa17_dataset``); lambda_ce: weight of the scaled-cosine CE; cosine_scale: its scale.
+        n_gammas: size of the calibrated-stacking grid searched on validation data.
+        distances: nearest-class distances compared for seed A.
+    """
+
+    awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
+    xlsa17_dir: Path = field(default_factory=lambda: outputs_dir() / "attribute_zsl" / "sample" / "xlsa17" / "AWA2")
+    xlsa17_dataset: str = "AWA2"
+    export_features: bool = True
+    backbone: str = "small_cnn"
+    pretrained: bool = False
+    image_size: int = 48
+    images_per_class: int | None = None
+    image_epochs: int = 12
+    image_batch_size: int = 64
+    image_learning_rate: float = 3e-3
+    image_schedule: str = "one_cycle"
+    test_seen_fraction: float = 0.2
+    n_validation_classes: int = 10
+    losses: tuple[str, ...] = ("mse", "remse_in_batch", "remse_cross_batch", "bce")
+    regressor_hidden: int = 256
+    feature_epochs: int = 30
+    feature_batch_size: int = 64
+    feature_learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    remse_p: float | None = None
+    remse_p2: float | None = None
+    lambda_regression: float | None = None
+    lambda_ce: float = 1.0
+    cosine_scale: float = 20.0
+    n_gammas: int = 81
+    distances: tuple[str, ...] = ("euclidean", "cosine", "hamming")
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this profile's checkpoints, logs and resolved configs go."""
+        return Path(self.outputs) / "attribute_zsl" / self.profile
+
+    @classmethod
+    def profile_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "smoke": {
+                "xlsa17_dir": outputs_dir() / "attribute_zsl" / "smoke" / "xlsa17" / "AWA2",
+                "backbone": "tiny_cnn",
+                "image_size": 32,
+                "images_per_class": 10,
+                "image_epochs": 1,
+                "n_validation_classes": 8,
+                "regressor_hidden": 64,
+                "feature_epochs": 2,
+                "n_gammas": 21,
+            },
+            "sample": {},
+            "full": {
+                "awa2_dir": data_dir() / "Animals_with_Attributes2",
+                "xlsa17_dir": data_dir() / "xlsa17" / "data" / "AWA2",
+                "export_features": False,
+                "backbone": "resnet50",
+                "image_size": 224,
+                "image_epochs": 25,
+                "image_batch_size": 24,
+                "image_learning_rate": 2.5e-5,
+                "image_schedule": "constant",
+                "n_validation_classes": 13,
+                "regressor_hidden": 1024,
+                "feature_epochs": 50,
+                "feature_batch_size": 256,
+                "feature_learning_rate": 5e-4,
+            },
+        }
+
+
+@dataclass
+class SiameseConfig(BaseConfig):
+    """Notebook 06: a Siamese triplet network, one-shot on held-out CIFAR-100 classes, split sweep.
+
+    Attributes:
+        cifar100_dir: a ``cifar-100-python`` folder; ``None`` uses the sample world (the committed one,
+            or a larger variant generated once into ``outputs/cache/`` when ``sample_train_per_class``
+            is set).
+        sample_train_per_class: training images per class of the generated sample variant (``None``: the
+            committed 20).
+        sample_test_per_class: test images per class of the generated sample variant.
+        train_fraction: share of the classes trained on in the detailed study (``0.5``: the 50-50 split).
+        sweep_fractions: the splits of the sweep (``0.1``: 10-90, ..., ``0.9``: 90-10).
+        class_split_dir: a folder of CIFAR-FS lists (``train.txt``, ``val.txt``, ``test.txt``) to use
+            instead of ``train_fraction`` in the detailed study; ``None``: a seeded ratio split.
+        validation_fraction: share of each train class's images kept for validation.
+        max_images_per_class: cap per class and file (smoke subsets); ``None``: all.
+        backbone: ``resnet20``, ``resnet32``, ``resnet56`` or ``small_cnn``.
+        embedding_dim: size of the L2-normalised embedding.
+        loss: ``triplet`` or ``contrastive``.
+        distance: ``cosine`` or ``euclidean``.
+        mining: triplet mining in each batch: ``semihard``, ``hardest`` or ``all``.
+        margin: the triplet (or contrastive) margin.
+        epochs, learning_rate, weight_decay, batch_size: Adam training.
+        m_per_class: images per class in each batch (pytorch-metric-learning's ``MPerClassSampler``).
+        augment: random crops (4-pixel padding) and horizontal flips.
+        mixed_precision: ``torch.autocast`` float16 on CUDA (ignored on the CPU).
+        n_triplets, n_pairs: random triplets / pairs for triplet and binary accuracy.
+        n_support_draws: draws of the support set for N-way 1-shot accuracy.
+        n_episodes, n_query: 5-way episodes and queries per class for episode accuracy.
+        digits_epochs: epochs of the handwritten-digits Siamese model (the interactive extra).
+        retrain: train even if a checkpoint exists.
+        progress: show progress bars.
+        cpu_threads: torch's intra-op threads on the CPU while training and evaluating (``None``: torch's
+            default, one per core); 1 avoids thread contention on a machine shared with other jobs.
+        checkpoint_dir: runs go to ``checkpoint_dir/<profile>/<run name>/``.
+    """
+
+    cifar100_dir: Path | None = None
+    sample_train_per_class: int | None = None
+    sample_test_per_class: int = 10
+    train_fraction: float = 0.5
+    sweep_fractions: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
+    class_split_dir: Path | None = None
+    validation_fraction: float = 0.1
+    max_images_per_class: int | None = None
+    backbone: str = "resnet20"
+    embedding_dim: int = 64
+    loss: str = "triplet"
+    distance: str = "cosine"
+    mining: str = "semihard"
+    margin: float = 0.2
+    epochs: int = 8
+    learning_rate: float = 1e-3
+    weight_decay: float = 5e-4
+    batch_size: int = 128
+    m_per_class: int = 4
+    augment: bool = True
+    mixed_precision: bool = False
+    n_triplets: int = 10_000
+    n_pairs: int = 4_000
+    n_support_draws: int = 10
+    n_episodes: int = 600
+    n_query: int = 15
+    digits_epochs: int = 20
+    retrain: bool = False
+    progress: bool = False
+    cpu_threads: int | None = None
+    checkpoint_dir: Path = field(default_factory=lambda: outputs_dir() / "siamese")
+
+    @classmethod
+    def profile_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "smoke": {
+                "sweep_fractions": (0.5, 0.9),
+                "backbone": "small_cnn",
+                "epochs": 1,
+                "n_triplets": 2_000,
+                "n_pairs": 1_000,
+                "n_support_draws": 3,
+                "n_episodes": 100,
+                "n_query": 5,
+                "digits_epochs": 3,
+                "cpu_threads": 1,
+            },
+            "sample": {"sample_train_per_class": 50, "sample_test_per_class": 20, "epochs": 3},
+            "full": {
+                "cifar100_dir": data_dir() / "cifar-100-python",
+                "backbone": "resnet56",
+                "epochs": 150,
+                "mixed_precision": True,
+                "n_pairs": 10_000,
+                "n_support_draws": 20,
+                "n_episodes": 2_000,
+                "progress": True,
+            },
+        }

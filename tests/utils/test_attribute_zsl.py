@@ -1,0 +1,135 @@
+"""utils.attribute_zsl and utils.xlsa17_export: splits, the exact-format round trip, nearest-class inference,
+and a smoke-sized end-to-end run that must beat chance on unseen classes."""
+
+import time
+
+import numpy as np
+import pytest
+import scipy.io
+import torch
+
+from models.attribute_head import (
+    AttributeHead,
+    AttributeNetwork,
+    create_attribute_backbone,
+    nearest_class_scores,
+)
+from models.losses import AttributeBCELoss
+from utils.attribute_zsl import (
+    ImageFiles,
+    compare_losses,
+    export_backbone_features,
+    feature_problem,
+    first_per_class,
+    split_images,
+    train_attribute_model,
+)
+from utils.config import AttributeZslConfig
+from utils.datasets import image_index, load_awa2, load_xlsa17
+from utils.xlsa17_export import write_xlsa17_pair
+
+
+def test_split_images_partitions_like_xlsa17():
+    labels = np.repeat(np.arange(10), 10)
+    splits = split_images(labels, seen_classes=range(7), unseen_classes=[7, 8, 9], n_validation_classes=2, seed=3)
+    everything = np.concatenate([splits["trainval"], splits["test_seen"], splits["test_unseen"]])
+    assert np.array_equal(np.sort(everything), np.arange(100))
+    assert set(labels[splits["test_unseen"]]) == {7, 8, 9}
+    assert np.all(np.bincount(labels[splits["test_seen"]], minlength=7)[:7] == 2)
+    assert np.array_equal(np.sort(np.concatenate([splits["train"], splits["val"]])), splits["trainval"])
+    assert set(labels[splits["val"]]) == set(splits["validation_classes"].tolist())
+    again = split_images(labels, seen_classes=range(7), unseen_classes=[7, 8, 9], n_validation_classes=2, seed=3)
+    assert all(np.array_equal(splits[key], again[key]) for key in splits)
+
+
+def test_write_xlsa17_pair_has_the_real_layout_and_round_trips(tmp_path):
+    generator = np.random.default_rng(0)
+    n_images, n_classes, n_attributes, width = 40, 5, 6, 7
+    labels = np.repeat(np.arange(n_classes), 8)
+    features = generator.random((n_images, width)).astype(np.float32)
+    original = generator.uniform(0, 100, (n_classes, n_attributes))
+    original[0, 0] = np.nan
+    binary = (original > 50).astype(np.uint8)
+    splits = split_images(labels, seen_classes=[0, 1, 2], unseen_classes=[3, 4], test_seen_fraction=0.25,
+                          n_validation_classes=1)
+    names = [f"class+{i}" for i in range(n_classes)]
+    files = [f"awa2//JPEGImages/{names[label]}/{index}.jpg" for index, label in enumerate(labels)]
+    written = write_xlsa17_pair(tmp_path, features, labels, files, names, original, splits, binary)
+
+    raw = scipy.io.loadmat(written["att_splits"])
+    assert raw["att"].shape == (n_attributes, n_classes) and raw["allclasses_names"].shape == (n_classes, 1)
+    assert np.allclose(np.linalg.norm(raw["att"], axis=0), 1.0)
+    assert raw["original_att"][0, 0] == -1.0
+    assert raw["trainval_loc"].dtype == np.uint16 and raw["trainval_loc"].shape == (len(splits["trainval"]), 1)
+    assert raw["trainval_loc"].min() >= 1 and np.array_equal(raw["trainval_loc"].ravel() - 1, splits["trainval"])
+    res = scipy.io.loadmat(written["res101"])
+    assert res["features"].shape == (width, n_images) and res["labels"].shape == (n_images, 1)
+    assert res["labels"].min() == 1 and res["image_files"].shape == (n_images, 1)
+
+    dataset = load_xlsa17(tmp_path)
+    assert np.allclose(dataset.res101.features, features, atol=1e-6)
+    assert np.array_equal(dataset.res101.labels, labels)
+    assert dataset.class_names == names and dataset.att_splits.train_val_is_clean
+    assert np.array_equal(dataset.seen_class_indices, [0, 1, 2])
+    assert np.array_equal(dataset.unseen_class_indices, [3, 4])
+    assert np.array_equal(dataset.att_splits.test_seen_indices, splits["test_seen"])
+    assert np.allclose(dataset.att_splits.original_attributes[1:], original[1:])
+    binary_file = load_xlsa17(tmp_path, att_splits_file="binaryAtt_splits.mat")
+    assert np.array_equal(binary_file.att_splits.attributes, binary)
+
+
+def test_nearest_class_distances_by_hand():
+    candidates = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    probabilities = torch.tensor([[0.9, 0.2, 0.6], [0.4, 0.45, 0.1]])
+    for distance in ("euclidean", "cosine", "hamming"):
+        assert nearest_class_scores(probabilities, candidates, distance).argmax(1)[0] == 0
+    hamming = nearest_class_scores(probabilities, candidates, "hamming")
+    assert hamming.tolist() == [[0.0, -3.0], [-2.0, -1.0]]
+    euclidean = nearest_class_scores(probabilities, candidates, "euclidean")
+    assert euclidean[1, 0].item() == pytest.approx(-np.sqrt(0.6**2 + 0.45**2 + 0.9**2), rel=1e-5)
+    with pytest.raises(ValueError):
+        nearest_class_scores(probabilities, candidates, "manhattan")
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: on a CPU shared with other jobs, two threads of tiny ops stall each other."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+def test_smoke_end_to_end_beats_chance_on_unseen_classes(tmp_path):
+    """Images → small CNN trained briefly with BCE → exact-format xlsa17 files → feature regressors → ZSL/GZSL."""
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    config = AttributeZslConfig.for_profile(
+        "smoke", outputs=tmp_path, xlsa17_dir=tmp_path / "xlsa17" / "AWA2", images_per_class=16,
+        feature_epochs=8, losses=("remse_in_batch", "bce"),
+    )
+    awa2 = load_awa2(config.awa2_dir)
+    all_paths, all_labels = image_index(awa2)
+    kept = first_per_class(all_labels, config.images_per_class)
+    paths, labels = [all_paths[i] for i in kept], all_labels[kept]
+    splits = split_images(labels, awa2.seen_class_indices, awa2.unseen_class_indices, 0.25, config.n_validation_classes)
+    backbone, width = create_attribute_backbone("small_cnn")
+    network = AttributeNetwork(backbone, AttributeHead(width, awa2.n_attributes))
+    seen_row = {int(c): row for row, c in enumerate(awa2.seen_class_indices)}
+    trainval = splits["trainval"]
+    images = ImageFiles([paths[i] for i in trainval], np.array([seen_row[int(label)] for label in labels[trainval]]), 32)
+    targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
+    train_attribute_model(network, images, targets, AttributeBCELoss(), 4, 32, 3e-3, verbose=False)
+    export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
+    problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=0)
+    rows, details = compare_losses(problem, config, tmp_path / "run")
+    chance = 1 / len(problem.unseen_classes)
+    best = max(row["T1"] for row in rows)
+    assert best > 1.5 * chance, rows
+    for row in rows:
+        assert 0 <= row["U"] <= 1 and 0 <= row["S"] <= 1 and 0 <= row["AUSUC"] <= 1
+    assert (tmp_path / "run" / "features" / "remse_in_batch.pt").is_file()
+    assert (tmp_path / "run" / "features" / "config.json").is_file()
+    print(f"{time.perf_counter() - start:.1f} s; T1 {[round(row['T1'], 3) for row in rows]}")

@@ -1,0 +1,394 @@
+"""Zero-shot metrics as the literature defines them: ZSL top-1, hit@k, GZSL U/S/H, calibrated stacking, AUSUC.
+
+Conventions (every function):
+
+* ``scores`` is an array of shape (n_images, n_classes): higher means more likely. Column ``j`` is
+  the class with label ``j`` unless a function takes ``column_classes`` naming the label of each
+  column (e.g. scores over the unseen classes only).
+* ``true_labels`` and ``predicted_labels`` are integer arrays of shape (n_images,).
+* NumPy arrays, lists and (CPU or GPU) torch tensors are all accepted; results are plain floats or
+  NumPy arrays.
+
+Protocol (Y. Xian, C. H. Lampert, B. Schiele, Z. Akata, "Zero-Shot Learning — A Comprehensive
+Evaluation of the Good, the Bad and the Ugly", TPAMI 2018):
+
+* **ZSL** — predict among the unseen classes only; report the *per-class mean* top-1 ("T1"), which
+  does not let large classes dominate, beside the per-image accuracy.
+* **GZSL** — predict among *all* classes; ``U`` is the per-class mean top-1 over test images of
+  unseen classes, ``S`` the same over test images of seen classes, and ``H = 2US / (U + S)``.
+
+Calibrated stacking (W.-L. Chao, S. Changpinyo, B. Gong, F. Sha, "An Empirical Study and Analysis of
+Generalized Zero-Shot Learning for Object Recognition in the Wild", ECCV 2016) subtracts a constant
+``gamma`` from every seen-class score, because models trained on seen classes over-score them.
+``gamma`` is a hyper-parameter: :func:`select_gamma` picks it on **validation** data, never on test
+data. Sweeping ``gamma`` from -inf to +inf traces the seen–unseen accuracy curve; the area under it,
+:func:`ausuc`, summarises the trade-off independently of any one ``gamma`` (same paper).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _as_numpy(values: Any) -> np.ndarray:
+    """A NumPy view of ``values`` (torch tensors are detached and moved to the CPU first)."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def _labels(values: Any, name: str) -> np.ndarray:
+    labels = _as_numpy(values)
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must have shape (n_images,), not {labels.shape}")
+    return labels.astype(np.int64)
+
+
+def _scores(values: Any, n_images: int) -> np.ndarray:
+    scores = _as_numpy(values).astype(np.float64)
+    if scores.ndim != 2 or scores.shape[0] != n_images:
+        raise ValueError(f"scores must have shape ({n_images}, n_classes), not {scores.shape}")
+    return scores
+
+
+def per_image_accuracy(predicted_labels: Any, true_labels: Any) -> float:
+    """The share of images whose predicted label is the true one.
+
+    Args:
+        predicted_labels: integer labels of shape (n_images,).
+        true_labels: integer labels of shape (n_images,).
+
+    Returns:
+        The accuracy in [0, 1].
+
+    Raises:
+        ValueError: if the arrays differ in shape or are empty.
+    """
+    predicted, true = _labels(predicted_labels, "predicted_labels"), _labels(true_labels, "true_labels")
+    if predicted.shape != true.shape or true.size == 0:
+        raise ValueError(f"need two non-empty label arrays of one shape, got {predicted.shape} and {true.shape}")
+    return float(np.mean(predicted == true))
+
+
+def _per_class_means(
+    values: np.ndarray, true: np.ndarray, classes: Sequence[int] | np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of ``values`` (shape (n_images,)) over the images of each class; see :func:`per_class_accuracies`."""
+    wanted = np.unique(true) if classes is None else np.unique(_labels(np.asarray(classes), "classes"))
+    in_scope = np.isin(true, wanted)
+    present, position = np.unique(true[in_scope], return_inverse=True)
+    # bincount rather than a loop over classes: xlsa17's SUN has 717 of them.
+    totals = np.bincount(position, minlength=present.size)
+    sums = np.bincount(position, weights=values[in_scope].astype(np.float64), minlength=present.size)
+    return present, sums / np.maximum(totals, 1)
+
+
+def per_class_accuracies(
+    predicted_labels: Any, true_labels: Any, classes: Sequence[int] | np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-1 accuracy of each class, over the images of that class.
+
+    Args:
+        predicted_labels: integer labels of shape (n_images,).
+        true_labels: integer labels of shape (n_images,).
+        classes: the classes to report (default: those present in ``true_labels``). Images of other
+            classes are ignored; a listed class without images is left out.
+
+    Returns:
+        ``(classes, accuracies)``: the classes that have images, int64 of shape (n_reported,), sorted,
+        and their accuracies, float64 of shape (n_reported,).
+    """
+    predicted, true = _labels(predicted_labels, "predicted_labels"), _labels(true_labels, "true_labels")
+    if predicted.shape != true.shape:
+        raise ValueError(f"predicted_labels {predicted.shape} and true_labels {true.shape} differ in shape")
+    return _per_class_means(predicted == true, true, classes)
+
+
+def per_class_mean_accuracy(
+    predicted_labels: Any, true_labels: Any, classes: Sequence[int] | np.ndarray | None = None
+) -> float:
+    """Per-class mean top-1, the xlsa17 "T1" (Xian et al., TPAMI 2018, eq. 3).
+
+    The mean over classes of the share of each class's images predicted correctly, so every class
+    counts once however many images it has.
+
+    Args:
+        predicted_labels: integer labels of shape (n_images,).
+        true_labels: integer labels of shape (n_images,).
+        classes: average over these classes (default: the classes present in ``true_labels``);
+            images of other classes are ignored and listed classes without images are skipped.
+
+    Returns:
+        The mean accuracy in [0, 1].
+
+    Raises:
+        ValueError: if no image belongs to the classes averaged over.
+    """
+    present, accuracies = per_class_accuracies(predicted_labels, true_labels, classes)
+    if present.size == 0:
+        raise ValueError("no image belongs to the classes to average over")
+    return float(accuracies.mean())
+
+
+def _column_classes(column_classes: Any, n_columns: int) -> np.ndarray:
+    if column_classes is None:
+        return np.arange(n_columns)
+    classes = _labels(np.asarray(column_classes), "column_classes")
+    if classes.size != n_columns:
+        raise ValueError(f"column_classes has {classes.size} entries for {n_columns} score columns")
+    return classes
+
+
+def predict_labels(scores: Any, column_classes: Any = None) -> np.ndarray:
+    """The label of the highest-scoring column of each row.
+
+    Args:
+        scores: array of shape (n_images, n_classes).
+        column_classes: the label of each column, of shape (n_classes,) (default: ``0..n_classes-1``).
+
+    Returns:
+        int64 labels of shape (n_images,).
+    """
+    scores = _as_numpy(scores)
+    return _column_classes(column_classes, scores.shape[1])[np.argmax(scores, axis=1)]
+
+
+def top_k_hits(scores: Any, true_labels: Any, k: int, column_classes: Any = None) -> float:
+    """hit@k: the per-class mean share of images whose true class is among the ``k`` best-scored.
+
+    Averaged per class, like T1, so ``top_k_hits(scores, labels, 1)`` equals
+    :func:`per_class_mean_accuracy` of the argmax (up to ties).
+
+    Args:
+        scores: array of shape (n_images, n_classes).
+        true_labels: integer labels of shape (n_images,).
+        k: how many best-scored classes count as a hit (``1 <= k <= n_classes``).
+        column_classes: the label of each column, of shape (n_classes,) (default: ``0..n_classes-1``).
+
+    Returns:
+        hit@k in [0, 1].
+    """
+    true = _labels(true_labels, "true_labels")
+    scores = _scores(scores, true.size)
+    if not 1 <= k <= scores.shape[1]:
+        raise ValueError(f"k={k} must lie in 1..{scores.shape[1]} (the number of classes)")
+    classes = _column_classes(column_classes, scores.shape[1])
+    top_columns = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    hit = (classes[top_columns] == true[:, None]).any(axis=1)
+    return float(_per_class_means(hit, true, None)[1].mean())
+
+
+def calibrated_stacking(scores: Any, seen_class_mask: Any, gamma: float) -> np.ndarray:
+    """Subtract ``gamma`` from the score of every seen class (Chao et al., ECCV 2016).
+
+    Args:
+        scores: array of shape (n_images, n_classes) over *all* classes.
+        seen_class_mask: bool array of shape (n_classes,), True for the seen (training) classes.
+        gamma: the calibration; 0 changes nothing, a large value sends every image to an unseen class.
+
+    Returns:
+        The calibrated scores, float64 of shape (n_images, n_classes) (the input is not modified).
+    """
+    scores = _as_numpy(scores).astype(np.float64)
+    mask = _as_numpy(seen_class_mask).astype(bool)
+    if scores.ndim != 2 or mask.shape != (scores.shape[1],):
+        raise ValueError(f"scores {scores.shape} and seen_class_mask {mask.shape} do not match")
+    return scores - gamma * mask
+
+
+def _split_mask(seen_class_mask: Any, n_classes: int) -> np.ndarray:
+    mask = _as_numpy(seen_class_mask).astype(bool)
+    if mask.shape != (n_classes,):
+        raise ValueError(f"seen_class_mask has shape {mask.shape}, expected ({n_classes},)")
+    if mask.all() or not mask.any():
+        raise ValueError("seen_class_mask must mark at least one seen and one unseen class")
+    return mask
+
+
+def harmonic_mean(unseen_accuracy: float, seen_accuracy: float) -> float:
+    """``H = 2US / (U + S)``, and 0 when U or S is 0."""
+    if unseen_accuracy <= 0.0 or seen_accuracy <= 0.0:
+        return 0.0
+    return 2.0 * unseen_accuracy * seen_accuracy / (unseen_accuracy + seen_accuracy)
+
+
+def gzsl_scores(scores: Any, true_labels: Any, seen_class_mask: Any, gamma: float = 0.0) -> dict[str, float]:
+    """Generalised zero-shot accuracies U, S and H (Xian et al., TPAMI 2018), after calibrated stacking.
+
+    Every image is classified among *all* classes; U averages per class over the images of unseen
+    classes, S over the images of seen classes.
+
+    Args:
+        scores: array of shape (n_images, n_classes) over all classes; column ``j`` is label ``j``.
+        true_labels: integer labels of shape (n_images,), holding images of seen and unseen classes.
+        seen_class_mask: bool array of shape (n_classes,), True for seen classes.
+        gamma: calibrated-stacking constant subtracted from seen-class scores.
+
+    Returns:
+        ``{"unseen_accuracy": U, "seen_accuracy": S, "harmonic_mean": H, "gamma": gamma}``.
+
+    Raises:
+        ValueError: if there are no images of seen or of unseen classes.
+    """
+    true = _labels(true_labels, "true_labels")
+    scores = _scores(scores, true.size)
+    mask = _split_mask(seen_class_mask, scores.shape[1])
+    predicted = predict_labels(calibrated_stacking(scores, mask, gamma))
+    is_seen_image = mask[true]
+    if is_seen_image.all() or not is_seen_image.any():
+        raise ValueError("GZSL needs images of both seen and unseen classes")
+    unseen = per_class_mean_accuracy(predicted[~is_seen_image], true[~is_seen_image])
+    seen = per_class_mean_accuracy(predicted[is_seen_image], true[is_seen_image])
+    return {
+        "unseen_accuracy": unseen,
+        "seen_accuracy": seen,
+        "harmonic_mean": harmonic_mean(unseen, seen),
+        "gamma": float(gamma),
+    }
+
+
+def seen_unseen_curve(
+    scores: Any, true_labels: Any, seen_class_mask: Any, gammas: Any = None
+) -> dict[str, np.ndarray]:
+    """U and S for every calibration ``gamma`` of a sweep, exactly and in O(n log n).
+
+    With ``gamma`` subtracted from seen-class scores, an image is given its best seen class when
+    ``best_seen_score - best_unseen_score >= gamma`` and its best unseen class otherwise. As
+    ``gamma`` grows, images flip one by one from their seen to their unseen guess, so U never falls
+    and S never rises; sorting the images by that margin gives every point of the curve at once.
+
+    Args:
+        scores: array of shape (n_images, n_classes) over all classes.
+        true_labels: integer labels of shape (n_images,).
+        seen_class_mask: bool array of shape (n_classes,), True for seen classes.
+        gammas: the values to evaluate, any order (default: every value at which a prediction
+            changes, plus -inf and +inf: the exact curve).
+
+    Returns:
+        ``{"gamma", "unseen_accuracy", "seen_accuracy", "harmonic_mean"}``, arrays of shape
+        (n_gammas,) sorted by increasing gamma.
+    """
+    true = _labels(true_labels, "true_labels")
+    scores = _scores(scores, true.size)
+    mask = _split_mask(seen_class_mask, scores.shape[1])
+    seen_columns, unseen_columns = np.flatnonzero(mask), np.flatnonzero(~mask)
+    seen_block, unseen_block = scores[:, seen_columns], scores[:, unseen_columns]
+    seen_guess = seen_columns[seen_block.argmax(1)]
+    unseen_guess = unseen_columns[unseen_block.argmax(1)]
+    margin = seen_block.max(1) - unseen_block.max(1)
+
+    is_seen_image = mask[true]
+    if is_seen_image.all() or not is_seen_image.any():
+        raise ValueError("the curve needs images of both seen and unseen classes")
+    class_sizes = np.bincount(true, minlength=scores.shape[1]).astype(np.float64)
+    n_seen_classes = np.count_nonzero(class_sizes[seen_columns])
+    n_unseen_classes = np.count_nonzero(class_sizes[unseen_columns])
+    weight = 1.0 / class_sizes[true]
+    # What each image adds to U, or takes from S, when it flips from its seen to its unseen guess.
+    unseen_gain = np.where(~is_seen_image & (unseen_guess == true), weight / n_unseen_classes, 0.0)
+    seen_loss = np.where(is_seen_image & (seen_guess == true), weight / n_seen_classes, 0.0)
+
+    order = np.argsort(margin, kind="stable")
+    sorted_margin = margin[order]
+    unseen_cumulative = np.concatenate([[0.0], np.cumsum(unseen_gain[order])])
+    seen_cumulative = np.concatenate([[0.0], np.cumsum(seen_loss[order])])
+    seen_at_minus_infinity = seen_cumulative[-1]
+
+    if gammas is None:
+        gammas = np.concatenate([[-np.inf], np.unique(sorted_margin), [np.inf]])
+    gammas = np.sort(_as_numpy(gammas).astype(np.float64).ravel())
+    # Images with margin < gamma take their unseen guess.
+    flipped = np.searchsorted(sorted_margin, gammas, side="left")
+    unseen = unseen_cumulative[flipped]
+    seen = seen_at_minus_infinity - seen_cumulative[flipped]
+    seen = np.clip(seen, 0.0, 1.0)
+    both = (unseen > 0) & (seen > 0)
+    harmonic = np.where(both, 2 * unseen * seen / np.where(both, unseen + seen, 1.0), 0.0)
+    return {"gamma": gammas, "unseen_accuracy": unseen, "seen_accuracy": seen, "harmonic_mean": harmonic}
+
+
+def select_gamma(
+    scores: Any, true_labels: Any, seen_class_mask: Any, gammas: Any
+) -> tuple[float, list[dict[str, float]]]:
+    """The calibrated-stacking ``gamma`` that maximises H on **validation** data (Chao et al., ECCV 2016).
+
+    Choosing ``gamma`` on the test images would leak test labels into a hyper-parameter (the ReZSL
+    code does this; we do not). The caller builds a validation problem from the seen classes alone:
+    it carves some seen classes out as *pseudo-unseen* validation classes, trains on the remaining
+    seen classes, scores held-out images of both over those classes, and passes a mask that is True
+    for the remaining seen classes and False for the validation classes. The ``gamma`` found is then
+    applied unchanged to the model trained on all seen classes and evaluated on the test sets.
+
+    Args:
+        scores: validation scores of shape (n_images, n_classes).
+        true_labels: validation labels of shape (n_images,).
+        seen_class_mask: bool array of shape (n_classes,), True for the classes trained on, False for
+            the pseudo-unseen validation classes.
+        gammas: candidate values, any iterable of floats.
+
+    Returns:
+        ``(best_gamma, table)``: the best value (the first in ``gammas`` order among ties) and one row
+        per candidate, ``{"gamma", "unseen_accuracy", "seen_accuracy", "harmonic_mean"}``, in
+        ``gammas`` order (``pandas.DataFrame(table)`` shows it).
+    """
+    candidates = [float(gamma) for gamma in _as_numpy(gammas).ravel()]
+    if not candidates:
+        raise ValueError("gammas is empty")
+    table = []
+    for gamma in candidates:
+        row = gzsl_scores(scores, true_labels, seen_class_mask, gamma)
+        table.append({key: row[key] for key in ("gamma", "unseen_accuracy", "seen_accuracy", "harmonic_mean")})
+    best = max(range(len(table)), key=lambda index: (table[index]["harmonic_mean"], -index))
+    return table[best]["gamma"], table
+
+
+def ausuc(scores: Any, true_labels: Any, seen_class_mask: Any, gammas: Any = None) -> float:
+    """Area Under the Seen-Unseen accuracy Curve (Chao et al., ECCV 2016).
+
+    The curve plots S against U as the calibration ``gamma`` sweeps from -inf (everything goes to a
+    seen class: U = 0) to +inf (everything goes to an unseen class: S = 0); the area is found by the
+    trapezoid rule. A perfect classifier scores 1.
+
+    Args:
+        scores: array of shape (n_images, n_classes) over all classes.
+        true_labels: integer labels of shape (n_images,).
+        seen_class_mask: bool array of shape (n_classes,), True for seen classes.
+        gammas: sweep values (default: the exact curve, every value where a prediction changes); the
+            end points -inf and +inf are always added.
+
+    Returns:
+        The area in [0, 1].
+    """
+    if gammas is not None:
+        gammas = np.concatenate([[-np.inf], _as_numpy(gammas).astype(np.float64).ravel(), [np.inf]])
+    curve = seen_unseen_curve(scores, true_labels, seen_class_mask, gammas)
+    unseen, seen = curve["unseen_accuracy"], curve["seen_accuracy"]
+    return float(np.sum(np.diff(unseen) * (seen[1:] + seen[:-1]) / 2.0))
+
+
+def zsl_scores(scores_over_unseen: Any, true_labels: Any, unseen_classes: Any = None) -> dict[str, float]:
+    """Conventional zero-shot accuracies: every image is classified among the unseen classes only.
+
+    Args:
+        scores_over_unseen: array of shape (n_images, n_unseen).
+        true_labels: integer labels of shape (n_images,): column indices of ``scores_over_unseen``,
+            or, if ``unseen_classes`` is given, labels from it.
+        unseen_classes: the label of each column, of shape (n_unseen,) (default: ``0..n_unseen-1``).
+
+    Returns:
+        ``{"top1": per-class mean top-1 (T1), "per_image_accuracy": ..., "hit_at_5": ...}``;
+        ``hit_at_5`` (per-class mean) only when there are at least 5 classes.
+    """
+    true = _labels(true_labels, "true_labels")
+    scores = _scores(scores_over_unseen, true.size)
+    predicted = predict_labels(scores, unseen_classes)
+    results = {
+        "top1": per_class_mean_accuracy(predicted, true),
+        "per_image_accuracy": per_image_accuracy(predicted, true),
+    }
+    if scores.shape[1] >= 5:
+        results["hit_at_5"] = top_k_hits(scores, true, 5, unseen_classes)
+    return results

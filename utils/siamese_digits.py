@@ -1,0 +1,269 @@
+"""A Siamese network on real handwritten digits, and a widget to draw two digits and compare them.
+
+The seed project ended with an interactive MNIST demo: draw two digits, and the Siamese network
+says whether they show the same digit. Here the digits are the 1 797 real 8×8 handwritten digits
+that ship with scikit-learn (``sklearn.datasets.load_digits``, from the UCI "Optical Recognition
+of Handwritten Digits" set), so nothing is downloaded. The model is the small CNN of
+:mod:`models.siamese` trained with the contrastive loss of Hadsell et al. (CVPR 2006); the
+same/different threshold is chosen on validation pairs.
+
+The widget (:func:`digit_drawing_widget`) needs ``ipywidgets``; without it the function says so
+and returns ``None``, so notebooks run headless anyway.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from pytorch_metric_learning.samplers import MPerClassSampler
+from torch import nn
+
+from models.pair_losses import build_pair_loss, pairwise_distances
+from models.siamese import build_siamese_encoder
+from utils.episodes import best_threshold, binary_accuracy, pair_distances, sample_pairs
+from utils.runtime import seed_everything
+
+DIGIT_SIDE = 8
+DIGIT_MAX_VALUE = 16.0  # load_digits counts on-pixels of a 4×4 block of the 32×32 scan: 0..16
+
+
+def load_digit_images() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's handwritten digits.
+
+    Returns:
+        ``(images, labels)``: float32 array of shape (1797, 8, 8) scaled to [0, 1], and int64 labels 0–9.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return (digits.images / DIGIT_MAX_VALUE).astype(np.float32), digits.target.astype(np.int64)
+
+
+def digits_to_tensor(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Images of shape (n, 8, 8) in [0, 1] → tensor of shape (n, 1, 8, 8) in [−1, 1]."""
+    tensor = torch.as_tensor(np.asarray(images, dtype=np.float32))
+    return (tensor.unsqueeze(1) - 0.5) / 0.5
+
+
+def drawing_to_digit(drawing: np.ndarray) -> np.ndarray:
+    """A drawing of any size (ink > 0) → an 8×8 digit in [0, 1], as ``load_digits`` stores them.
+
+    ``load_digits`` averaged 4×4 blocks of a 32×32 bitmap; this averages a larger drawing over an
+    8×8 grid of blocks the same way and rescales so the darkest block is 1.
+
+    Args:
+        drawing: array of shape (H, W) with H, W ≥ 8.
+
+    Returns:
+        float32 array of shape (8, 8).
+    """
+    tensor = torch.as_tensor(np.asarray(drawing, dtype=np.float32))[None, None]
+    digit = nn.functional.adaptive_avg_pool2d(tensor, DIGIT_SIDE)[0, 0].numpy()
+    peak = digit.max()
+    return (digit / peak if peak > 0 else digit).astype(np.float32)
+
+
+@dataclass
+class DigitSiamese:
+    """A trained digit encoder with its same/different rule.
+
+    Attributes:
+        encoder: maps (n, 1, 8, 8) to unit-norm embeddings (n, embedding_dim).
+        threshold: pairs at distance ≤ threshold are "same digit" (chosen on validation pairs).
+        distance: ``"cosine"`` or ``"euclidean"``.
+        test_binary_accuracy: same/different accuracy on balanced pairs of held-back test digits.
+    """
+
+    encoder: nn.Module
+    threshold: float
+    distance: str = "cosine"
+    test_binary_accuracy: float = float("nan")
+
+    @torch.no_grad()
+    def distance_between(self, first_digit: np.ndarray, second_digit: np.ndarray) -> float:
+        """Distance of two digits of shape (8, 8) in [0, 1]."""
+        self.encoder.eval()
+        device = next(self.encoder.parameters()).device
+        embeddings = self.encoder(digits_to_tensor(np.stack([first_digit, second_digit])).to(device)).cpu()
+        return float(pairwise_distances(embeddings[:1], embeddings[1:], self.distance)[0, 0])
+
+    def same_or_different(self, first_digit: np.ndarray, second_digit: np.ndarray) -> tuple[bool, float]:
+        """``(True if the model calls them the same digit, their distance)``."""
+        distance = self.distance_between(first_digit, second_digit)
+        return distance <= self.threshold, distance
+
+
+def _augment_digits(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Shift by up to one pixel and binarise half of the batch, since drawn digits are black and white."""
+    from utils.siamese_training import augment_batch
+
+    shifted = augment_batch(images, generator, padding=1, flip=False, fill=-1.0)
+    binarise = torch.rand(images.shape[0], generator=generator) < 0.5
+    binary = torch.where(shifted > -1, torch.ones_like(shifted), -torch.ones_like(shifted))
+    return torch.where(binarise[:, None, None, None], binary, shifted)
+
+
+def train_digit_siamese(
+    epochs: int = 20,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    loss: str = "contrastive",
+    distance: str = "cosine",
+    margin: float = 0.5,
+    embedding_dim: int = 32,
+    folder: Path | None = None,
+    retrain: bool = False,
+) -> DigitSiamese:
+    """Fit (or load from ``folder``) a small-CNN Siamese encoder on 60% of the digits.
+
+    20% of the digits choose the threshold (validation pairs) and 20% measure the test accuracy.
+
+    Args:
+        epochs: passes over the training digits.
+        seed: seeds the split, the batches and the weights.
+        device: where to train.
+        loss: ``"contrastive"`` (Hadsell et al., 2006) or ``"triplet"`` (Schroff et al., 2015).
+        distance: ``"cosine"`` or ``"euclidean"``.
+        margin: the loss margin.
+        embedding_dim: size of the embedding.
+        folder: if given, ``model.pt`` and ``threshold.json`` are loaded from / saved to it.
+        retrain: train even if ``folder/model.pt`` exists.
+
+    Returns:
+        The :class:`DigitSiamese`.
+    """
+    from sklearn.model_selection import train_test_split
+
+    images, labels = load_digit_images()
+    indices = np.arange(len(labels))
+    train_indices, rest = train_test_split(indices, train_size=0.6, stratify=labels, random_state=seed)
+    validation_indices, test_indices = train_test_split(rest, train_size=0.5, stratify=labels[rest], random_state=seed)
+    seed_everything(seed)
+    encoder = build_siamese_encoder("small_cnn", embedding_dim, in_channels=1)
+    checkpoint = Path(folder) / "model.pt" if folder is not None else None
+    if checkpoint is not None and checkpoint.is_file() and not retrain:
+        encoder.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    else:
+        _fit_digits(encoder, images[train_indices], labels[train_indices], epochs, seed, device, loss, distance, margin)
+    encoder.to(device).eval()
+    with _one_cpu_thread(torch.device(device)), torch.no_grad():
+        embeddings = encoder(digits_to_tensor(images).to(device)).cpu()
+    first, second, same = sample_pairs(labels[validation_indices], 2_000, seed=seed)
+    threshold = best_threshold(
+        pair_distances(embeddings[validation_indices], first, second, distance), same
+    )
+    first, second, same = sample_pairs(labels[test_indices], 2_000, seed=seed + 1)
+    test_accuracy = binary_accuracy(pair_distances(embeddings[test_indices], first, second, distance), same, threshold)
+    if checkpoint is not None:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(encoder.state_dict(), checkpoint)
+        (checkpoint.parent / "threshold.json").write_text(
+            json.dumps({"threshold": threshold, "distance": distance, "test_binary_accuracy": test_accuracy}) + "\n")
+    return DigitSiamese(encoder, threshold, distance, test_accuracy)
+
+
+@contextmanager
+def _one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """8×8 digits make convolutions so small that extra CPU threads only wait for each other."""
+    previous = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _fit_digits(encoder, images, labels, epochs, seed, device, loss, distance, margin) -> None:
+    device = torch.device(device)
+    with _one_cpu_thread(device):
+        _fit_digit_batches(encoder, images, labels, epochs, seed, device, loss, distance, margin)
+
+
+def _fit_digit_batches(encoder, images, labels, epochs, seed, device, loss, distance, margin) -> None:
+    encoder.to(device).train()
+    tensor, label_tensor = digits_to_tensor(images), torch.as_tensor(labels)
+    sampler = MPerClassSampler(labels, 8, batch_size=80, length_before_new_iter=len(labels))
+    loss_function = build_pair_loss(loss, margin, distance)
+    optimizer = torch.optim.Adam(encoder.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for batch_indices in torch.as_tensor(list(iter(sampler))).split(80):
+            batch = _augment_digits(tensor[batch_indices], generator).to(device)
+            batch_loss = loss_function(encoder(batch), label_tensor[batch_indices].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            batch_loss.backward()
+            optimizer.step()
+
+
+def digit_drawing_widget(model: DigitSiamese, examples: tuple[np.ndarray, np.ndarray] | None = None):
+    """Two 8×8 pads to draw digits on (click cells), and a button that asks the model same or different.
+
+    Args:
+        model: the trained :class:`DigitSiamese`.
+        examples: optional ``(images, labels)`` of real digits, to fill a pad with an example.
+
+    Returns:
+        The ``ipywidgets`` box to display, or ``None`` (with a message) if ipywidgets is not installed.
+    """
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        print("The drawing pads need ipywidgets: pip install 'ipywidgets>=8.1,<9' (then restart the kernel).")
+        return None
+
+    def pad() -> list[list]:
+        return [[widgets.ToggleButton(value=False, layout=widgets.Layout(width="26px", height="26px", padding="0"))
+                 for _ in range(DIGIT_SIDE)] for _ in range(DIGIT_SIDE)]
+
+    pads = [pad(), pad()]
+    answer = widgets.HTML("Draw a digit on each pad, then press <b>Compare</b>.")
+
+    def read(cells) -> np.ndarray:
+        return np.array([[float(cell.value) for cell in row] for row in cells], dtype=np.float32)
+
+    def compare(_=None) -> None:
+        first, second = read(pads[0]), read(pads[1])
+        if first.sum() == 0 or second.sum() == 0:
+            answer.value = "Both pads need some ink."
+            return
+        same, distance = model.same_or_different(drawing_to_digit(first), drawing_to_digit(second))
+        verdict = "<b>same digit</b>" if same else "<b>different digits</b>"
+        answer.value = f"{verdict} (distance {distance:.3f}, threshold {model.threshold:.3f})"
+
+    def fill(cells, digit: np.ndarray) -> None:
+        for row, values in zip(cells, digit, strict=True):
+            for cell, value in zip(row, values, strict=True):
+                cell.value = bool(value > 0.3)
+
+    def controls(index: int):
+        clear = widgets.Button(description="clear", layout=widgets.Layout(width="70px"))
+        clear.on_click(lambda _: fill(pads[index], np.zeros((DIGIT_SIDE, DIGIT_SIDE))))
+        buttons = [clear]
+        if examples is not None:
+            choose = widgets.Dropdown(options=list(range(10)), description="example:", layout=widgets.Layout(width="140px"))
+            rng = np.random.default_rng(index)
+
+            def load_example(_) -> None:
+                candidates = np.flatnonzero(examples[1] == choose.value)
+                fill(pads[index], examples[0][rng.choice(candidates)])
+
+            load = widgets.Button(description="load", layout=widgets.Layout(width="60px"))
+            load.on_click(load_example)
+            buttons += [choose, load]
+        return widgets.HBox(buttons)
+
+    compare_button = widgets.Button(description="Compare", button_style="primary")
+    compare_button.on_click(compare)
+    columns = [widgets.VBox([widgets.VBox([widgets.HBox(row) for row in pads[index]]), controls(index)],
+                            layout=widgets.Layout(margin="0 30px 0 0"))
+               for index in range(2)]
+    box = widgets.VBox([widgets.HBox(columns), compare_button, answer])
+    box.pads, box.compare, box.answer, box.fill = pads, compare, answer, fill  # handles for tests
+    return box

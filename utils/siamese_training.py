@@ -1,0 +1,485 @@
+"""Training glue for notebook 06: data, the triplet training loop, fit-or-load, evaluation, the split sweep.
+
+One run = one class split + one :class:`~utils.config.SiameseConfig`. It lives in
+``<checkpoint_dir>/<profile>/<run name>/`` with ``model.pt`` (the best epoch by validation triplet
+accuracy), ``config.json`` (the resolved config), ``split.json`` (the class lists) and ``log.csv``
+(one row per epoch). :func:`fit_or_load` loads ``model.pt`` when it exists, else trains.
+
+Batches hold ``m_per_class`` images of each of ``batch_size / m_per_class`` classes, drawn by
+pytorch-metric-learning's ``MPerClassSampler`` (Musgrave et al., 2020), so every batch has the
+positives and negatives that triplet mining (Schroff et al., CVPR 2015) needs. Optimisation is Adam
+with the seed's learning rate 1e-3, annealed to zero along a cosine over the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from pytorch_metric_learning.samplers import MPerClassSampler
+from torch import nn
+
+from models.pair_losses import build_pair_loss
+from models.siamese import build_siamese_encoder
+from utils.config import DATA_SAMPLES_DIR, SiameseConfig, cache_dir
+from utils.datasets.cifar100 import load_cifar100
+from utils.episodes import (
+    ClassSplit,
+    LabelledImages,
+    OneShotData,
+    best_threshold,
+    binary_accuracy,
+    build_one_shot_data,
+    episode_accuracy,
+    file_class_split,
+    n_way_one_shot_accuracy,
+    pair_distances,
+    ratio_class_split,
+    sample_pairs,
+    triplet_accuracy,
+)
+from utils.runtime import seed_everything
+
+CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
+CIFAR100_STD = (0.2673, 0.2564, 0.2762)
+
+SEED_PROJECT_RESULTS = pd.DataFrame(
+    {
+        "split": ["10-90", "30-70", "50-50", "70-30", "90-10", "100-0"],
+        "triplet acc": [86.90, 85.11, 86.79, 88.58, 88.34, 89.09],
+        "binary acc": [78.82, 79.13, 78.26, 81.24, 80.95, 82.41],
+        "mean few-shot acc": [45.32, 67.23, 76.77, 76.51, 83.06, float("nan")],
+    }
+).set_index("split")
+"""The seed project's figures (%, ResNet-56, cosine distance, 150 epochs) on real CIFAR-100."""
+
+DOWNLOAD_HINT = "python -m utils.download cifar100"
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve_cifar100_dir(config: SiameseConfig) -> Path:
+    """The CIFAR-100 folder a config reads, generating the larger sample variant on first use.
+
+    Raises:
+        FileNotFoundError: naming ``python -m utils.download cifar100`` if real data is missing.
+    """
+    if config.cifar100_dir is not None:
+        folder = Path(config.cifar100_dir)
+        if not any((candidate / "meta").is_file() for candidate in (folder, folder / "cifar-100-python")):
+            raise FileNotFoundError(
+                f"CIFAR-100 not found at {folder}. Download it with `{DOWNLOAD_HINT}` "
+                "(into $ZSL_DATA_DIR, default data/), or point config.cifar100_dir at a cifar-100-python folder."
+            )
+        return folder
+    if config.sample_train_per_class is None:
+        return DATA_SAMPLES_DIR / "cifar100"
+    return generated_sample_cifar100(config.sample_train_per_class, config.sample_test_per_class)
+
+
+def generated_sample_cifar100(train_per_class: int, test_per_class: int) -> Path:
+    """A sample-world CIFAR-100 with more images per class, generated once into ``outputs/cache/``.
+
+    Takes about 1–3 ms per image (``python -m utils.make_samples --parts cifar100 ...``).
+    """
+    from utils.make_samples import SampleWorldSpec, generate
+
+    root = cache_dir() / f"sample_world_cifar100_{train_per_class}x{test_per_class}"
+    folder = root / "cifar100"
+    if not (folder / "cifar-100-python" / "test").is_file():
+        print(f"generating the sample world's CIFAR-100 with {train_per_class}+{test_per_class} images per class "
+              f"into {root} (once)...")
+        staging = root.with_name(root.name + f".tmp{os.getpid()}")
+        spec = SampleWorldSpec(cifar_train_per_class=train_per_class, cifar_test_per_class=test_per_class)
+        generate(staging, spec, parts=["cifar100"])
+        if root.exists():
+            shutil.rmtree(staging)  # another process finished first; its files are identical
+        else:
+            staging.rename(root)
+    return folder
+
+
+@lru_cache(maxsize=2)
+def _load_cifar100_files(folder: str) -> tuple[Any, Any]:
+    return load_cifar100(folder, "train"), load_cifar100(folder, "test")
+
+
+def class_split_for(config: SiameseConfig, train_fraction: float | None = None) -> ClassSplit:
+    """The split to study: ``train_fraction`` if given, else the CIFAR-FS lists if configured, else ``config.train_fraction``."""
+    if train_fraction is None and config.class_split_dir is not None:
+        return file_class_split(config.class_split_dir)
+    folder = str(resolve_cifar100_dir(config))
+    class_names = _load_cifar100_files(folder)[0].fine_label_names
+    return ratio_class_split(class_names, config.train_fraction if train_fraction is None else train_fraction, config.seed)
+
+
+def load_one_shot_data(config: SiameseConfig, split: ClassSplit) -> OneShotData:
+    """Read the configured CIFAR-100 files and arrange them for ``split`` (:func:`build_one_shot_data`)."""
+    train_files, test_files = _load_cifar100_files(str(resolve_cifar100_dir(config)))
+    return build_one_shot_data(
+        train_files.images, train_files.fine_labels, test_files.images, test_files.fine_labels,
+        train_files.fine_label_names, split, config.validation_fraction, config.max_images_per_class, config.seed,
+    )
+
+
+def images_to_tensor(
+    images: np.ndarray, mean: tuple[float, ...] = CIFAR100_MEAN, std: tuple[float, ...] = CIFAR100_STD
+) -> torch.Tensor:
+    """uint8 images of shape (n, H, W, C) → normalised float tensor of shape (n, C, H, W)."""
+    tensor = torch.as_tensor(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
+    mean_tensor = torch.tensor(mean).view(1, -1, 1, 1)
+    std_tensor = torch.tensor(std).view(1, -1, 1, 1)
+    return (tensor - mean_tensor) / std_tensor
+
+
+def augment_batch(
+    images: torch.Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True, fill: float = 0.0
+) -> torch.Tensor:
+    """Random crops after padding, and random horizontal flips (the standard CIFAR augmentation).
+
+    Args:
+        images: tensor of shape (batch, C, H, W).
+        generator: a CPU ``torch.Generator`` for the offsets and flips.
+        padding: pixels of padding on each side before cropping back to H × W.
+        flip: also flip half of the images left–right (not for digits).
+        fill: the value of the padding.
+
+    Returns:
+        Tensor of shape (batch, C, H, W) on the device of ``images``.
+    """
+    batch, _, height, width = images.shape
+    padded = nn.functional.pad(images, (padding,) * 4, value=fill)
+    row_offsets = torch.randint(0, 2 * padding + 1, (batch,), generator=generator).to(images.device)
+    column_offsets = torch.randint(0, 2 * padding + 1, (batch,), generator=generator).to(images.device)
+    flips = (torch.rand(batch, generator=generator) < (0.5 if flip else 0.0)).to(images.device)
+    rows = row_offsets[:, None] + torch.arange(height, device=images.device)
+    columns = column_offsets[:, None] + torch.arange(width, device=images.device)
+    columns = torch.where(flips[:, None], columns.flip(1), columns)
+    batch_index = torch.arange(batch, device=images.device)[:, None, None]
+    cropped = padded.permute(0, 2, 3, 1)[batch_index, rows[:, :, None], columns[:, None, :]]
+    return cropped.permute(0, 3, 1, 2).contiguous()
+
+
+def m_per_class_batch_size(batch_size: int, m_per_class: int, n_classes: int) -> tuple[int, int]:
+    """A ``(batch_size, m_per_class)`` that ``MPerClassSampler`` accepts for ``n_classes`` classes.
+
+    The sampler needs ``m_per_class`` to divide the batch and ``m_per_class × n_classes ≥ batch``;
+    with few classes (a 10-90 split) each class then gets more images per batch instead.
+    """
+    if m_per_class * n_classes < batch_size:
+        m_per_class = -(-batch_size // n_classes)
+    classes_per_batch = max(2, min(n_classes, batch_size // m_per_class))
+    return classes_per_batch * m_per_class, m_per_class
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+TRAINING_FIELDS = (
+    "cifar100_dir", "sample_train_per_class", "sample_test_per_class", "validation_fraction",
+    "max_images_per_class", "backbone", "embedding_dim", "loss", "distance", "mining", "margin", "epochs",
+    "learning_rate", "weight_decay", "batch_size", "m_per_class", "augment", "mixed_precision", "seed",
+)
+"""Config fields that change what is trained; a change gives a new run folder."""
+
+
+def run_dir(config: SiameseConfig, split: ClassSplit) -> Path:
+    """``<checkpoint_dir>/<profile>/<split>_<backbone>_<loss>_e<epochs>_s<seed>_<hash>``."""
+    settings = {name: str(getattr(config, name)) for name in TRAINING_FIELDS}
+    settings["split"] = asdict(split)
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    loss = f"{config.loss}-{config.distance}" + (f"-{config.mining}" if config.loss == "triplet" else "")
+    name = f"{split.name}_{config.backbone}_{loss}_e{config.epochs}_s{config.seed}_{digest}"
+    return Path(config.checkpoint_dir) / config.profile / name
+
+
+def apply_cpu_threads(threads: int | None) -> int:
+    """Set torch's intra-op CPU threads when ``threads`` is given; return the number in use.
+
+    Small convolutions gain little from several threads, and on a machine whose cores other jobs
+    also use, threads that wait for each other can make training many times slower.
+    """
+    if threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def new_encoder(config: SiameseConfig, in_channels: int = 3) -> nn.Module:
+    """The encoder the config names (:func:`models.siamese.build_siamese_encoder`)."""
+    return build_siamese_encoder(config.backbone, config.embedding_dim, in_channels)
+
+
+@torch.no_grad()
+def embed_images(
+    encoder: nn.Module, images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu",
+    batch_size: int = 512, mixed_precision: bool = False,
+) -> torch.Tensor:
+    """Embeddings of shape (n_images, embedding_dim), on the CPU.
+
+    Args:
+        encoder: the Siamese encoder (put in eval mode here).
+        images: uint8 array of shape (n, H, W, C), or an already normalised tensor of shape (n, C, H, W).
+        device: where to run the encoder.
+        batch_size: images per forward pass.
+        mixed_precision: use ``torch.autocast`` float16 (CUDA only).
+    """
+    device = torch.device(device)
+    tensor = images if isinstance(images, torch.Tensor) else images_to_tensor(images)
+    encoder.eval().to(device)
+    use_autocast = mixed_precision and device.type == "cuda"
+    chunks = []
+    for start in range(0, len(tensor), batch_size):
+        with torch.autocast(device.type, dtype=torch.float16, enabled=use_autocast):
+            chunks.append(encoder(tensor[start : start + batch_size].to(device)).float().cpu())
+    return torch.cat(chunks) if chunks else torch.zeros(0, getattr(encoder, "embedding_dim", 0))
+
+
+def train_encoder(
+    encoder: nn.Module,
+    train: LabelledImages,
+    validation: LabelledImages,
+    config: SiameseConfig,
+    device: torch.device | str = "cpu",
+    folder: Path | None = None,
+) -> pd.DataFrame:
+    """Train ``encoder`` with the configured pair loss; keep the epoch with the best validation triplet accuracy.
+
+    Args:
+        encoder: the Siamese encoder, trained in place (the best epoch's weights are loaded at the end).
+        train: training images and labels.
+        validation: validation images (their classes may be the train classes); for the best epoch.
+        config: the run's settings (epochs, learning rate, loss, ...).
+        device: where to train.
+        folder: if given, ``model.pt`` (best epoch) and ``log.csv`` (one row per epoch) are written here.
+
+    Returns:
+        The log: one row per epoch with ``epoch``, ``train_loss``, ``mined_triplets`` (mean per batch),
+        ``validation_triplet_accuracy``, ``learning_rate`` and ``seconds``.
+
+    Raises:
+        ValueError: if ``config.epochs`` is below 1.
+    """
+    from tqdm.auto import tqdm
+
+    if config.epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {config.epochs}")
+    seed_everything(config.seed)  # PML's sampler draws from NumPy's global generator
+    device = torch.device(device)
+    encoder.to(device)
+    batch_size, m_per_class = m_per_class_batch_size(config.batch_size, config.m_per_class, len(train.classes))
+    sampler = MPerClassSampler(train.labels, m_per_class, batch_size=batch_size,
+                               length_before_new_iter=max(len(train), batch_size))
+    images, labels = images_to_tensor(train.images), torch.as_tensor(train.labels)
+    loss_function = build_pair_loss(config.loss, config.margin, config.distance, config.mining)
+    optimizer = torch.optim.Adam(encoder.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    steps = config.epochs * (len(sampler) // batch_size)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps))
+    use_autocast = config.mixed_precision and device.type == "cuda"
+    scaler = torch.amp.GradScaler(device.type, enabled=use_autocast)
+    generator = torch.Generator().manual_seed(config.seed)
+    rows, best_accuracy = [], -1.0
+    for epoch in range(1, config.epochs + 1):
+        start, losses, mined = time.perf_counter(), [], []
+        encoder.train()
+        order = torch.as_tensor(list(iter(sampler)))
+        for batch_indices in tqdm(order.split(batch_size), desc=f"epoch {epoch}", disable=not config.progress, leave=False):
+            batch_images = images[batch_indices].to(device, non_blocking=True)
+            if config.augment:
+                batch_images = augment_batch(batch_images, generator)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_autocast):
+                embeddings = encoder(batch_images)
+            loss = loss_function(embeddings.float(), labels[batch_indices].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            losses.append(loss.item())
+            mined.append(getattr(loss_function, "last_triplet_count", 0))
+        accuracy = _validation_accuracy(encoder, validation, config, device)
+        rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "mined_triplets": float(np.mean(mined)),
+                     "validation_triplet_accuracy": accuracy, "learning_rate": scheduler.get_last_lr()[0],
+                     "seconds": time.perf_counter() - start})
+        if not accuracy <= best_accuracy:  # also true for NaN: without validation, the last epoch wins
+            best_accuracy, best_state = accuracy, {k: v.detach().clone() for k, v in encoder.state_dict().items()}
+            if folder is not None:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+                torch.save(best_state, Path(folder) / "model.pt.partial")
+        if folder is not None:
+            pd.DataFrame(rows).to_csv(Path(folder) / "log.csv", index=False)
+    encoder.load_state_dict(best_state)
+    if folder is not None:
+        # Renamed only at the end, so an interrupted run is retrained rather than loaded half-done.
+        os.replace(Path(folder) / "model.pt.partial", Path(folder) / "model.pt")
+    return pd.DataFrame(rows)
+
+
+def _validation_accuracy(encoder: nn.Module, validation: LabelledImages, config: SiameseConfig, device) -> float:
+    """Triplet accuracy on the validation images (the same seeded triplets every epoch); NaN without two classes."""
+    if len(validation.classes) < 2:
+        return float("nan")
+    embeddings = embed_images(encoder, validation.images, device, mixed_precision=config.mixed_precision)
+    return triplet_accuracy(embeddings, validation.labels, min(config.n_triplets, 5_000), config.distance, config.seed)
+
+
+def fit_or_load(
+    config: SiameseConfig, data: OneShotData, device: torch.device | str = "cpu"
+) -> tuple[nn.Module, pd.DataFrame, Path]:
+    """Load the run's ``model.pt`` if it exists (and ``config.retrain`` is off), else train and save it.
+
+    Also applies ``config.cpu_threads`` (:func:`apply_cpu_threads`).
+
+    Returns:
+        ``(encoder in eval mode, the epoch log, the run folder)``.
+    """
+    apply_cpu_threads(config.cpu_threads)
+    folder = run_dir(config, data.split)
+    encoder = new_encoder(config)
+    checkpoint = folder / "model.pt"
+    if checkpoint.is_file() and not config.retrain:
+        encoder.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+        log_path = folder / "log.csv"
+        history = pd.read_csv(log_path) if log_path.is_file() else pd.DataFrame()
+        print(f"loaded {checkpoint}")
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        config.save(folder / "config.json")
+        (folder / "split.json").write_text(json.dumps(asdict(data.split), indent=1) + "\n")
+        history = train_encoder(encoder, data.train, data.validation, config, device, folder)
+        print(f"trained {data.split.name} for {config.epochs} epoch(s) in {history['seconds'].sum():.0f} s → {checkpoint}")
+    return encoder.to(device).eval(), history, folder
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation and the split sweep
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_one_shot(
+    encoder: nn.Module, data: OneShotData, config: SiameseConfig, device: torch.device | str = "cpu"
+) -> dict[str, float]:
+    """Every one-shot figure of a trained encoder on one split (fractions in [0, 1]).
+
+    Returns:
+        ``triplet_acc_seen`` / ``binary_acc_seen`` (test images of the train classes, as the seed
+        reported), ``triplet_acc_held_out`` / ``binary_acc_held_out`` (held-out classes),
+        ``threshold`` (chosen on validation pairs), ``n_way`` (held-out classes) with ``n_way_1_shot``
+        and its ``_ci``, and ``5_way_1_shot`` / ``5_way_5_shot`` with their ``_ci`` (95% half-widths).
+    """
+    apply_cpu_threads(config.cpu_threads)
+
+    def embed(images: np.ndarray) -> torch.Tensor:
+        return embed_images(encoder, images, device, mixed_precision=config.mixed_precision)
+
+    validation, seen_test, held_out = embed(data.validation.images), embed(data.seen_test.images), embed(data.held_out.images)
+    first, second, same = sample_pairs(data.validation.labels, config.n_pairs, seed=config.seed)
+    threshold = best_threshold(pair_distances(validation, first, second, config.distance), same)
+    metrics: dict[str, float] = {"threshold": threshold}
+    for name, embeddings, labels in (("seen", seen_test, data.seen_test.labels), ("held_out", held_out, data.held_out.labels)):
+        if len(np.unique(labels)) < 2:
+            continue
+        metrics[f"triplet_acc_{name}"] = triplet_accuracy(embeddings, labels, config.n_triplets, config.distance, config.seed)
+        first, second, same = sample_pairs(labels, config.n_pairs, seed=config.seed + 1)
+        metrics[f"binary_acc_{name}"] = binary_accuracy(pair_distances(embeddings, first, second, config.distance), same, threshold)
+    if len(np.unique(data.held_out.labels)) >= 2:
+        metrics["n_way"] = len(np.unique(data.held_out.labels))
+        metrics["n_way_1_shot"], metrics["n_way_1_shot_ci"] = n_way_one_shot_accuracy(
+            held_out, data.held_out.labels, config.n_support_draws, config.distance, config.seed)
+        for n_shot in (1, 5):
+            metrics[f"5_way_{n_shot}_shot"], metrics[f"5_way_{n_shot}_shot_ci"] = episode_accuracy(
+                held_out, data.held_out.labels, 5, n_shot, config.n_query, config.n_episodes, config.distance, config.seed)
+    return metrics
+
+
+def run_split(config: SiameseConfig, train_fraction: float | None = None, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Fit or load the encoder of one split and evaluate it.
+
+    Returns:
+        ``{"split", "train_classes", "held_out_classes", "train_images", "train_seconds", **metrics,
+        "encoder", "data", "history", "folder"}``.
+    """
+    data = load_one_shot_data(config, class_split_for(config, train_fraction))
+    encoder, history, folder = fit_or_load(config, data, device)
+    return {
+        "split": data.split.name,
+        "train_classes": len(data.split.train_classes),
+        "held_out_classes": len(data.split.held_out_classes),
+        "train_images": len(data.train),
+        "train_seconds": float(history["seconds"].sum()) if "seconds" in history else float("nan"),
+        **evaluate_one_shot(encoder, data, config, device),
+        "encoder": encoder, "data": data, "history": history, "folder": folder,
+    }
+
+
+def sweep_splits(config: SiameseConfig, device: torch.device | str = "cpu") -> pd.DataFrame:
+    """Fit-or-load and evaluate one encoder per split of ``config.sweep_fractions``; one row per split."""
+    rows = []
+    for fraction in config.sweep_fractions:
+        result = run_split(config, fraction, device)
+        rows.append({key: value for key, value in result.items() if key not in ("encoder", "data", "history", "folder")})
+    return pd.DataFrame(rows).set_index("split")
+
+
+def compare_with_seed(sweep: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """Our sweep beside the seed's table, in percent; outside ``full`` our data set is the sample world.
+
+    Returns:
+        One row per split (ours and the seed's); columns ``(figure, "ours (<data set>)" | "seed (CIFAR-100)")``.
+        The seed's "mean few-shot acc" sits under ``N-way 1-shot``, which is what it measured.
+    """
+    ours_label = "ours (CIFAR-100)" if profile == "full" else "ours (sample world, not CIFAR-100)"
+    seed_label = "seed (CIFAR-100)"
+    columns = {
+        ("triplet acc", ours_label): 100 * sweep["triplet_acc_seen"],
+        ("triplet acc", seed_label): SEED_PROJECT_RESULTS["triplet acc"],
+        ("binary acc", ours_label): 100 * sweep["binary_acc_seen"],
+        ("binary acc", seed_label): SEED_PROJECT_RESULTS["binary acc"],
+        ("N-way 1-shot", ours_label): 100 * sweep["n_way_1_shot"],
+        ("N-way 1-shot", seed_label): SEED_PROJECT_RESULTS["mean few-shot acc"],
+        ("5-way 1-shot", ours_label): 100 * sweep["5_way_1_shot"],
+        ("5-way 5-shot", ours_label): 100 * sweep["5_way_5_shot"],
+    }
+    table = pd.concat(columns, axis=1)
+    table = table.loc[sorted(table.index, key=lambda name: int(name.split("-")[0]))]
+    table.index.name = "split"
+    return table.round(2)
+
+
+def plot_split_sweep(sweep: pd.DataFrame, title: str = "one-shot figures per class split"):
+    """Grouped bars per split, like the seed's histogram: triplet, binary, N-way 1-shot, 5-way 1- and 5-shot (%).
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    columns = {"triplet_acc_seen": "triplet acc", "binary_acc_seen": "binary acc", "n_way_1_shot": "N-way 1-shot",
+               "5_way_1_shot": "5-way 1-shot", "5_way_5_shot": "5-way 5-shot"}
+    figure, axes = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(columns)
+    positions = np.arange(len(sweep))
+    for offset, (column, label) in enumerate(columns.items()):
+        errors = 100 * sweep[f"{column}_ci"] if f"{column}_ci" in sweep else None
+        axes.bar(positions + offset * width, 100 * sweep[column], width, yerr=errors, label=label, capsize=2)
+    axes.set_xticks(positions + 0.4 - width / 2, sweep.index)
+    axes.set_xlabel("split (percent of classes trained on − held out)")
+    axes.set_ylabel("accuracy (%)")
+    axes.set_ylim(0, 100)
+    axes.set_title(title)
+    axes.legend(ncol=5, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    figure.tight_layout()
+    return figure
