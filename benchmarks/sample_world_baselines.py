@@ -22,6 +22,7 @@ from torch import nn
 
 from utils.config import DATA_SAMPLES_DIR
 from utils.datasets.awa2 import image_index, load_awa2
+from utils.metrics import per_class_mean_accuracy
 from utils.runtime import seed_everything
 
 
@@ -63,10 +64,6 @@ def fit(model, images, targets, loss_fn, epochs, batch_size=64, lr=3e-3) -> None
 @torch.no_grad()
 def predict(model, images, batch_size=256) -> torch.Tensor:
     return torch.cat([model(images[start : start + batch_size]) for start in range(0, len(images), batch_size)])
-
-
-def per_class_mean_accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean([np.mean(predicted[labels == label] == label) for label in np.unique(labels)]))
 
 
 def main(argv=None) -> None:
