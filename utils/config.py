@@ -373,7 +373,7 @@ class SdlConfig(BaseConfig):
     n_principal_vectors: int = 7
     use_diversity_weight: bool = True
     regularization_weight: float = 0.01
-    epochs: int = 15
+    epochs: int = 30
     batch_size: int = 32
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
