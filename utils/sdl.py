@@ -358,6 +358,16 @@ def embedding_matrices(
     return torch.cat(outputs)
 
 
+SCORE_CHUNK = 4096
+"""Images scored at a time: NUS-WIDE's (n_images, 1006 labels, M) per-column scores would need gigabytes at once."""
+
+
+def chunked_label_scores(matrices: torch.Tensor, label_word_vectors: np.ndarray) -> np.ndarray:
+    """:func:`models.sdl_head.label_scores` of many images, in chunks, as a NumPy array (n_images, n_labels)."""
+    vectors = torch.from_numpy(np.asarray(label_word_vectors, dtype=np.float32))
+    return torch.cat([label_scores(chunk, vectors) for chunk in matrices.split(SCORE_CHUNK)]).numpy()
+
+
 def chance_map(targets: np.ndarray) -> float:
     """Expected mAP of random scores: the mean label frequency over labels with a positive image."""
     frequencies = np.asarray(targets, dtype=np.float64).mean(axis=0)
@@ -375,7 +385,7 @@ def evaluate(problem: MultilabelProblem, test_matrices: torch.Tensor, ks: Sequen
     Returns:
         ``{"ZSL": {...}, "GZSL": {...}}``, each from ``utils.metrics.multilabel_scores`` plus ``"chance mAP"``.
     """
-    scores = label_scores(test_matrices, torch.from_numpy(problem.label_word_vectors)).numpy()
+    scores = chunked_label_scores(test_matrices, problem.label_word_vectors)
     targets = problem.label_matrix[problem.test_indices]
     has_unseen = targets[:, problem.unseen_mask].any(axis=1)
     zsl_scores, zsl_targets = scores[has_unseen][:, problem.unseen_mask], targets[has_unseen][:, problem.unseen_mask]
@@ -444,13 +454,19 @@ def principal_vector_top_labels(
         One row per column ``m``: its ``k`` best labels by mean score over the images, and the share
         of (image, label) scores for which column ``m`` is the maximum (how often it "wins").
     """
-    per_column = principal_vector_scores(matrices, torch.from_numpy(label_word_vectors))  # (n, L, M)
-    mean_scores = per_column.mean(dim=0).numpy()  # (L, M)
-    winners = per_column.argmax(dim=-1).numpy()
+    vectors = torch.from_numpy(np.asarray(label_word_vectors, dtype=np.float32))
+    n_columns = matrices.shape[-1]
+    score_sums, win_counts = torch.zeros(len(label_names), n_columns), torch.zeros(n_columns)
+    for chunk in matrices.split(SCORE_CHUNK):
+        per_column = principal_vector_scores(chunk, vectors)  # (chunk, n_labels, M)
+        score_sums += per_column.sum(dim=0)
+        win_counts += torch.bincount(per_column.argmax(dim=-1).flatten(), minlength=n_columns)
+    mean_scores = (score_sums / matrices.shape[0]).numpy()  # (n_labels, M)
+    wins = (win_counts / win_counts.sum()).numpy()
     rows = []
-    for column in range(per_column.shape[-1]):
+    for column in range(n_columns):
         best = top_tags(mean_scores[:, column][None, :], label_names, unseen_labels, k)[0]
-        rows.append({"principal vector": column, "top labels": ", ".join(best), "wins": float((winners == column).mean())})
+        rows.append({"principal vector": column, "top labels": ", ".join(best), "wins": float(wins[column])})
     return rows
 
 

@@ -142,3 +142,23 @@ def test_missing_nuswide_names_the_files_and_the_download(tmp_path, capsys) -> N
     config = SdlConfig.for_profile("smoke", scenes_dir=tmp_path / "nus_wide", label_vectors_dir=tmp_path / "NUS_WIDE")
     with pytest.raises(FileNotFoundError, match=r"nus_wide/images .*labels\.csv.*wordvec_array\.pickle.*ZS_SDL"):
         load_problem(config)
+
+
+def test_chunked_scores_equal_direct_scores(monkeypatch) -> None:
+    import torch
+
+    import utils.sdl
+    from models.sdl_head import label_scores, principal_vector_scores
+
+    generator = torch.Generator().manual_seed(0)
+    matrices, vectors = torch.randn(10, 4, 3, generator=generator), torch.randn(6, 4, generator=generator).numpy()
+    monkeypatch.setattr(utils.sdl, "SCORE_CHUNK", 3)
+    direct = label_scores(matrices, torch.from_numpy(vectors)).numpy()
+    np.testing.assert_allclose(utils.sdl.chunked_label_scores(matrices, vectors), direct, rtol=1e-5, atol=1e-5)
+    per_column = principal_vector_scores(matrices, torch.from_numpy(vectors))
+    names = [f"label{j}" for j in range(6)]
+    rows = principal_vector_top_labels(matrices, vectors, names, ["label0"], k=2)
+    for column, row in enumerate(rows):
+        best = torch.argsort(per_column.mean(0)[:, column], descending=True)[:2].tolist()
+        assert row["top labels"] == ", ".join(mark_tag(names[j], j == 0) for j in best)
+        assert row["wins"] == pytest.approx(float((per_column.argmax(-1) == column).float().mean()))
