@@ -331,3 +331,89 @@ class SiameseConfig(BaseConfig):
                 "progress": True,
             },
         }
+
+
+@dataclass
+class SdlConfig(BaseConfig):
+    """Notebook 07: multi-label zero-shot learning with Semantic Diversity Learning (SDL).
+
+    Ben-Cohen et al., "Semantic Diversity Learning for Zero-Shot Multi-label Classification", ICCV 2021,
+    arXiv 2105.05926 (seed: TResNet-M, Adam 2.5e-5, one-cycle, 10 epochs, M = 7, λ = 0.01).
+
+    Attributes:
+        scenes_dir: a multi-label folder in the scenes format (``utils.datasets.scenes``): the sample
+            world's ``data_samples/scenes`` or, in ``full``, ``$ZSL_DATA_DIR/nus_wide`` (layout in
+            ``utils.sdl``).
+        label_vectors_dir: an SDL label-vector folder (``wordvec_array.pickle``, ``classes.pickle``,
+            ``unseen_classes.pickle``); ``None``: ``scenes_dir/label_vectors``. In ``full`` ZS_SDL's
+            ``data/NUS_WIDE``, which also names the 1006 labels and the 81 unseen ones.
+        backbone: ``small_cnn``, ``tiny_cnn``, ``resnet18``, ``resnet34`` or ``resnet50`` (the seed's
+            TResNet-M is not in torchvision; ``full`` uses an ImageNet ResNet-50 instead).
+        pretrained: ImageNet weights for the ResNet.
+        image_size: side of the square input images in pixels (seed: 224 to 608).
+        n_principal_vectors: ``M``, columns of the embedding matrix of the main model.
+        use_diversity_weight: weigh each image's ranking loss by its labels' semantic diversity.
+        regularization_weight: ``λ`` of the column-variance regulariser (seed's training script: 0.01).
+        epochs, batch_size, learning_rate, weight_decay, schedule: AdamW training (``one_cycle`` or
+            ``constant``).
+        comparison_principal_vectors: the values of ``M`` compared, each with and without the weight.
+        top_k: the ``k`` of precision / recall / F1 at top-k.
+        max_train_images, max_test_images: caps on the images used (``None``: all).
+        gallery_size: test scenes shown with their predicted tags.
+        retrain: train even if a checkpoint exists.
+        cpu_threads: torch CPU threads while training (``None``: torch's default).
+        verbose: print one line per epoch.
+    """
+
+    scenes_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "scenes")
+    label_vectors_dir: Path | None = None
+    backbone: str = "small_cnn"
+    pretrained: bool = False
+    image_size: int = 64
+    n_principal_vectors: int = 7
+    use_diversity_weight: bool = True
+    regularization_weight: float = 0.01
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    schedule: str = "one_cycle"
+    comparison_principal_vectors: tuple[int, ...] = (1, 7)
+    top_k: tuple[int, ...] = (3, 5)
+    max_train_images: int | None = None
+    max_test_images: int | None = None
+    gallery_size: int = 8
+    retrain: bool = False
+    cpu_threads: int | None = 1
+    verbose: bool = True
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this profile's checkpoints, logs and resolved configs go."""
+        return Path(self.outputs) / "sdl" / self.profile
+
+    @classmethod
+    def profile_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "smoke": {
+                "backbone": "tiny_cnn",
+                "image_size": 32,
+                "epochs": 2,
+                "max_train_images": 160,
+                "max_test_images": 80,
+                "gallery_size": 4,
+                "verbose": False,
+            },
+            "sample": {},
+            "full": {
+                "scenes_dir": data_dir() / "nus_wide",
+                "label_vectors_dir": data_dir() / "ZS_SDL" / "data" / "NUS_WIDE",
+                "backbone": "resnet50",
+                "pretrained": True,
+                "image_size": 224,
+                "epochs": 10,
+                "batch_size": 48,
+                "learning_rate": 2.5e-5,
+                "cpu_threads": None,
+            },
+        }

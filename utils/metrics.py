@@ -392,3 +392,103 @@ def zsl_scores(scores_over_unseen: Any, true_labels: Any, unseen_classes: Any = 
     if scores.shape[1] >= 5:
         results["hit_at_5"] = top_k_hits(scores, true, 5, unseen_classes)
     return results
+
+
+# ---------------------------------------------------------------------------------------------- multi-label
+# Multi-label zero-shot protocol of Semantic Diversity Learning (Ben-Cohen et al., ICCV 2021, arXiv
+# 2105.05926), following Zhang et al., "Fast Zero-Shot Image Tagging", CVPR 2016: ``targets`` is a
+# multi-hot array of shape (n_images, n_labels) aligned with ``scores``. ZSL ranks only the unseen
+# labels (pass their columns), GZSL ranks all labels.
+
+
+def _targets(values: Any, scores: np.ndarray) -> np.ndarray:
+    targets = _as_numpy(values)
+    if targets.shape != scores.shape:
+        raise ValueError(f"targets have shape {targets.shape}, scores {scores.shape}")
+    return targets == 1
+
+
+def average_precision(scores: Any, targets: Any) -> float:
+    """Average precision of one label: the mean, over its positive images, of the precision at their rank.
+
+    Images are ranked by decreasing score (ties in their given order).
+
+    Args:
+        scores: of shape (n_images,).
+        targets: 0/1 of shape (n_images,), at least one 1.
+
+    Raises:
+        ValueError: if there is no positive image.
+    """
+    scores, targets = _as_numpy(scores).astype(np.float64), _as_numpy(targets) == 1
+    if not targets.any():
+        raise ValueError("average precision needs at least one positive image")
+    order = np.argsort(-scores, kind="stable")
+    hits = targets[order]
+    precision_at_hits = np.cumsum(hits)[hits] / (np.flatnonzero(hits) + 1)
+    return float(precision_at_hits.mean())
+
+
+def label_wise_average_precisions(scores: Any, targets: Any) -> np.ndarray:
+    """Average precision of every label (column), NaN for labels without a positive image.
+
+    Args:
+        scores: of shape (n_images, n_labels).
+        targets: multi-hot of shape (n_images, n_labels).
+
+    Returns:
+        float array of shape (n_labels,).
+    """
+    scores = _as_numpy(scores).astype(np.float64)
+    targets = _targets(targets, scores)
+    return np.array(
+        [average_precision(scores[:, j], targets[:, j]) if targets[:, j].any() else np.nan for j in range(scores.shape[1])]
+    )
+
+
+def mean_average_precision(scores: Any, targets: Any) -> float:
+    """Label-wise mAP: the mean of :func:`label_wise_average_precisions` over labels with a positive image."""
+    precisions = label_wise_average_precisions(scores, targets)
+    if np.all(np.isnan(precisions)):
+        raise ValueError("no label has a positive image")
+    return float(np.nanmean(precisions))
+
+
+def precision_recall_f1_at_k(scores: Any, targets: Any, k: int) -> dict[str, float]:
+    """Micro precision, recall and F1 when each image is tagged with its ``k`` top-scoring labels.
+
+    ``precision = TP / (n_images · k)``, ``recall = TP / (number of positive image-label pairs)``,
+    ``F1 = 2PR / (P + R)`` (0 when both are 0), counting over all images at once (micro).
+
+    Args:
+        scores: of shape (n_images, n_labels).
+        targets: multi-hot of shape (n_images, n_labels).
+        k: tags per image (at most n_labels).
+
+    Returns:
+        ``{"precision", "recall", "f1"}``.
+    """
+    scores = _as_numpy(scores).astype(np.float64)
+    targets = _targets(targets, scores)
+    if not 1 <= k <= scores.shape[1]:
+        raise ValueError(f"k must lie in 1..{scores.shape[1]}, got {k}")
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    true_positives = int(np.take_along_axis(targets, top, axis=1).sum())
+    precision = true_positives / (scores.shape[0] * k)
+    n_positive = int(targets.sum())
+    recall = true_positives / n_positive if n_positive else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def multilabel_scores(scores: Any, targets: Any, ks: Sequence[int] = (3, 5)) -> dict[str, float]:
+    """mAP and precision/recall/F1 at each ``k`` of ``ks``: the figures SDL reports for ZSL and GZSL.
+
+    Returns:
+        ``{"mAP", "P@3", "R@3", "F1@3", "P@5", ...}``.
+    """
+    figures = {"mAP": mean_average_precision(scores, targets)}
+    for k in ks:
+        at_k = precision_recall_f1_at_k(scores, targets, k)
+        figures.update({f"P@{k}": at_k["precision"], f"R@{k}": at_k["recall"], f"F1@{k}": at_k["f1"]})
+    return figures

@@ -1,0 +1,550 @@
+"""Training, evaluation and inference glue for multi-label zero-shot learning with SDL (notebook 07).
+
+Semantic Diversity Learning: A. Ben-Cohen, N. Zamir, E. Ben-Baruch, I. Friedman, L. Zelnik-Manor,
+"Semantic Diversity Learning for Zero-Shot Multi-label Classification", ICCV 2021, arXiv 2105.05926.
+The model (``models.sdl_head``) maps an image to a (d, M) matrix; a label scores the best dot product of
+its word vector with a column; the loss is ``models.losses.SemanticDiversityLoss``.
+
+Protocol:
+
+* **Training** sees seen labels only: the targets and the label vectors passed to the loss are the seen
+  columns, so an unseen label is neither a positive nor a negative; a training image left without a
+  seen label is dropped. (In the sample world no training scene shows an unseen animal; on NUS-WIDE
+  the 81 unseen tags are removed from the training targets, as in the seed.)
+* **ZSL**: the test images with at least one unseen label, ranking only the unseen labels.
+* **GZSL**: all test images, ranking all labels.
+* Figures: label-wise mAP and micro precision / recall / F1 at top-3 and top-5 (``utils.metrics``).
+
+Data: the sample world's ``data_samples/scenes`` (``utils.datasets.scenes``; 40 seen / 10 unseen AwA2
+animals, GloVe label vectors in the SDL format). In ``full``, NUS-WIDE (Chua et al., CIVR 2009)::
+
+    $ZSL_DATA_DIR/nus_wide/
+        images/...             the NUS-WIDE Flickr images you downloaded (any sub-folders)
+        labels.csv             "image,labels,split": the image path relative to images/, its tags
+                               among the 1006 separated by single spaces, and "train" or "test"
+                               (NUS-WIDE's own train/test lists; drop images without any tag)
+    $ZSL_DATA_DIR/ZS_SDL/data/NUS_WIDE/
+        wordvec_array.pickle, classes.pickle, unseen_classes.pickle
+                               from github.com/Alibaba-MIIL/ZS_SDL (data/NUS_WIDE): the 1006 label
+                               names, their 300-d vectors and the 81 unseen labels
+
+Checkpoints go to ``outputs/sdl/<profile>/<run>/model.pt`` with ``config.json`` and ``train_log.csv``
+beside them; a checkpoint holds the weights and everything inference needs (backbone name, image
+size, label names, label vectors, unseen labels), so that::
+
+    python -m utils.sdl train [--profile sample]
+    python -m utils.sdl predict IMAGE [IMAGE ...] [--checkpoint PATH] [--top-k 5]
+
+train (or load) the main model and print its figures, and print each image's top-k tags with unseen
+tags marked ``*tag*``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.attribute_head import create_attribute_backbone
+from models.losses import SemanticDiversityLoss
+from models.sdl_head import SdlHead, SdlModel, label_scores, principal_vector_scores
+from utils.attribute_zsl import ImageFiles, _Batches, read_image, to_network_input
+from utils.datasets.errors import DatasetFormatError
+from utils.datasets.nuswide import load_label_vectors
+from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, _read_labels_csv, load_scenes
+from utils.metrics import multilabel_scores
+
+NUSWIDE_HELP = (
+    "NUS-WIDE for notebook 07 needs {images} (the Flickr images from "
+    "https://lms.comp.nus.edu.sg/wp-content/uploads/2019/research/nuswide/NUS-WIDE.html) with "
+    "{labels} ('image,labels,split' rows; see utils/sdl.py), and the label vectors "
+    "wordvec_array.pickle, classes.pickle, unseen_classes.pickle in {vectors} "
+    "(from https://github.com/Alibaba-MIIL/ZS_SDL, data/NUS_WIDE)."
+)
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+@dataclass
+class MultilabelProblem:
+    """Images, their multi-hot labels, the label vectors and the train/test split of a multi-label ZSL task.
+
+    Attributes:
+        image_paths: every image, of length n_images.
+        label_matrix: uint8 multi-hot of shape (n_images, n_labels).
+        label_names: of length n_labels.
+        label_word_vectors: float32 of shape (n_labels, d).
+        seen_mask: bool of shape (n_labels,), True for labels trained on.
+        train_indices: images trained on (each with at least one seen label).
+        test_indices: images evaluated on.
+    """
+
+    image_paths: list[Path]
+    label_matrix: np.ndarray
+    label_names: list[str]
+    label_word_vectors: np.ndarray
+    seen_mask: np.ndarray
+    train_indices: np.ndarray
+    test_indices: np.ndarray
+
+    @property
+    def unseen_mask(self) -> np.ndarray:
+        return ~self.seen_mask
+
+    @property
+    def unseen_labels(self) -> list[str]:
+        return [name for name, unseen in zip(self.label_names, self.unseen_mask, strict=True) if unseen]
+
+    @property
+    def zsl_test_indices(self) -> np.ndarray:
+        """Test images with at least one unseen label (the ZSL test set)."""
+        return self.test_indices[self.label_matrix[self.test_indices][:, self.unseen_mask].any(axis=1)]
+
+
+def _nuswide_dataset(folder: Path, label_vectors_dir: Path):
+    """A scenes-like view of a NUS-WIDE folder whose labels come from an SDL label-vector folder."""
+    images, labels = folder / "images", folder / LABELS_FILE
+    if not images.is_dir() or not labels.is_file() or not label_vectors_dir.is_dir():
+        raise FileNotFoundError(NUSWIDE_HELP.format(images=images, labels=labels, vectors=label_vectors_dir))
+    vectors = load_label_vectors(label_vectors_dir)
+    image_names, label_matrix, image_splits = _read_labels_csv(labels, vectors.label_names)
+    if image_splits is None:
+        raise DatasetFormatError(labels, "needs a third column 'split' (train or test)")
+    paths = [images / name for name in image_names]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise DatasetFormatError(labels, f"{len(missing)} listed images are missing, e.g. {missing[0]}")
+    return paths, label_matrix, vectors.label_names, vectors.label_vectors, ~vectors.unseen_mask, np.array(image_splits)
+
+
+def _first(indices: np.ndarray, cap: int | None) -> np.ndarray:
+    return indices if cap is None else indices[:cap]
+
+
+def load_problem(config: Any) -> MultilabelProblem:
+    """The multi-label task of ``config`` (an :class:`utils.config.SdlConfig`).
+
+    A folder with ``classes.txt`` is read as scenes (``utils.datasets.scenes``); otherwise as the NUS-WIDE
+    layout of this module's docstring.
+
+    Raises:
+        FileNotFoundError: naming the missing NUS-WIDE files and where to download them.
+        DatasetFormatError: for malformed files, or scenes without label vectors.
+    """
+    folder = Path(config.scenes_dir)
+    if (folder / CLASSES_FILE).is_file():
+        scenes = load_scenes(folder)
+        vectors = scenes.label_vectors
+        if config.label_vectors_dir is not None:
+            vectors = load_label_vectors(config.label_vectors_dir)
+            if vectors.label_names != scenes.label_names:
+                raise DatasetFormatError(Path(config.label_vectors_dir), f"label names differ from {folder / CLASSES_FILE}")
+        if vectors is None:
+            raise DatasetFormatError(folder / "label_vectors", "not found: SDL needs the labels' word vectors")
+        paths, label_matrix, names = scenes.image_paths, scenes.label_matrix, scenes.label_names
+        word_vectors, seen_mask = vectors.label_vectors, scenes.seen_mask
+        splits = np.array(scenes.image_splits) if scenes.image_splits is not None else None
+        if splits is None:
+            raise DatasetFormatError(folder / LABELS_FILE, "needs a 'split' column (train or test)")
+    else:
+        label_vectors_dir = Path(config.label_vectors_dir or folder / "label_vectors")
+        paths, label_matrix, names, word_vectors, seen_mask, splits = _nuswide_dataset(folder, label_vectors_dir)
+    has_seen = label_matrix[:, seen_mask].any(axis=1)
+    train = np.flatnonzero((splits == "train") & has_seen)
+    test = np.flatnonzero(splits == "test")
+    return MultilabelProblem(
+        image_paths=list(paths),
+        label_matrix=label_matrix,
+        label_names=list(names),
+        label_word_vectors=np.asarray(word_vectors, dtype=np.float32),
+        seen_mask=np.asarray(seen_mask, dtype=bool),
+        train_indices=_first(train, config.max_train_images),
+        test_indices=_first(test, config.max_test_images),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- model
+
+
+def build_model(backbone: str, embedding_dim: int, n_principal_vectors: int, pretrained: bool = False) -> SdlModel:
+    """A backbone (``models.attribute_head.create_attribute_backbone``) with an SDL head."""
+    body, width = create_attribute_backbone(backbone, pretrained=pretrained)
+    return SdlModel(body, SdlHead(width, embedding_dim, n_principal_vectors))
+
+
+def run_name(n_principal_vectors: int, use_diversity_weight: bool) -> str:
+    """Folder name of one variant, e.g. ``M7_weighted`` or ``M1_unweighted``."""
+    return f"M{n_principal_vectors}_{'weighted' if use_diversity_weight else 'unweighted'}"
+
+
+def train_sdl_model(
+    model: nn.Module,
+    dataset: ImageFiles,
+    seen_word_vectors: torch.Tensor,
+    loss: SemanticDiversityLoss,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    weight_decay: float = 0.0,
+    schedule: str = "one_cycle",
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+    verbose: bool = True,
+    threads: int | None = None,
+) -> list[dict[str, float]]:
+    """Train ``model`` on images whose targets are multi-hot rows over the seen labels.
+
+    Args:
+        model: images (batch, 3, H, W) → embedding matrices (batch, d, M).
+        dataset: items ``(uint8 image, multi-hot seen targets of shape (n_seen,))``.
+        seen_word_vectors: of shape (n_seen, d).
+        loss: the SDL loss.
+        epochs, batch_size, learning_rate, weight_decay: AdamW training.
+        schedule: ``one_cycle`` or ``constant``.
+        device: where to train.
+        seed: seeds the batch order.
+        verbose: one line per epoch.
+        threads: torch CPU threads while training (``None``: unchanged); 1 avoids stalls on a shared CPU.
+
+    Returns:
+        One ``{"epoch", "loss", "rank", "weight", "seconds"}`` row per epoch.
+    """
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        model.to(device).train()
+        vectors = seen_word_vectors.to(device).float()
+        loader = _Batches(dataset, batch_size, shuffle=True, seed=seed)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+        scheduler = None
+        if schedule == "one_cycle":
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=epochs * len(loader))
+        elif schedule != "constant":
+            raise ValueError(f"schedule must be 'one_cycle' or 'constant', not {schedule!r}")
+        history, start = [], time.perf_counter()
+        for epoch in range(1, epochs + 1):
+            sums, count = {"loss": 0.0, "rank": 0.0, "weight": 0.0}, 0
+            for images, targets in loader:
+                inputs = to_network_input(images, device)
+                if torch.rand(()) < 0.5:
+                    inputs = inputs.flip(-1)  # a mirrored scene has the same labels
+                value = loss(model(inputs), targets.to(device), vectors)
+                optimizer.zero_grad(set_to_none=True)
+                value.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                size = len(targets)
+                sums["loss"] += float(value.detach()) * size
+                sums["rank"] += loss.last_values["rank"] * size
+                sums["weight"] += loss.last_values["weight"] * size
+                count += size
+            row = {"epoch": epoch, **{key: total / count for key, total in sums.items()}}
+            row["seconds"] = round(time.perf_counter() - start, 1)
+            history.append(row)
+            if verbose:
+                print(f"epoch {epoch}/{epochs}: loss {row['loss']:.4f} rank {row['rank']:.3f} ({row['seconds']:.0f} s)")
+        model.eval()
+        return history
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def save_checkpoint(path: Path, model: SdlModel, problem: MultilabelProblem, config: Any) -> Path:
+    """Weights plus everything :func:`load_checkpoint` needs to predict tags without the data set."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "state_dict": model.state_dict(),
+            "backbone": config.backbone,
+            "image_size": config.image_size,
+            "n_principal_vectors": model.head.n_principal_vectors,
+            "label_names": problem.label_names,
+            "label_word_vectors": torch.from_numpy(problem.label_word_vectors),
+            "unseen_labels": problem.unseen_labels,
+        },
+        path,
+    )
+    return path
+
+
+def load_checkpoint(path: str | Path) -> tuple[SdlModel, dict[str, Any]]:
+    """The model and metadata of a checkpoint written by :func:`save_checkpoint`.
+
+    Raises:
+        FileNotFoundError: naming the checkpoint and how to create one.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no SDL checkpoint at {path}; train one with `python -m utils.sdl train` (or run notebook 07)"
+        )
+    bundle = torch.load(path, map_location="cpu", weights_only=False)
+    vectors = bundle["label_word_vectors"]
+    model = build_model(bundle["backbone"], vectors.shape[1], bundle["n_principal_vectors"])
+    model.load_state_dict(bundle["state_dict"])
+    return model.eval(), bundle
+
+
+def fit_or_load(
+    problem: MultilabelProblem,
+    config: Any,
+    n_principal_vectors: int | None = None,
+    use_diversity_weight: bool | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[SdlModel, list[dict[str, float]] | None]:
+    """Load the variant's checkpoint from ``config.run_dir`` if present (and not ``retrain``), else train it.
+
+    Args:
+        problem: the data.
+        config: an :class:`utils.config.SdlConfig`.
+        n_principal_vectors, use_diversity_weight: the variant (default: the config's main model).
+        device: where to train.
+
+    Returns:
+        ``(model on the CPU in eval mode, training history or None if loaded)``.
+    """
+    n_principal_vectors = config.n_principal_vectors if n_principal_vectors is None else n_principal_vectors
+    use_diversity_weight = config.use_diversity_weight if use_diversity_weight is None else use_diversity_weight
+    folder = Path(config.run_dir) / run_name(n_principal_vectors, use_diversity_weight)
+    checkpoint = folder / "model.pt"
+    if checkpoint.is_file() and not config.retrain:
+        return load_checkpoint(checkpoint)[0], None
+    torch.manual_seed(config.seed)
+    model = build_model(config.backbone, problem.label_word_vectors.shape[1], n_principal_vectors, config.pretrained)
+    seen = problem.seen_mask
+    dataset = ImageFiles(
+        [problem.image_paths[i] for i in problem.train_indices],
+        problem.label_matrix[problem.train_indices][:, seen].astype(np.float32),
+        config.image_size,
+    )
+    loss = SemanticDiversityLoss(config.regularization_weight, use_diversity_weight)
+    history = train_sdl_model(
+        model, dataset, torch.from_numpy(problem.label_word_vectors[seen]), loss, config.epochs, config.batch_size,
+        config.learning_rate, config.weight_decay, config.schedule, device, config.seed, config.verbose,
+        config.cpu_threads,
+    )
+    save_checkpoint(checkpoint, model, problem, config)
+    config.save(folder / "config.json")
+    with (folder / "train_log.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    return model.cpu().eval(), history
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+
+@torch.no_grad()
+def embedding_matrices(
+    model: nn.Module, image_paths: Sequence[Path], image_size: int, device: torch.device | str = "cpu", batch_size: int = 128
+) -> torch.Tensor:
+    """The model's embedding matrices of the images, of shape (n_images, d, M), on the CPU."""
+    model.to(device).eval()
+    dataset = ImageFiles(list(image_paths), np.zeros(len(image_paths)), image_size)
+    outputs = [model(to_network_input(images, device)).cpu() for images, _ in _Batches(dataset, batch_size, shuffle=False)]
+    model.cpu()
+    return torch.cat(outputs)
+
+
+SCORE_CHUNK = 4096
+"""Images scored at a time: NUS-WIDE's (n_images, 1006 labels, M) per-column scores would need gigabytes at once."""
+
+
+def chunked_label_scores(matrices: torch.Tensor, label_word_vectors: np.ndarray) -> np.ndarray:
+    """:func:`models.sdl_head.label_scores` of many images, in chunks, as a NumPy array (n_images, n_labels)."""
+    vectors = torch.from_numpy(np.asarray(label_word_vectors, dtype=np.float32))
+    return torch.cat([label_scores(chunk, vectors) for chunk in matrices.split(SCORE_CHUNK)]).numpy()
+
+
+def chance_map(targets: np.ndarray) -> float:
+    """Expected mAP of random scores: the mean label frequency over labels with a positive image."""
+    frequencies = np.asarray(targets, dtype=np.float64).mean(axis=0)
+    return float(frequencies[frequencies > 0].mean())
+
+
+def evaluate(problem: MultilabelProblem, test_matrices: torch.Tensor, ks: Sequence[int] = (3, 5)) -> dict[str, dict[str, float]]:
+    """ZSL and GZSL figures of the test images' embedding matrices.
+
+    Args:
+        problem: the data.
+        test_matrices: of shape (len(problem.test_indices), d, M), in ``test_indices`` order.
+        ks: the top-k of precision / recall / F1.
+
+    Returns:
+        ``{"ZSL": {...}, "GZSL": {...}}``, each from ``utils.metrics.multilabel_scores`` plus ``"chance mAP"``.
+    """
+    scores = chunked_label_scores(test_matrices, problem.label_word_vectors)
+    targets = problem.label_matrix[problem.test_indices]
+    has_unseen = targets[:, problem.unseen_mask].any(axis=1)
+    zsl_scores, zsl_targets = scores[has_unseen][:, problem.unseen_mask], targets[has_unseen][:, problem.unseen_mask]
+    return {
+        "ZSL": {**multilabel_scores(zsl_scores, zsl_targets, ks), "chance mAP": chance_map(zsl_targets)},
+        "GZSL": {**multilabel_scores(scores, targets, ks), "chance mAP": chance_map(targets)},
+    }
+
+
+def compare_variants(
+    problem: MultilabelProblem, config: Any, device: torch.device | str = "cpu"
+) -> tuple[list[dict[str, Any]], dict[str, torch.Tensor]]:
+    """Fit (or load) every M of ``config.comparison_principal_vectors`` with and without the diversity weight.
+
+    Returns:
+        ``(rows, test matrices by run name)``: one row per variant with ZSL and GZSL mAP, F1@k and the
+        training seconds (``None`` when loaded).
+    """
+    rows, matrices = [], {}
+    test_paths = [problem.image_paths[i] for i in problem.test_indices]
+    for n_principal_vectors in config.comparison_principal_vectors:
+        for use_weight in (False, True):
+            start = time.perf_counter()
+            model, history = fit_or_load(problem, config, n_principal_vectors, use_weight, device)
+            seconds = round(time.perf_counter() - start, 1) if history is not None else None
+            name = run_name(n_principal_vectors, use_weight)
+            matrices[name] = embedding_matrices(model, test_paths, config.image_size, device)
+            figures = evaluate(problem, matrices[name], config.top_k)
+            row: dict[str, Any] = {"M": n_principal_vectors, "diversity weight": use_weight}
+            for setting in ("ZSL", "GZSL"):
+                row[f"{setting} mAP"] = figures[setting]["mAP"]
+                row.update({f"{setting} F1@{k}": figures[setting][f"F1@{k}"] for k in config.top_k})
+            row["train s"] = seconds
+            rows.append(row)
+    return rows, matrices
+
+
+# ---------------------------------------------------------------------------------------------- tags
+
+
+def mark_tag(name: str, unseen: bool) -> str:
+    """``*name*`` for an unseen label, ``name`` otherwise (the seed's demo marks unseen tags so)."""
+    return f"*{name}*" if unseen else name
+
+
+def top_tags(scores: np.ndarray, label_names: Sequence[str], unseen_labels: Sequence[str], k: int = 5) -> list[list[str]]:
+    """Each image's ``k`` best labels, best first, unseen ones marked ``*tag*``.
+
+    Args:
+        scores: of shape (n_images, n_labels).
+        label_names: of length n_labels.
+        unseen_labels: the names to mark.
+        k: tags per image.
+    """
+    unseen = set(unseen_labels)
+    order = np.argsort(-np.asarray(scores), axis=1, kind="stable")[:, :k]
+    return [[mark_tag(label_names[j], label_names[j] in unseen) for j in row] for row in order]
+
+
+def principal_vector_top_labels(
+    matrices: torch.Tensor, label_word_vectors: np.ndarray, label_names: Sequence[str], unseen_labels: Sequence[str], k: int = 3
+) -> list[dict[str, Any]]:
+    """Which labels each principal vector scores highest, averaged over images.
+
+    Returns:
+        One row per column ``m``: its ``k`` best labels by mean score over the images, and the share
+        of (image, label) scores for which column ``m`` is the maximum (how often it "wins").
+    """
+    vectors = torch.from_numpy(np.asarray(label_word_vectors, dtype=np.float32))
+    n_columns = matrices.shape[-1]
+    score_sums, win_counts = torch.zeros(len(label_names), n_columns), torch.zeros(n_columns)
+    for chunk in matrices.split(SCORE_CHUNK):
+        per_column = principal_vector_scores(chunk, vectors)  # (chunk, n_labels, M)
+        score_sums += per_column.sum(dim=0)
+        win_counts += torch.bincount(per_column.argmax(dim=-1).flatten(), minlength=n_columns)
+    mean_scores = (score_sums / matrices.shape[0]).numpy()  # (n_labels, M)
+    wins = (win_counts / win_counts.sum()).numpy()
+    rows = []
+    for column in range(n_columns):
+        best = top_tags(mean_scores[:, column][None, :], label_names, unseen_labels, k)[0]
+        rows.append({"principal vector": column, "top labels": ", ".join(best), "wins": float(wins[column])})
+    return rows
+
+
+@torch.no_grad()
+def predict_tags(image_paths: Sequence[str | Path], checkpoint: str | Path, top_k: int = 5) -> list[list[tuple[str, float]]]:
+    """Top-k ``(tag, score)`` of each image with the model of ``checkpoint``, unseen tags marked ``*tag*``.
+
+    Raises:
+        FileNotFoundError: naming a missing checkpoint or image.
+    """
+    for path in image_paths:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no image at {path}")
+    model, bundle = load_checkpoint(checkpoint)
+    names, unseen = bundle["label_names"], set(bundle["unseen_labels"])
+    images = torch.from_numpy(np.stack([read_image(path, bundle["image_size"]) for path in image_paths]))
+    scores = label_scores(model(to_network_input(images, "cpu")), bundle["label_word_vectors"]).numpy()
+    results = []
+    for row in scores:
+        order = np.argsort(-row, kind="stable")[:top_k]
+        results.append([(mark_tag(names[j], names[j] in unseen), float(row[j])) for j in order])
+    return results
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def default_checkpoint(profile: str | None = None) -> Path:
+    """The main model's checkpoint of ``profile`` (default ``$ZSL_PROFILE``)."""
+    from utils.config import SdlConfig
+
+    config = SdlConfig.for_profile(profile)
+    return Path(config.run_dir) / run_name(config.n_principal_vectors, config.use_diversity_weight) / "model.pt"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``train``: fit (or load) the main model and print ZSL/GZSL figures; ``predict``: tag images."""
+    parser = argparse.ArgumentParser(prog="python -m utils.sdl", description="Multi-label zero-shot tagging with SDL")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="fit (or load) the main model of a profile and print its figures")
+    train.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
+    predict = commands.add_parser("predict", help="print each image's top-k tags; unseen tags as *tag*")
+    predict.add_argument("images", nargs="+", type=Path)
+    predict.add_argument("--checkpoint", type=Path, default=None, help="default: the profile's main model")
+    predict.add_argument("--profile", default=None, help="picks the default checkpoint")
+    predict.add_argument("--top-k", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    if args.command == "predict":
+        checkpoint = args.checkpoint or default_checkpoint(args.profile)
+        try:
+            results = predict_tags(args.images, checkpoint, args.top_k)
+        except FileNotFoundError as error:
+            print(f"error: {error}")
+            return 2
+        for path, tags in zip(args.images, results, strict=True):
+            print(f"{path}: " + "  ".join(f"{tag} ({score:.2f})" for tag, score in tags))
+        return 0
+
+    from utils.config import SdlConfig
+    from utils.runtime import choose_device, seed_everything
+
+    config = SdlConfig.for_profile(args.profile)
+    seed_everything(config.seed)
+    device = choose_device(config.device)
+    try:
+        problem = load_problem(config)
+    except (FileNotFoundError, DatasetFormatError) as error:
+        print(f"error: {error}")
+        return 2
+    start = time.perf_counter()
+    model, _ = fit_or_load(problem, config, device=device)
+    matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices], config.image_size, device)
+    for setting, figures in evaluate(problem, matrices, config.top_k).items():
+        print(f"{setting}: " + "  ".join(f"{key} {value:.3f}" for key, value in figures.items()))
+    print(f"wall time {time.perf_counter() - start:.1f} s; checkpoint {default_checkpoint(config.profile)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
