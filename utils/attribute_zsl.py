@@ -166,7 +166,7 @@ def to_network_input(batch: torch.Tensor, device: torch.device | str) -> torch.T
 # ---------------------------------------------------------------------------------------------- training
 
 
-class _Batches:
+class ImageBatches:
     """Batches of ``(inputs, labels)``: by tensor indexing when the data sit in memory, else a DataLoader.
 
     Indexing whole tensors avoids the per-item collation of a DataLoader, which dominates the time
@@ -254,7 +254,7 @@ def _train(model, dataset, class_attribute_vectors, loss, epochs, batch_size, le
     model.to(device).train()
     loss.to(device).train()
     targets = class_attribute_vectors.to(device).float()
-    loader = _Batches(dataset, batch_size, shuffle=True, seed=seed)
+    loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     scheduler = None
     if schedule == "one_cycle":
@@ -294,7 +294,7 @@ def _train(model, dataset, class_attribute_vectors, loss, epochs, batch_size, le
 def predict_outputs(model: nn.Module, dataset: Dataset, batch_size: int = 256, device: torch.device | str = "cpu") -> torch.Tensor:
     """The model's outputs for every item of ``dataset``, in order, of shape (n_items, n_outputs), on the CPU."""
     model.to(device).eval()
-    loader = _Batches(dataset, batch_size, shuffle=False)
+    loader = ImageBatches(dataset, batch_size, shuffle=False)
     return torch.cat([model(to_network_input(inputs, device)).cpu() for inputs, _ in loader])
 
 

@@ -56,10 +56,10 @@ from torch import nn
 from models.attribute_head import create_attribute_backbone
 from models.losses import SemanticDiversityLoss
 from models.sdl_head import SdlHead, SdlModel, label_scores, principal_vector_scores
-from utils.attribute_zsl import ImageFiles, _Batches, read_image, to_network_input
+from utils.attribute_zsl import ImageBatches, ImageFiles, read_image, to_network_input
 from utils.datasets.errors import DatasetFormatError
 from utils.datasets.nuswide import load_label_vectors
-from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, _read_labels_csv, load_scenes
+from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
 from utils.metrics import multilabel_scores
 
 NUSWIDE_HELP = (
@@ -116,7 +116,7 @@ def _nuswide_dataset(folder: Path, label_vectors_dir: Path):
     if not images.is_dir() or not labels.is_file() or not label_vectors_dir.is_dir():
         raise FileNotFoundError(NUSWIDE_HELP.format(images=images, labels=labels, vectors=label_vectors_dir))
     vectors = load_label_vectors(label_vectors_dir)
-    image_names, label_matrix, image_splits = _read_labels_csv(labels, vectors.label_names)
+    image_names, label_matrix, image_splits = read_labels_csv(labels, vectors.label_names)
     if image_splits is None:
         raise DatasetFormatError(labels, "needs a third column 'split' (train or test)")
     paths = [images / name for name in image_names]
@@ -224,7 +224,7 @@ def train_sdl_model(
     try:
         model.to(device).train()
         vectors = seen_word_vectors.to(device).float()
-        loader = _Batches(dataset, batch_size, shuffle=True, seed=seed)
+        loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed)
         optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
         scheduler = None
         if schedule == "one_cycle":
@@ -353,7 +353,7 @@ def embedding_matrices(
     """The model's embedding matrices of the images, of shape (n_images, d, M), on the CPU."""
     model.to(device).eval()
     dataset = ImageFiles(list(image_paths), np.zeros(len(image_paths)), image_size)
-    outputs = [model(to_network_input(images, device)).cpu() for images, _ in _Batches(dataset, batch_size, shuffle=False)]
+    outputs = [model(to_network_input(images, device)).cpu() for images, _ in ImageBatches(dataset, batch_size, shuffle=False)]
     model.cpu()
     return torch.cat(outputs)
 

@@ -92,7 +92,20 @@ class ScenesDataset:
         return mask
 
 
-def _read_labels_csv(path: Path, label_names: list[str]) -> tuple[list[str], np.ndarray, list[str] | None]:
+def read_labels_csv(path: Path, label_names: list[str]) -> tuple[list[str], np.ndarray, list[str] | None]:
+    """Read a scenes ``labels.csv`` (one row per image: its file name, its labels, optionally its split).
+
+    Args:
+        path: the CSV file.
+        label_names: every label, in the order of the label-matrix columns.
+
+    Returns:
+        ``(image_names, label_matrix, image_splits)``: names of shape (n_images,), a 0/1 matrix of shape
+        (n_images, n_labels), and the split of each image (``None`` when the file has no split column).
+
+    Raises:
+        DatasetFormatError: naming the file and line of a malformed row or an unknown label.
+    """
     position = {name: index for index, name in enumerate(label_names)}
     image_names: list[str] = []
     image_splits: list[str] = []
@@ -170,7 +183,7 @@ def load_scenes(folder: str | Path) -> ScenesDataset:
             unseen_path, f"labels in neither {SEEN_FILE} nor {UNSEEN_FILE}: {', '.join(unassigned)}"
         )
 
-    image_names, label_matrix, image_splits = _read_labels_csv(folder / LABELS_FILE, label_names)
+    image_names, label_matrix, image_splits = read_labels_csv(folder / LABELS_FILE, label_names)
     images_folder = require_folder(folder / IMAGES_FOLDER, "image folder")
     on_disk = {path.name for path in images_folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES}
     missing = [name for name in image_names if name not in on_disk]
