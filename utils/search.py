@@ -164,13 +164,24 @@ class SearchIndex:
 
     # ----------------------------------------------------------------------- metadata
 
+    def _as_array(self, name: str, dtype: Any = None) -> np.ndarray | None:
+        """``self._<name>`` as an array, converted once per list (``add`` replaces the list)."""
+        values = getattr(self, f"_{name}")
+        cached = self.__dict__.setdefault("_array_cache", {}).get(name)
+        if values is None:
+            return None
+        if cached is None or cached[0] is not values:
+            cached = (values, np.asarray(values, dtype=dtype))
+            self._array_cache[name] = cached
+        return cached[1]
+
     @property
     def labels(self) -> np.ndarray | None:
-        return None if self._labels is None else np.asarray(self._labels)
+        return self._as_array("labels")
 
     @property
     def paths(self) -> np.ndarray | None:
-        return None if self._paths is None else np.asarray(self._paths, dtype=object)
+        return self._as_array("paths", dtype=object)
 
     def parameters(self) -> dict[str, Any]:
         """The implementation's parameters, saved in ``index.json``."""
@@ -497,7 +508,11 @@ class NmslibIndex(SearchIndex):
     def _query_unit_vectors(self, unit_queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self.build()
         self._apply_query_parameters(k)
-        results = self._index.knnQueryBatch(unit_queries, k=k, num_threads=self._threads())
+        if len(unit_queries) == 1:
+            # One query: knnQuery avoids starting a thread pool, which costs more than the search itself.
+            results = [self._index.knnQuery(unit_queries[0], k=k)]
+        else:
+            results = self._index.knnQueryBatch(unit_queries, k=k, num_threads=self._threads())
         ids = np.full((len(unit_queries), k), -1, dtype=np.int64)
         similarities = np.full((len(unit_queries), k), -np.inf, dtype=np.float32)
         for row, (found_ids, distances) in enumerate(results):

@@ -268,3 +268,13 @@ def test_text_queries_find_the_image_of_the_named_class():
     assert list(index.labels[ids[:, 0]]) == ["leopard", "whale"]
     with pytest.raises(UnknownNamesError, match="'purple unicorn'"):
         embed_text_queries(word_vectors, ["purple unicorn"])
+
+
+def test_labels_and_paths_follow_every_batch_added(data):
+    items, queries, labels, paths = data
+    index = build_index("exact", items[:10], labels=labels[:10], paths=paths[:10])
+    assert len(index.labels) == 10
+    index.add(items[10:30], labels=labels[10:30], paths=paths[10:30])
+    assert list(index.labels) == labels[:30] and list(index.paths) == paths[:30]
+    ids, _ = index.query(items[25], k=1)
+    assert ids[0, 0] == 25 and index.labels[ids[0, 0]] == labels[25]
