@@ -81,3 +81,37 @@ def heat_map(
     figure.colorbar(image, ax=axis, fraction=0.03)
     figure.tight_layout()
     return figure
+
+
+def image_strip(
+    image_paths,
+    titles=None,
+    title: str = "",
+    highlight: set[int] | None = None,
+    thumbnail: int = 96,
+):
+    """One row of images, e.g. a query followed by its search results (notebook 04).
+
+    Args:
+        image_paths: the images, left to right.
+        titles: a caption per image (a class name and similarity, say), or ``None``.
+        title: the figure's title (the query).
+        highlight: positions whose captions are drawn in red (wrong-class results, say).
+        thumbnail: side of each thumbnail in pixels.
+    """
+    image_paths = list(image_paths)
+    if not image_paths:
+        raise ValueError("no images to show")
+    if titles is not None and len(titles) != len(image_paths):
+        raise ValueError(f"{len(titles)} titles for {len(image_paths)} images")
+    highlight = highlight or set()
+    figure, axes = plt.subplots(1, len(image_paths), figsize=(1.3 * len(image_paths), 1.6), squeeze=False)
+    for position, (axis, path) in enumerate(zip(axes[0], image_paths, strict=True)):
+        axis.imshow(Image.open(path).convert("RGB").resize((thumbnail, thumbnail)))
+        axis.axis("off")
+        if titles is not None:
+            axis.set_title(str(titles[position]), fontsize=7, color="red" if position in highlight else "black")
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout(pad=0.2)
+    return figure
