@@ -116,7 +116,7 @@ def image_dataloaders(
     items = list(train_items) + list(valid_items)
     augmentations = aug_transforms(size=config.image_size, min_scale=0.75, max_rotate=10.0) if augment else []
     block = DataBlock(
-        blocks=(ImageBlock, CategoryBlock(vocab=list(class_names))),
+        blocks=(ImageBlock, CategoryBlock(vocab=list(class_names), sort=False)),
         get_x=ItemGetter(0),
         get_y=ItemGetter(1),
         splitter=IndexSplitter(list(range(len(train_items), len(items)))),
@@ -364,7 +364,7 @@ def train_devise(
         (n_epochs, n_probe, embedding_dim), ``phases`` and ``paths`` (saved as ``<name>_snapshots.npz``).
     """
     configure_threads(config)
-    n_features = _n_features(stage1.model.body)
+    n_features = feature_channels(stage1.model.body)
     dls = image_dataloaders(train_items, valid_items, class_names, config, device)
     vectors = torch.as_tensor(class_word_vectors, dtype=torch.float32)
     model = BodyHeadModel(copy.deepcopy(stage1.model.body),
@@ -404,7 +404,7 @@ def train_devise(
     return TrainedModel(learn, name, True, epoch_seconds), snapshots
 
 
-def _n_features(body: nn.Module) -> int:
+def feature_channels(body: nn.Module) -> int:
     """Channels of the body's feature maps, found by running one tiny image through it."""
     was_training = body.training
     body.eval()
@@ -432,7 +432,7 @@ def embedding_set(
     index = {name: position for position, name in enumerate(class_names)}
     return EmbeddingSet(
         image_embeddings=embed_paths(learn, [path for path, _ in items]),
-        image_paths=[_display_path(path) for path, _ in items],
+        image_paths=[display_path(path) for path, _ in items],
         labels=[index[name] for _, name in items],
         split=["seen_valid"] * len(seen_valid_items) + ["unseen_test"] * len(unseen_test_items),
         class_names=list(class_names),
@@ -441,7 +441,7 @@ def embedding_set(
     )
 
 
-def _display_path(path: Path) -> str:
+def display_path(path: Path) -> str:
     from utils.config import REPO_ROOT
 
     path = Path(path).resolve()
@@ -564,7 +564,7 @@ def run_devise(config: DeviseConfig, device: torch.device | str = "cpu", oracle:
                **evaluate_embeddings(embeddings, gamma)}
     if oracle:
         oracle_accuracy, oracle_test_items = train_oracle(config, stage1.learn, unseen_items, awa2.unseen_classes, device)
-        held_out = np.isin(embeddings.image_paths, [_display_path(path) for path, _ in oracle_test_items])
+        held_out = np.isin(embeddings.image_paths, [display_path(path) for path, _ in oracle_test_items])
         figures["oracle accuracy"] = oracle_accuracy
         figures["T1 (oracle's test images)"] = zero_shot_scores(embeddings.subset(held_out))["top1"]
     return {"figures": figures, "embeddings_file": embeddings_file, "stage1": stage1, "devise": devise}
