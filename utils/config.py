@@ -382,11 +382,11 @@ class DeviseConfig(BaseConfig):
     pretrained: bool = False
     image_size: int = 64
     batch_size: int = 64
-    stage1_epochs: int = 8
+    stage1_epochs: int = 5
     stage1_learning_rate: float = 3e-3
-    head_epochs: int = 4
+    head_epochs: int = 3
     head_learning_rate: float = 3e-3
-    unfrozen_epochs: int = 4
+    unfrozen_epochs: int = 3
     body_learning_rate: float = 1e-4
     unfrozen_learning_rate: float = 1e-3
     loss: str = "cosine"
@@ -395,7 +395,7 @@ class DeviseConfig(BaseConfig):
     n_validation_classes: int = 8
     validation_holdout_fraction: float = 0.2
     n_gammas: int = 41
-    oracle_epochs: int = 6
+    oracle_epochs: int = 4
     oracle_test_fraction: float = 0.5
     pca_classes: tuple[str, ...] = ("elephant", "buffalo", "cow", "dolphin")
     run_lr_find: bool = True
