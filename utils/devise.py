@@ -147,6 +147,23 @@ class EpochTimer(Callback):
         self.epoch_seconds.append(time.perf_counter() - self.started)
 
 
+class PlainTensorBatches(Callback):
+    """Hand training batches to the model as plain ``torch.Tensor`` instead of fastai's ``TensorImage``.
+
+    fastai's tensor subclasses route every operation of the forward and backward pass through
+    ``__torch_function__``; on the CPU that costs a noticeable share of an epoch (see
+    ``benchmarks/fastai_vs_pytorch.py``). Only training batches are cast: ``get_preds``, ``show_results``
+    and ``ClassificationInterpretation`` still see the typed tensors they decode with.
+    """
+
+    order = 1  # after the device transfer, before the model
+
+    def before_batch(self):
+        if self.training:
+            self.learn.xb = tuple(x.as_subclass(torch.Tensor) for x in self.xb)
+            self.learn.yb = tuple(y.as_subclass(torch.Tensor) for y in self.yb)
+
+
 class EmbeddingSnapshots(Callback):
     """After every epoch, embed a fixed set of probe images and keep the result (for the PCA animation).
 
@@ -188,7 +205,8 @@ def build_learner(
     (Path(config.run_dir) / "logs").mkdir(parents=True, exist_ok=True)
     learn = Learner(
         dls, model, loss_func=loss_func, metrics=metrics, splitter=body_head_splitter,
-        path=Path(config.run_dir), model_dir="checkpoints", cbs=[CSVLogger(fname=f"logs/{name}.csv"), EpochTimer()],
+        path=Path(config.run_dir), model_dir="checkpoints",
+        cbs=[CSVLogger(fname=f"logs/{name}.csv"), EpochTimer(), PlainTensorBatches()],
     )
     if config.mixed_precision and torch.device(device).type == "cuda":
         learn.to_fp16()
