@@ -380,13 +380,13 @@ class DeviseConfig(BaseConfig):
     backbones: tuple[str, ...] = ("squeezenet1_1", "resnet34")
     backbone: str = "resnet18"
     pretrained: bool = False
-    image_size: int = 64
+    image_size: int = 48
     batch_size: int = 64
-    stage1_epochs: int = 5
+    stage1_epochs: int = 4
     stage1_learning_rate: float = 3e-3
-    head_epochs: int = 3
+    head_epochs: int = 2
     head_learning_rate: float = 3e-3
-    unfrozen_epochs: int = 3
+    unfrozen_epochs: int = 2
     body_learning_rate: float = 1e-4
     unfrozen_learning_rate: float = 1e-3
     loss: str = "cosine"
@@ -395,7 +395,7 @@ class DeviseConfig(BaseConfig):
     n_validation_classes: int = 8
     validation_holdout_fraction: float = 0.2
     n_gammas: int = 41
-    oracle_epochs: int = 4
+    oracle_epochs: int = 3
     oracle_test_fraction: float = 0.5
     pca_classes: tuple[str, ...] = ("elephant", "buffalo", "cow", "dolphin")
     run_lr_find: bool = True
