@@ -431,7 +431,7 @@ class DeviseConfig(BaseConfig):
             "full": {
                 "awa2_dir": data_dir() / "Animals_with_Attributes2",
                 "word_vectors": str(data_dir() / "fasttext" / "cc.en.300.bin"),
-                "split_dir": data_dir() / "awa2_split",
+                "split_dir": outputs_dir() / "full" / "awa2_split",
                 "backbone": "resnet34",
                 "pretrained": True,
                 "image_size": 224,

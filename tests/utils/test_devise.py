@@ -66,3 +66,15 @@ def test_a_huge_gamma_sends_every_image_to_an_unseen_label():
     figures = evaluate_embeddings(_embeddings_on_their_labels(noise=0.1), gamma=10.0)
     assert figures["S"] == 0.0 and figures["H"] == 0.0
     assert figures["U"] == zero_shot_scores(_embeddings_on_their_labels(noise=0.1))["top1"]
+
+
+def test_devise_config_profiles(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path))
+    smoke, sample, full = (DeviseConfig.for_profile(name) for name in ("smoke", "sample", "full"))
+    assert smoke.image_size < sample.image_size < full.image_size == 224
+    assert smoke.stage1_epochs == smoke.head_epochs == smoke.unfrozen_epochs == 1 and not smoke.pretrained
+    assert full.pretrained and full.mixed_precision and full.word_vectors.endswith("cc.en.300.bin")
+    assert len({smoke.split_dir, sample.split_dir, full.split_dir}) == 3
+    assert smoke.run_dir == tmp_path / "devise" / "smoke"
+    assert DeviseConfig.for_profile("smoke", loss="hinge_rank").loss == "hinge_rank"
+    assert set(sample.pca_classes) == {"elephant", "buffalo", "cow", "dolphin"}
