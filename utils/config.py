@@ -363,7 +363,8 @@ class DeviseConfig(BaseConfig):
         n_validation_classes: seen classes carved out as pseudo-unseen to choose the calibration γ.
         validation_holdout_fraction: share of the other seen classes' training images held out for γ.
         n_gammas: candidate γ values searched on validation data.
-        oracle_epochs, oracle_test_fraction: the supervised upper reference on the unseen classes.
+        oracle_epochs, oracle_batch_size, oracle_test_fraction: the supervised reference on the unseen
+            classes (a few hundred images: small batches give BatchNorm's running statistics enough steps).
         pca_classes: four classes drawn in the PCA projection of notebook 03.
         run_lr_find: run fastai's learning-rate finder in notebook 01.
         mixed_precision: ``learn.to_fp16()`` on CUDA (ignored on the CPU).
@@ -395,7 +396,8 @@ class DeviseConfig(BaseConfig):
     n_validation_classes: int = 8
     validation_holdout_fraction: float = 0.2
     n_gammas: int = 41
-    oracle_epochs: int = 3
+    oracle_epochs: int = 8
+    oracle_batch_size: int = 16
     oracle_test_fraction: float = 0.5
     pca_classes: tuple[str, ...] = ("elephant", "buffalo", "cow", "dolphin")
     run_lr_find: bool = True
@@ -421,7 +423,7 @@ class DeviseConfig(BaseConfig):
                 "stage1_epochs": 1,
                 "head_epochs": 1,
                 "unfrozen_epochs": 1,
-                "oracle_epochs": 1,
+                "oracle_epochs": 2,
                 "n_gammas": 11,
                 "run_lr_find": False,
                 "inference_images": 32,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -549,6 +550,7 @@ def train_oracle(
         ``(per-class mean accuracy, held-out items)``.
     """
     train_items, test_items = split_items_per_class(unseen_items, config.oracle_test_fraction, config.seed)
+    config = dataclasses.replace(config, batch_size=config.oracle_batch_size)
     oracle = train_classifier(config, config.backbone, train_items, test_items, unseen_classes,
                               f"oracle_{config.backbone}", device, initial_body=stage1.model.body,
                               epochs=config.oracle_epochs, save_best=False)
