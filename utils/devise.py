@@ -223,6 +223,43 @@ def _write_run_info(config: DeviseConfig, name: str, info: dict[str, Any]) -> No
     path.write_text(json.dumps({"config": config.to_dict(), **info}, indent=2) + "\n")
 
 
+_DATA_FIELDS = ("awa2_dir", "split_dir", "images_per_class", "valid_fraction", "image_size", "seed", "pretrained",
+                "batch_size", "stage1_epochs", "stage1_learning_rate")
+_VALIDATION_FIELDS = ("n_validation_classes", "validation_holdout_fraction")
+_DEVISE_FIELDS = ("word_vectors", "head_epochs", "head_learning_rate", "unfrozen_epochs", "body_learning_rate",
+                  "unfrozen_learning_rate", "loss", "margin", "semantic_hidden")
+_ORACLE_FIELDS = ("oracle_epochs", "oracle_test_fraction")
+
+
+def _fields_of_run(name: str) -> tuple[str, ...]:
+    """The config fields that shape run ``name``: a change to any of them makes its checkpoint stale."""
+    fields = _DATA_FIELDS
+    if name.startswith("validation"):
+        fields += _VALIDATION_FIELDS
+    if "devise" in name:
+        fields += _DEVISE_FIELDS
+    if name.startswith("oracle"):
+        fields += _ORACLE_FIELDS
+    return fields
+
+
+def checkpoint_is_current(config: DeviseConfig, name: str, checkpoint: str | None = None) -> bool:
+    """True if checkpoint ``checkpoint`` (default ``name``) exists and run ``name`` was trained with the
+    same values of every field that shapes it (as recorded in ``<name>.json``) — so turning a knob such
+    as ``config.loss`` retrains instead of silently loading the old model. ``config.retrain`` forces False.
+    """
+    if config.retrain or not checkpoint_path(config, checkpoint or name).exists():
+        return False
+    recorded = read_run_info(config, name).get("config")
+    if recorded is None:
+        return False
+    current = config.to_dict()
+    changed = [field for field in _fields_of_run(name) if recorded.get(field) != current.get(field)]
+    if changed:
+        print(f"{name}: checkpoint trained with other {', '.join(changed)}; training again")
+    return not changed
+
+
 def read_run_info(config: DeviseConfig, name: str) -> dict[str, Any]:
     """What :func:`train_classifier` / :func:`train_devise` recorded about run ``name`` (timings)."""
     path = Path(config.run_dir) / f"{name}.json"
@@ -283,7 +320,7 @@ def train_classifier(
             when the validation images are test images (the oracle), so no choice is made on them.
     """
     learn = classifier_learner(config, backbone, train_items, valid_items, class_names, name, device, initial_body)
-    if checkpoint_path(config, name).exists() and not config.retrain:
+    if checkpoint_is_current(config, name):
         learn.load(name, with_opt=False, device=device)
         return TrainedModel(learn, name, trained=False, epoch_seconds=read_run_info(config, name).get("epoch_seconds", []))
     callbacks = [SaveModelCallback(monitor="valid_loss", fname=name)] if save_best else []
@@ -392,7 +429,7 @@ def train_devise(
     metric = partial(nearest_label_accuracy, class_word_vectors=nn.functional.normalize(vectors, dim=1))
     learn = build_learner(dls, model, loss, [metric], config, name, device)
     snapshot_file = Path(config.run_dir) / f"{name}_snapshots.npz"
-    if checkpoint_path(config, f"{name}_2b").exists() and not config.retrain:
+    if checkpoint_is_current(config, name, f"{name}_2b"):
         learn.load(f"{name}_2b", with_opt=False, device=device)
         snapshots = dict(np.load(snapshot_file)) if snapshot_file.exists() else {}
         return TrainedModel(learn, name, False, read_run_info(config, name).get("epoch_seconds", [])), snapshots

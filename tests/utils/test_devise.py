@@ -78,3 +78,22 @@ def test_devise_config_profiles(tmp_path, monkeypatch):
     assert smoke.run_dir == tmp_path / "devise" / "smoke"
     assert DeviseConfig.for_profile("smoke", loss="hinge_rank").loss == "hinge_rank"
     assert set(sample.pca_classes) == {"elephant", "buffalo", "cow", "dolphin"}
+
+
+def test_a_checkpoint_is_reused_only_while_the_fields_that_shape_it_are_unchanged(tmp_path):
+    from utils.devise import _write_run_info, checkpoint_is_current, checkpoint_path
+
+    config = DeviseConfig.for_profile("smoke", outputs=tmp_path)
+    assert not checkpoint_is_current(config, "devise", "devise_2b")  # nothing saved yet
+    checkpoint_path(config, "devise_2b").parent.mkdir(parents=True)
+    checkpoint_path(config, "devise_2b").write_bytes(b"weights")
+    assert not checkpoint_is_current(config, "devise", "devise_2b")  # no record of how it was trained
+    _write_run_info(config, "devise", {"epoch_seconds": [1.0]})
+    assert checkpoint_is_current(config, "devise", "devise_2b")
+    assert checkpoint_is_current(DeviseConfig.for_profile("smoke", outputs=tmp_path, n_gammas=3), "devise", "devise_2b")
+    assert not checkpoint_is_current(DeviseConfig.for_profile("smoke", outputs=tmp_path, loss="hinge_rank"), "devise", "devise_2b")
+    assert not checkpoint_is_current(DeviseConfig.for_profile("smoke", outputs=tmp_path, retrain=True), "devise", "devise_2b")
+    # Stage 1 does not depend on the DeViSE loss.
+    checkpoint_path(config, "stage1_resnet18").write_bytes(b"weights")
+    _write_run_info(config, "stage1_resnet18", {"epoch_seconds": [1.0]})
+    assert checkpoint_is_current(DeviseConfig.for_profile("smoke", outputs=tmp_path, loss="hinge_rank"), "stage1_resnet18")
