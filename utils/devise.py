@@ -13,7 +13,7 @@ function loads its checkpoint instead of training when it exists (``config.retra
 
 Command line (the integration test calls :func:`run_devise` the same way)::
 
-    python -m utils.devise --profile smoke
+    python -m utils.devise --profile smoke [--loss hinge_rank] [--no-oracle]
 """
 
 from __future__ import annotations
@@ -630,9 +630,11 @@ def run_devise(config: DeviseConfig, device: torch.device | str = "cpu", oracle:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
+    parser.add_argument("--loss", default=None, choices=["cosine", "hinge_rank"], help="default: the profile's")
     parser.add_argument("--no-oracle", action="store_true", help="skip the supervised reference")
     arguments = parser.parse_args(argv)
-    config = DeviseConfig.for_profile(arguments.profile)
+    overrides = {"loss": arguments.loss} if arguments.loss else {}
+    config = DeviseConfig.for_profile(arguments.profile, **overrides)
     result = run_devise(config, choose_device(config.device), oracle=not arguments.no_oracle)
     for key, value in result["figures"].items():
         print(f"{key:28s} {value:.4f}" if isinstance(value, float) else f"{key:28s} {value}")
