@@ -33,6 +33,7 @@ lint: $(VENV)/.installed-dev
 ## make bench: the benchmarks (figures and ratios; see README "Results")
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.sample_world_baselines
+	$(BIN)/python -m benchmarks.fastai_vs_pytorch
 
 ## make samples: regenerate data_samples/ from its seed
 samples: $(VENV)/.installed
