@@ -34,6 +34,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.sample_world_baselines
 	$(BIN)/python -m benchmarks.search_bench
+	$(BIN)/python -m benchmarks.fastai_vs_pytorch
 
 ## make samples: regenerate data_samples/ from its seed
 samples: $(VENV)/.installed

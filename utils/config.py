@@ -417,3 +417,123 @@ class SdlConfig(BaseConfig):
                 "cpu_threads": None,
             },
         }
+
+
+
+@dataclass
+class DeviseConfig(BaseConfig):
+    """Notebooks 01–03: a stage-1 classifier, DeViSE on top of its body (stage 2), error analysis.
+
+    Frome et al., "DeViSE: A Deep Visual-Semantic Embedding Model", NeurIPS 2013.
+
+    Attributes:
+        awa2_dir: AwA2-format folder (``JPEGImages/``, ``classes.txt``, ``trainclasses.txt``, ...).
+        word_vectors: ``.vec``/``.bin`` file (or ``glove:6B-50d``) giving each class name a label vector.
+        split_dir: the folders of the split scripts (``train/`` + ``valid/`` seen, ``test/`` unseen);
+            written by ``utils.copy_awa2`` and ``utils.move_awa2`` if absent.
+        images_per_class: cap on images per class copied into ``split_dir`` (``None``: all).
+        valid_fraction: share of each seen class moved into ``valid/``.
+        backbones: the stage-1 backbones compared in notebook 01 (keys of ``models.backbones.BACKBONES``).
+        backbone: the one whose body DeViSE reuses (stage 2) and the oracle trains.
+        pretrained: ImageNet weights. ImageNet contains several of AwA2's unseen classes (chimpanzee,
+            giant panda, leopard, hippopotamus, ...), so pretrained bodies have seen them: zero-shot
+            figures with ``pretrained=True`` are optimistic.
+        image_size: side of the square network input in pixels.
+        batch_size: images per batch.
+        stage1_epochs, stage1_learning_rate: the classifier's one-cycle training.
+        head_epochs, head_learning_rate: phase 2a, the semantic head alone on the frozen body.
+        unfrozen_epochs, body_learning_rate, unfrozen_learning_rate: phase 2b, everything trained with
+            discriminative learning rates ``slice(body_learning_rate, unfrozen_learning_rate)``.
+        loss: ``cosine`` (cosine distance to the label vector) or ``hinge_rank`` (DeViSE's ranking loss).
+        margin: the hinge rank margin.
+        semantic_hidden: hidden width of the semantic head.
+        n_validation_classes: seen classes carved out as pseudo-unseen to choose the calibration γ.
+        validation_holdout_fraction: share of the other seen classes' training images held out for γ.
+        n_gammas: candidate γ values searched on validation data.
+        oracle_epochs, oracle_batch_size, oracle_test_fraction: the supervised reference on the unseen
+            classes (a few hundred images: small batches give BatchNorm's running statistics enough steps).
+        pca_classes: four classes drawn in the PCA projection of notebook 03.
+        run_lr_find: run fastai's learning-rate finder in notebook 01.
+        mixed_precision: ``learn.to_fp16()`` on CUDA (ignored on the CPU).
+        inference_images: images timed for the CPU inference throughput of notebook 01.
+        retrain: train even if a checkpoint exists.
+        cpu_threads: torch's intra-op threads on the CPU (``None``: torch's default).
+    """
+
+    awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
+    word_vectors: str = str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec")
+    split_dir: Path = field(default_factory=lambda: outputs_dir() / "awa2_split")
+    images_per_class: int | None = None
+    valid_fraction: float = 0.1
+    backbones: tuple[str, ...] = ("squeezenet1_1", "resnet34")
+    backbone: str = "resnet18"
+    pretrained: bool = False
+    image_size: int = 48
+    batch_size: int = 64
+    stage1_epochs: int = 4
+    stage1_learning_rate: float = 3e-3
+    head_epochs: int = 2
+    head_learning_rate: float = 3e-3
+    unfrozen_epochs: int = 2
+    body_learning_rate: float = 1e-4
+    unfrozen_learning_rate: float = 1e-3
+    loss: str = "cosine"
+    margin: float = 0.1
+    semantic_hidden: int = 512
+    n_validation_classes: int = 8
+    validation_holdout_fraction: float = 0.2
+    n_gammas: int = 41
+    oracle_epochs: int = 8
+    oracle_batch_size: int = 16
+    oracle_test_fraction: float = 0.5
+    pca_classes: tuple[str, ...] = ("elephant", "buffalo", "cow", "dolphin")
+    run_lr_find: bool = True
+    mixed_precision: bool = False
+    inference_images: int = 256
+    retrain: bool = False
+    cpu_threads: int | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this profile's checkpoints, logs, embeddings and figures go: ``outputs/devise/<profile>``."""
+        return Path(self.outputs) / "devise" / self.profile
+
+    @classmethod
+    def profile_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "smoke": {
+                "split_dir": outputs_dir() / "smoke" / "awa2_split",
+                "images_per_class": 12,
+                "backbones": ("squeezenet1_1", "resnet18"),
+                "image_size": 32,
+                "batch_size": 32,
+                "stage1_epochs": 1,
+                "head_epochs": 1,
+                "unfrozen_epochs": 1,
+                "oracle_epochs": 2,
+                "n_gammas": 11,
+                "run_lr_find": False,
+                "inference_images": 32,
+                "cpu_threads": 1,
+            },
+            "sample": {},
+            "full": {
+                "awa2_dir": data_dir() / "Animals_with_Attributes2",
+                "word_vectors": str(data_dir() / "fasttext" / "cc.en.300.bin"),
+                "split_dir": outputs_dir() / "full" / "awa2_split",
+                "backbone": "resnet34",
+                "pretrained": True,
+                "image_size": 224,
+                "batch_size": 64,
+                "stage1_epochs": 10,
+                "stage1_learning_rate": 1e-3,
+                "head_epochs": 5,
+                "head_learning_rate": 1e-3,
+                "unfrozen_epochs": 10,
+                "body_learning_rate": 1e-5,
+                "unfrozen_learning_rate": 1e-4,
+                "semantic_hidden": 1024,
+                "oracle_epochs": 5,
+                "mixed_precision": True,
+            },
+        }

@@ -115,3 +115,75 @@ def image_strip(
         figure.suptitle(title, fontsize=9)
     figure.tight_layout(pad=0.2)
     return figure
+
+
+
+def embedding_pca_plot(
+    image_points: np.ndarray,
+    image_labels: np.ndarray,
+    label_points: np.ndarray,
+    label_names,
+    title: str = "",
+    axis=None,
+):
+    """Image embeddings (dots) and label vectors (triangles) of the same classes in one 2-D projection.
+
+    Args:
+        image_points: array of shape (n_images, 2), e.g. from :func:`utils.embeddings.pca_projection`.
+        image_labels: index into ``label_names`` of every image, of shape (n_images,).
+        label_points: array of shape (n_labels, 2), one per name in ``label_names``.
+        label_names: the classes drawn, one colour each.
+        axis: draw into this matplotlib axis (default: a new figure).
+    """
+    figure = None
+    if axis is None:
+        figure, axis = plt.subplots(figsize=(5, 4.5))
+    colours = plt.get_cmap("tab10")
+    for index, name in enumerate(label_names):
+        chosen = np.asarray(image_labels) == index
+        axis.scatter(*image_points[chosen].T, s=12, alpha=0.6, color=colours(index % 10), label=name)
+        axis.scatter(*label_points[index], marker="^", s=160, edgecolor="black", color=colours(index % 10))
+    axis.set_title(title, fontsize=9)
+    axis.legend(fontsize=7, loc="best")
+    axis.set_xticks([])
+    axis.set_yticks([])
+    return figure or axis.figure
+
+
+def per_class_bars(values: np.ndarray, class_names, title: str = "", chance: float | None = None):
+    """Horizontal bars of one value per class (e.g. per-class accuracy), with an optional chance line."""
+    figure, axis = plt.subplots(figsize=(5, max(2.5, 0.28 * len(class_names) + 1)))
+    axis.barh(range(len(class_names)), values, color="tab:blue")
+    axis.set_yticks(range(len(class_names)), class_names, fontsize=8)
+    axis.invert_yaxis()
+    if chance is not None:
+        axis.axvline(chance, color="red", linestyle="--", label=f"chance {chance:.2f}")
+        axis.legend(fontsize=7)
+    axis.set_xlim(0, 1)
+    axis.set_title(title, fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def embedding_animation(frames: list[tuple[np.ndarray, np.ndarray]], image_labels, label_names, titles, path: Path):
+    """An animated GIF of :func:`embedding_pca_plot` frames, written with Pillow; returns ``path``.
+
+    Args:
+        frames: one ``(image_points, label_points)`` pair per frame (e.g. per epoch).
+        titles: one title per frame.
+    """
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    figure, axis = plt.subplots(figsize=(5, 4.5))
+
+    def draw(index):
+        axis.clear()
+        image_points, label_points = frames[index]
+        embedding_pca_plot(image_points, image_labels, label_points, label_names, titles[index], axis=axis)
+
+    animation = FuncAnimation(figure, draw, frames=len(frames))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    animation.save(path, writer=PillowWriter(fps=1))
+    plt.close(figure)
+    return path

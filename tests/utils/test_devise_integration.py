@@ -1,0 +1,69 @@
+"""Stages 1 and 2 end to end in the smoke profile: zero-shot T1 must beat chance (1/10)."""
+
+import numpy as np
+import pytest
+
+from utils.config import DeviseConfig
+from utils.datasets import load_awa2
+from utils.devise import (
+    embedding_set,
+    fit_stage1,
+    folder_items,
+    label_vectors,
+    run_devise,
+    stage1_items,
+    train_devise,
+    zero_shot_scores,
+)
+from utils.embeddings import EmbeddingSet
+
+
+@pytest.fixture
+def smoke_outputs(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path))
+    monkeypatch.setenv("ZSL_PROFILE", "smoke")
+    return tmp_path
+
+
+def test_stage1_then_devise_beats_chance_on_unseen_classes(smoke_outputs):
+    # One more stage-1 and phase-2b epoch than the smoke notebooks: T1 then clears chance with room to spare.
+    config = DeviseConfig.for_profile("smoke", stage1_epochs=2, unfrozen_epochs=2, cpu_threads=1)
+    assert smoke_outputs in config.run_dir.parents and smoke_outputs in config.split_dir.parents
+    awa2 = load_awa2(config.awa2_dir)
+    train_items, valid_items, seen_classes = stage1_items(config)
+    unseen_items = folder_items(config.split_dir / "test", awa2.unseen_classes)
+    assert {name for _, name in unseen_items} == set(awa2.unseen_classes)
+    assert not {name for _, name in train_items + valid_items} & set(awa2.unseen_classes)
+
+    stage1 = fit_stage1(config)
+    assert (config.run_dir / "checkpoints" / f"stage1_{config.backbone}.pth").exists()
+    assert (config.run_dir / "logs" / f"stage1_{config.backbone}.csv").exists()
+    all_vectors = label_vectors(config, awa2.class_names)
+    seen_vectors = all_vectors[[awa2.class_names.index(name) for name in seen_classes]]
+    probe_paths = [path for path, name in valid_items if name in config.pca_classes]
+    devise, snapshots = train_devise(config, stage1.learn, train_items, valid_items, seen_classes, seen_vectors,
+                                     probe_paths=probe_paths)
+    assert snapshots["embeddings"].shape == (3, len(probe_paths), all_vectors.shape[1])
+    assert list(snapshots["phases"]) == ["2a", "2b", "2b"]
+
+    embeddings = embedding_set(devise.learn, valid_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
+    zsl = zero_shot_scores(embeddings)
+    assert zsl["top1"] > 0.1, zsl
+    loaded = EmbeddingSet.load(embeddings.save(config.run_dir / "embeddings.npz"))
+    np.testing.assert_array_equal(loaded.image_embeddings, embeddings.image_embeddings)
+
+    # Fit-or-load: a second call loads the checkpoint and gives the same embeddings.
+    again, _ = train_devise(config, stage1.learn, train_items, valid_items, seen_classes, seen_vectors)
+    assert not again.trained
+    reloaded = embedding_set(again.learn, valid_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
+    np.testing.assert_allclose(reloaded.image_embeddings, embeddings.image_embeddings, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_run_devise_pipeline_with_gamma_and_oracle(smoke_outputs):
+    config = DeviseConfig.for_profile("smoke", stage1_epochs=2, unfrozen_epochs=2, cpu_threads=1)
+    figures = run_devise(config, "cpu")["figures"]
+    assert figures["T1"] > figures["chance T1"] == 0.1
+    assert np.isfinite([figures[key] for key in ("γ (validation)", "U", "S", "H", "oracle accuracy")]).all()
+    assert 0.0 <= figures["H"] <= 1.0 and 0.0 <= figures["oracle accuracy"] <= 1.0
+    assert (config.run_dir / "embeddings.npz").exists() and (config.run_dir / "devise_snapshots.npz").exists()
