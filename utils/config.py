@@ -537,3 +537,50 @@ class DeviseConfig(BaseConfig):
                 "mixed_precision": True,
             },
         }
+
+
+@dataclass
+class SearchConfig(DeviseConfig):
+    """Notebook 04: nearest-neighbour search in DeViSE's visual-semantic space (image↔image, image↔text).
+
+    Every field of :class:`DeviseConfig` applies to the embeddings searched (notebook 02 trains them, or
+    this notebook does when ``outputs/devise/<profile>/embeddings.npz`` is missing), plus:
+
+    Attributes:
+        index: the approximate index, a key of ``utils.search.SEARCH_INDEXES`` (``nmslib`` or ``exact``).
+        hnsw_m: HNSW's ``M``, the links per node (Malkov & Yashunin, TPAMI 2018): more links, better
+            recall, a bigger index.
+        ef_construction: candidate-list size while building; more is slower to build and more accurate.
+        ef_search: candidate-list size while querying, the speed/recall knob (at least ``k``).
+        ef_search_sweep: the ``ef_search`` values of the recall-versus-speed table.
+        k: results per query.
+        query_classes: classes whose images and label vectors serve as example queries (unseen ones
+            show zero-shot retrieval).
+        text_queries: free-text queries embedded word by word (a multi-word query is the mean of its
+            words' unit vectors).
+        text_vectors: the word vectors of free text: ``glove:6B-50d`` (the GloVe package, 400 000 words,
+            the space of the sample world's label vectors), a ``.vec``/``.bin`` file, or ``None`` for
+            ``word_vectors`` itself (fastText's ``.bin`` embeds any word through its subwords).
+    """
+
+    index: str = "nmslib"
+    hnsw_m: int = 16
+    ef_construction: int = 200
+    ef_search: int = 100
+    ef_search_sweep: tuple[int, ...] = (10, 20, 50, 100, 200)
+    k: int = 8
+    query_classes: tuple[str, ...] = ("leopard", "humpback+whale", "giant+panda", "zebra")
+    text_queries: tuple[str, ...] = ("spotted cat", "black and white bear", "whale", "striped horse")
+    text_vectors: str | None = "glove:6B-50d"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the notebook saves its indexes: ``outputs/search/<profile>``."""
+        return Path(self.outputs) / "search" / self.profile
+
+    @classmethod
+    def profile_defaults(cls) -> dict[str, dict[str, Any]]:
+        defaults = {profile: dict(values) for profile, values in DeviseConfig.profile_defaults().items()}
+        defaults["smoke"].update({"k": 5, "ef_search_sweep": (10, 50)})
+        defaults["full"].update({"text_vectors": None, "k": 10})
+        return defaults

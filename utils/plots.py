@@ -105,7 +105,7 @@ def image_strip(
     if titles is not None and len(titles) != len(image_paths):
         raise ValueError(f"{len(titles)} titles for {len(image_paths)} images")
     highlight = highlight or set()
-    figure, axes = plt.subplots(1, len(image_paths), figsize=(1.3 * len(image_paths), 1.6), squeeze=False)
+    figure, axes = plt.subplots(1, len(image_paths), figsize=(1.3 * len(image_paths), 1.9), squeeze=False)
     for position, (axis, path) in enumerate(zip(axes[0], image_paths, strict=True)):
         axis.imshow(Image.open(path).convert("RGB").resize((thumbnail, thumbnail)))
         axis.axis("off")
@@ -113,7 +113,8 @@ def image_strip(
             axis.set_title(str(titles[position]), fontsize=7, color="red" if position in highlight else "black")
     if title:
         figure.suptitle(title, fontsize=9)
-    figure.tight_layout(pad=0.2)
+    # Leave the top band to the suptitle so it does not overprint two-line captions.
+    figure.tight_layout(pad=0.2, rect=(0, 0, 1, 0.86 if title else 1))
     return figure
 
 

@@ -67,3 +67,16 @@ def test_repo_root_is_found_from_a_subfolder(repo_root):
     assert find_repo_root(repo_root / "notebooks") == repo_root
     with pytest.raises(FileNotFoundError):
         find_repo_root(repo_root.parent.parent)
+
+
+def test_search_config_inherits_the_embedding_settings_of_its_profile():
+    from utils.config import DeviseConfig, SearchConfig
+
+    for profile in ("smoke", "sample", "full"):
+        search, devise = SearchConfig.for_profile(profile), DeviseConfig.for_profile(profile)
+        assert (search.image_size, search.backbone, search.word_vectors) == (
+            devise.image_size, devise.backbone, devise.word_vectors)
+        assert search.run_dir == devise.run_dir  # notebook 04 reads the embeddings notebook 02 wrote
+    # In `full` free text goes through the label vectors' own fastText model, so queries share their space.
+    assert SearchConfig.for_profile("full").text_vectors is None
+    assert SearchConfig.for_profile("sample").text_vectors == "glove:6B-50d"
