@@ -249,18 +249,29 @@ def train_attribute_model(
         torch.set_num_threads(previous_threads)
 
 
+def adamw_with_schedule(
+    model: nn.Module, learning_rate: float, weight_decay: float, schedule: str, total_steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
+    """AdamW and, for ``schedule="one_cycle"``, a one-cycle schedule over ``total_steps`` (``None`` for ``constant``).
+
+    Raises:
+        ValueError: for another schedule name.
+    """
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    if schedule == "one_cycle":
+        return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=total_steps)
+    if schedule != "constant":
+        raise ValueError(f"schedule must be 'one_cycle' or 'constant', not {schedule!r}")
+    return optimizer, None
+
+
 def _train(model, dataset, class_attribute_vectors, loss, epochs, batch_size, learning_rate, weight_decay,
            schedule, device, seed, log_path, verbose) -> list[dict[str, float]]:
     model.to(device).train()
     loss.to(device).train()
     targets = class_attribute_vectors.to(device).float()
     loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    scheduler = None
-    if schedule == "one_cycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=epochs * len(loader))
-    elif schedule != "constant":
-        raise ValueError(f"schedule must be 'one_cycle' or 'constant', not {schedule!r}")
+    optimizer, scheduler = adamw_with_schedule(model, learning_rate, weight_decay, schedule, epochs * len(loader))
     history = []
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):

@@ -56,7 +56,7 @@ from torch import nn
 from models.attribute_head import create_attribute_backbone
 from models.losses import SemanticDiversityLoss
 from models.sdl_head import SdlHead, SdlModel, label_scores, principal_vector_scores
-from utils.attribute_zsl import ImageBatches, ImageFiles, read_image, to_network_input
+from utils.attribute_zsl import ImageBatches, ImageFiles, adamw_with_schedule, read_image, to_network_input
 from utils.datasets.errors import DatasetFormatError
 from utils.datasets.nuswide import load_label_vectors
 from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
@@ -225,12 +225,7 @@ def train_sdl_model(
         model.to(device).train()
         vectors = seen_word_vectors.to(device).float()
         loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
-        scheduler = None
-        if schedule == "one_cycle":
-            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=epochs * len(loader))
-        elif schedule != "constant":
-            raise ValueError(f"schedule must be 'one_cycle' or 'constant', not {schedule!r}")
+        optimizer, scheduler = adamw_with_schedule(model, learning_rate, weight_decay, schedule, epochs * len(loader))
         history, start = [], time.perf_counter()
         for epoch in range(1, epochs + 1):
             sums, count = {"loss": 0.0, "rank": 0.0, "weight": 0.0}, 0
