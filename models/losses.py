@@ -20,6 +20,16 @@ Attribute losses (notebook 05):
 
 :data:`ATTRIBUTE_LOSSES` maps a name (``bce``, ``mse``, ``remse_in_batch``, ``remse_cross_batch``) to a
 builder, so a config string picks the loss.
+
+Visual-semantic losses (notebook 02), ``loss(image_embeddings, labels)`` with the label vectors given
+to the constructor; :data:`EMBEDDING_LOSSES` maps ``cosine`` and ``hinge_rank`` to builders:
+
+* :class:`CosineDistanceLoss` — ``1 − cos(Mv, t_y)`` to the image's label vector;
+* :class:`HingeRankLoss` — DeViSE's ranking loss against the other seen labels (A. Frome et al.,
+  "DeViSE: A Deep Visual-Semantic Embedding Model", NeurIPS 2013).
+
+Multi-label loss (notebook 07): :class:`SemanticDiversityLoss`, the diversity-weighted ranking loss of
+Semantic Diversity Learning (A. Ben-Cohen et al., ICCV 2021, arXiv 2105.05926).
 """
 
 from __future__ import annotations
