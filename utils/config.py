@@ -27,6 +27,10 @@ DATA_SAMPLES_DIR = REPO_ROOT / "data_samples"
 PROFILES = ("smoke", "sample", "full")
 DEFAULT_PROFILE = "sample"
 
+BUDGETS = ("tiny",)
+"""Budget overrides (``$ZSL_BUDGET`` or ``for_profile(budget=...)``): ``tiny`` shrinks epochs, images per class
+and image size of any profile without changing its data path, so ``full`` can be rehearsed on a CPU."""
+
 # AwA2's standard zero-shot split (Lampert et al., TPAMI 2014): these 10 classes are never seen in training.
 AWA2_UNSEEN_CLASSES = (
     "chimpanzee",
@@ -54,6 +58,18 @@ def current_profile(profile: str | None = None) -> str:
     return name
 
 
+def current_budget(budget: str | None = None) -> str | None:
+    """The budget override: ``budget`` if given, else ``$ZSL_BUDGET``, else ``None`` (the profile's own).
+
+    Raises:
+        ValueError: if the name is not one of :data:`BUDGETS`.
+    """
+    name = (budget or os.environ.get("ZSL_BUDGET") or "").strip().lower() or None
+    if name is not None and name not in BUDGETS:
+        raise ValueError(f"ZSL_BUDGET={name!r} is not a budget; choose one of {', '.join(BUDGETS)} (or leave it unset)")
+    return name
+
+
 def data_dir() -> Path:
     """Root of the real data sets (``$ZSL_DATA_DIR``, default ``<repo>/data``)."""
     return Path(os.environ.get("ZSL_DATA_DIR", REPO_ROOT / "data")).expanduser()
@@ -69,14 +85,43 @@ def cache_dir() -> Path:
     return outputs_dir() / "cache"
 
 
+TINY_IMAGES_PER_CLASS = 4
+"""Images per class of the ``tiny`` budget: enough for a train/valid split of every seen class."""
+
+
+def awa2_split_dir(config: BaseConfig) -> Path:
+    """``config.split_dir``, or by default ``<outputs>/<run label>/awa2_split``: one folder per profile and budget,
+    shared by notebook 00 (which writes it) and notebooks 01–04 (which read it)."""
+    split_dir = getattr(config, "split_dir", None)
+    return Path(split_dir) if split_dir is not None else Path(config.outputs) / config.run_label / "awa2_split"
+
+
 @dataclass
 class BaseConfig:
-    """Fields every notebook shares. Subclasses add their knobs and per-profile defaults."""
+    """Fields every notebook shares. Subclasses add their knobs and per-profile defaults.
+
+    Attributes:
+        profile: ``smoke``, ``sample`` or ``full`` (the data and the budget).
+        seed: seeds data order, augmentation and initialisation.
+        device: ``auto``, ``cpu``, ``cuda``, ... (``$ZSL_DEVICE`` overrides it).
+        outputs: the root everything of this run is written under.
+        budget: ``None`` (the profile's own budget) or ``tiny`` (one epoch, a few images per class, small
+            images, no ``lr_find``: a rehearsal of the profile's data path in minutes on a CPU).
+        retrain: train every model of the notebook even if a checkpoint with the same settings exists.
+    """
 
     profile: str = DEFAULT_PROFILE
     seed: int = 0
     device: str = "auto"
     outputs: Path = field(default_factory=outputs_dir)
+    budget: str | None = None
+    retrain: bool = False
+
+    @property
+    def run_label(self) -> str:
+        """The folder name of this profile's outputs: ``full``, or ``full-tiny`` under a budget override, so that
+        a rehearsal never mixes its splits and checkpoints with the real run's."""
+        return self.profile if self.budget is None else f"{self.profile}-{self.budget}"
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
@@ -84,15 +129,24 @@ class BaseConfig:
         return {}
 
     @classmethod
-    def for_profile(cls, profile: str | None = None, **overrides: Any):
-        """The config of ``profile`` (default: ``$ZSL_PROFILE``), with ``overrides`` applied last."""
+    def budget_defaults(cls) -> dict[str, dict[str, Any]]:
+        """Per-budget field values applied over the profile's, ``{budget: {field: value}}``; subclasses override."""
+        return {}
+
+    @classmethod
+    def for_profile(cls, profile: str | None = None, budget: str | None = None, **overrides: Any):
+        """The config of ``profile`` (default: ``$ZSL_PROFILE``) under ``budget`` (default: ``$ZSL_BUDGET``),
+        with ``overrides`` applied last."""
         name = current_profile(profile)
+        budget_name = current_budget(budget)
         values = dict(cls.profile_defaults().get(name, {}))
+        if budget_name is not None:
+            values.update(cls.budget_defaults().get(budget_name, {}))
         values.update(overrides)
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
-        return cls(profile=name, **values)
+        return cls(profile=name, budget=budget_name, **values)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view (paths as strings), saved beside checkpoints."""
@@ -115,7 +169,8 @@ class DataConfig(BaseConfig):
         word_vectors: a ``.vec``/``.bin`` file or ``glove:6B-50d`` for the class-name vectors.
         valid_fraction: share of each seen class moved into ``valid/``.
         images_per_class: cap on images per class copied (``None``: all).
-        split_dir: where the split scripts write ``train/``, ``valid/`` and ``test/``.
+        split_dir: where the split scripts write ``train/``, ``valid/`` and ``test/`` (``None``:
+            ``outputs/<run label>/awa2_split``, the folder notebooks 01–04 read).
         show_images_per_class: thumbnails per class in the image grid.
     """
 
@@ -123,19 +178,26 @@ class DataConfig(BaseConfig):
     word_vectors: str = str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec")
     valid_fraction: float = 0.1
     images_per_class: int | None = None
-    split_dir: Path = field(default_factory=lambda: outputs_dir() / "awa2_split")
+    split_dir: Path | None = None
     show_images_per_class: int = 4
+
+    def __post_init__(self) -> None:
+        self.split_dir = awa2_split_dir(self)
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
         return {
-            "smoke": {"images_per_class": 12, "split_dir": outputs_dir() / "smoke" / "awa2_split"},
+            "smoke": {"images_per_class": 12},
             "sample": {},
             "full": {
                 "awa2_dir": data_dir() / "Animals_with_Attributes2",
                 "word_vectors": str(data_dir() / "fasttext" / "cc.en.300.bin"),
             },
         }
+
+    @classmethod
+    def budget_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {"tiny": {"images_per_class": TINY_IMAGES_PER_CLASS, "show_images_per_class": 2}}
 
 
 @dataclass
@@ -145,8 +207,8 @@ class AttributeZslConfig(BaseConfig):
     Attributes:
         awa2_dir: AwA2-format folder whose images the end-to-end model trains on.
         xlsa17_dir: folder holding ``res101.mat`` + ``att_splits.mat``. In ``smoke``/``sample`` the
-            notebook writes it from the sample world's backbone features; in ``full`` it is the real
-            ``xlsa17/data/<DATASET>`` folder.
+            notebook writes it from the sample world's backbone features (``None``:
+            ``<run_dir>/xlsa17/<xlsa17_dataset>``); in ``full`` it is the real ``xlsa17/data/<DATASET>`` folder.
         xlsa17_dataset: ``AWA2``, ``CUB`` or ``SUN``: picks ReZSL's hyper-parameters (and, in
             ``full``, the folder).
         export_features: write ``xlsa17_dir`` from the end-to-end backbone (True) or read real files.
@@ -168,7 +230,7 @@ class AttributeZslConfig(BaseConfig):
     """
 
     awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
-    xlsa17_dir: Path = field(default_factory=lambda: outputs_dir() / "attribute_zsl" / "sample" / "xlsa17" / "AWA2")
+    xlsa17_dir: Path | None = None
     xlsa17_dataset: str = "AWA2"
     export_features: bool = True
     backbone: str = "small_cnn"
@@ -195,16 +257,19 @@ class AttributeZslConfig(BaseConfig):
     n_gammas: int = 81
     distances: tuple[str, ...] = ("euclidean", "cosine", "hamming")
 
+    def __post_init__(self) -> None:
+        if self.xlsa17_dir is None:
+            self.xlsa17_dir = self.run_dir / "xlsa17" / self.xlsa17_dataset
+
     @property
     def run_dir(self) -> Path:
-        """Where this profile's checkpoints, logs and resolved configs go."""
-        return Path(self.outputs) / "attribute_zsl" / self.profile
+        """Where this profile's checkpoints, logs and resolved configs go: ``outputs/attribute_zsl/<run label>``."""
+        return Path(self.outputs) / "attribute_zsl" / self.run_label
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
         return {
             "smoke": {
-                "xlsa17_dir": outputs_dir() / "attribute_zsl" / "smoke" / "xlsa17" / "AWA2",
                 "backbone": "tiny_cnn",
                 "image_size": 32,
                 "images_per_class": 10,
@@ -230,6 +295,21 @@ class AttributeZslConfig(BaseConfig):
                 "feature_epochs": 50,
                 "feature_batch_size": 256,
                 "feature_learning_rate": 5e-4,
+            },
+        }
+
+    @classmethod
+    def budget_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "tiny": {
+                "pretrained": False,
+                "image_size": 32,
+                "images_per_class": TINY_IMAGES_PER_CLASS * 2,
+                "image_epochs": 1,
+                "image_batch_size": 16,
+                "regressor_hidden": 64,
+                "feature_epochs": 1,
+                "n_gammas": 11,
             },
         }
 
@@ -269,7 +349,7 @@ class SiameseConfig(BaseConfig):
         progress: show progress bars.
         cpu_threads: torch's intra-op threads on the CPU while training and evaluating (``None``: torch's
             default, one per core); 1 avoids thread contention on a machine shared with other jobs.
-        checkpoint_dir: runs go to ``checkpoint_dir/<profile>/<run name>/``.
+        checkpoint_dir: runs go to ``checkpoint_dir/<run label>/<run name>/`` (``None``: ``outputs/siamese``).
     """
 
     cifar100_dir: Path | None = None
@@ -299,10 +379,18 @@ class SiameseConfig(BaseConfig):
     n_episodes: int = 600
     n_query: int = 15
     digits_epochs: int = 20
-    retrain: bool = False
     progress: bool = False
     cpu_threads: int | None = None
-    checkpoint_dir: Path = field(default_factory=lambda: outputs_dir() / "siamese")
+    checkpoint_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.checkpoint_dir is None:
+            self.checkpoint_dir = Path(self.outputs) / "siamese"
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this profile's runs go: ``<checkpoint_dir>/<run label>``."""
+        return Path(self.checkpoint_dir) / self.run_label
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
@@ -329,6 +417,23 @@ class SiameseConfig(BaseConfig):
                 "n_support_draws": 20,
                 "n_episodes": 2_000,
                 "progress": True,
+            },
+        }
+
+    @classmethod
+    def budget_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "tiny": {
+                "sweep_fractions": (0.5, 0.9),
+                "max_images_per_class": 10,
+                "epochs": 1,
+                "n_triplets": 1_000,
+                "n_pairs": 500,
+                "n_support_draws": 2,
+                "n_episodes": 50,
+                "n_query": 3,
+                "digits_epochs": 1,
+                "progress": False,
             },
         }
 
@@ -383,14 +488,13 @@ class SdlConfig(BaseConfig):
     max_train_images: int | None = None
     max_test_images: int | None = None
     gallery_size: int = 8
-    retrain: bool = False
     cpu_threads: int | None = 1
     verbose: bool = True
 
     @property
     def run_dir(self) -> Path:
-        """Where this profile's checkpoints, logs and resolved configs go."""
-        return Path(self.outputs) / "sdl" / self.profile
+        """Where this profile's checkpoints, logs and resolved configs go: ``outputs/sdl/<run label>``."""
+        return Path(self.outputs) / "sdl" / self.run_label
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
@@ -418,6 +522,21 @@ class SdlConfig(BaseConfig):
             },
         }
 
+    @classmethod
+    def budget_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "tiny": {
+                "pretrained": False,
+                "image_size": 32,
+                "epochs": 1,
+                "batch_size": 16,
+                "max_train_images": 64,
+                "max_test_images": 32,
+                "gallery_size": 4,
+                "verbose": False,
+            },
+        }
+
 
 
 @dataclass
@@ -430,7 +549,8 @@ class DeviseConfig(BaseConfig):
         awa2_dir: AwA2-format folder (``JPEGImages/``, ``classes.txt``, ``trainclasses.txt``, ...).
         word_vectors: ``.vec``/``.bin`` file (or ``glove:6B-50d``) giving each class name a label vector.
         split_dir: the folders of the split scripts (``train/`` + ``valid/`` seen, ``test/`` unseen);
-            written by ``utils.copy_awa2`` and ``utils.move_awa2`` if absent.
+            written by ``utils.copy_awa2`` and ``utils.move_awa2`` if absent (``None``:
+            ``outputs/<run label>/awa2_split``, the folder notebook 00 writes).
         images_per_class: cap on images per class copied into ``split_dir`` (``None``: all).
         valid_fraction: share of each seen class moved into ``valid/``.
         backbones: the stage-1 backbones compared in notebook 01 (keys of ``models.backbones.BACKBONES``).
@@ -462,7 +582,7 @@ class DeviseConfig(BaseConfig):
 
     awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
     word_vectors: str = str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec")
-    split_dir: Path = field(default_factory=lambda: outputs_dir() / "awa2_split")
+    split_dir: Path | None = None
     images_per_class: int | None = None
     valid_fraction: float = 0.1
     backbones: tuple[str, ...] = ("squeezenet1_1", "resnet34")
@@ -490,19 +610,20 @@ class DeviseConfig(BaseConfig):
     run_lr_find: bool = True
     mixed_precision: bool = False
     inference_images: int = 256
-    retrain: bool = False
     cpu_threads: int | None = None
 
     @property
     def run_dir(self) -> Path:
-        """Where this profile's checkpoints, logs, embeddings and figures go: ``outputs/devise/<profile>``."""
-        return Path(self.outputs) / "devise" / self.profile
+        """Where this profile's checkpoints, logs, embeddings and figures go: ``outputs/devise/<run label>``."""
+        return Path(self.outputs) / "devise" / self.run_label
+
+    def __post_init__(self) -> None:
+        self.split_dir = awa2_split_dir(self)
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
         return {
             "smoke": {
-                "split_dir": outputs_dir() / "smoke" / "awa2_split",
                 "images_per_class": 12,
                 "backbones": ("squeezenet1_1", "resnet18"),
                 "image_size": 32,
@@ -520,7 +641,6 @@ class DeviseConfig(BaseConfig):
             "full": {
                 "awa2_dir": data_dir() / "Animals_with_Attributes2",
                 "word_vectors": str(data_dir() / "fasttext" / "cc.en.300.bin"),
-                "split_dir": outputs_dir() / "full" / "awa2_split",
                 "backbone": "resnet34",
                 "pretrained": True,
                 "image_size": 224,
@@ -535,6 +655,26 @@ class DeviseConfig(BaseConfig):
                 "semantic_hidden": 1024,
                 "oracle_epochs": 5,
                 "mixed_precision": True,
+            },
+        }
+
+    @classmethod
+    def budget_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "tiny": {
+                "images_per_class": TINY_IMAGES_PER_CLASS,
+                "pretrained": False,
+                "image_size": 32,
+                "batch_size": 16,
+                "stage1_epochs": 1,
+                "head_epochs": 1,
+                "unfrozen_epochs": 1,
+                "semantic_hidden": 64,
+                "oracle_epochs": 1,
+                "oracle_batch_size": 8,
+                "n_gammas": 5,
+                "run_lr_find": False,
+                "inference_images": 16,
             },
         }
 
@@ -575,8 +715,8 @@ class SearchConfig(DeviseConfig):
 
     @property
     def index_dir(self) -> Path:
-        """Where the notebook saves its indexes: ``outputs/search/<profile>``."""
-        return Path(self.outputs) / "search" / self.profile
+        """Where the notebook saves its indexes: ``outputs/search/<run label>``."""
+        return Path(self.outputs) / "search" / self.run_label
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
