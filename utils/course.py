@@ -1,10 +1,14 @@
 """Run the course: execute every notebook headless and collect the figures they report.
 
-``python -m utils.course [--profile sample] [--out outputs/course] [NOTEBOOK ...]`` executes each
-notebook of ``notebooks/`` (or the ones named) with papermill, in the given profile, into
+``python -m utils.course [--profile sample] [--budget tiny] [--out outputs/course] [NOTEBOOK ...]``
+executes each notebook of ``notebooks/`` (or the ones named) with papermill, in the given profile, into
 ``<out>/<name>.ipynb``, and writes ``<out>/results.md`` with each notebook's status, wall time
 and the figures it recorded through :func:`utils.results.record_results`. A failing notebook is
 reported by name with its failing cell, and the others still run; the exit code is 1 if any failed.
+
+``--budget tiny`` (``utils.config.BUDGETS``) shrinks every notebook to one epoch, a few images per class
+and small images while the data path stays the profile's own: ``python -m utils.course --profile full
+--budget tiny`` rehearses the whole real-data pipeline on a CPU in minutes, before anyone rents a GPU.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from utils.config import PROFILES, REPO_ROOT, current_profile, outputs_dir
+from utils.config import BUDGETS, PROFILES, REPO_ROOT, current_budget, current_profile, outputs_dir
 from utils.results import load_results
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -81,12 +85,13 @@ def run_notebook(path: Path, out_dir: Path, profile: str, timeout: int = 3600) -
     return NotebookRun(path.stem, time.perf_counter() - start, True)
 
 
-def results_markdown(runs: list[NotebookRun], profile: str) -> str:
+def results_markdown(runs: list[NotebookRun], profile: str, budget: str | None = None) -> str:
     """The ``results.md`` text: a status table, then each notebook's figures."""
+    command = f"python -m utils.course --profile {profile}" + (f" --budget {budget}" if budget else "")
     lines = [
-        f"# Course results ({profile} profile)",
+        f"# Course results ({profile} profile{f', {budget} budget' if budget else ''})",
         "",
-        f"Written by `python -m utils.course --profile {profile}` on {time.strftime('%Y-%m-%d %H:%M')}.",
+        f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}.",
         "",
         "| notebook | status | wall time |",
         "|---|---|---|",
@@ -101,14 +106,20 @@ def results_markdown(runs: list[NotebookRun], profile: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_course(profile: str, out_dir: Path, names: list[str] | None = None) -> list[NotebookRun]:
+def run_course(
+    profile: str, out_dir: Path, names: list[str] | None = None, budget: str | None = None
+) -> list[NotebookRun]:
     """Execute the notebooks in order and write ``out_dir/results.md``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results_folder = out_dir / "results"
     results_folder.mkdir(exist_ok=True)
-    # Notebook kernels inherit the environment: the profile and where to record figures.
+    # Notebook kernels inherit the environment: the profile, the budget and where to record figures.
     os.environ["ZSL_PROFILE"] = profile
     os.environ["ZSL_RESULTS_DIR"] = str(results_folder)
+    if budget is None:
+        os.environ.pop("ZSL_BUDGET", None)
+    else:
+        os.environ["ZSL_BUDGET"] = budget
     runs = []
     for path in find_notebooks(names):
         for stale in results_folder.glob(f"{path.stem}.json"):
@@ -119,7 +130,7 @@ def run_course(profile: str, out_dir: Path, names: list[str] | None = None) -> l
         run.figures = recorded.get(path.stem, {})
         print(f"  {'ok' if run.ok else 'FAILED'} in {run.seconds:.0f} s{'' if run.ok else ': ' + run.failure}", flush=True)
         runs.append(run)
-    (out_dir / "results.md").write_text(results_markdown(runs, profile))
+    (out_dir / "results.md").write_text(results_markdown(runs, profile, budget))
     return runs
 
 
@@ -127,12 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.course", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebook names or prefixes (default: all)")
     parser.add_argument("--profile", choices=PROFILES, default=None, help="default: $ZSL_PROFILE or sample")
-    parser.add_argument("--out", type=Path, default=None, help="default: outputs/course")
+    parser.add_argument("--budget", choices=BUDGETS, default=None,
+                        help="shrink epochs, images and image size, keeping the profile's data (default: $ZSL_BUDGET)")
+    parser.add_argument("--out", type=Path, default=None, help="default: outputs/course (outputs/course-<budget>)")
     args = parser.parse_args(argv)
-    profile = current_profile(args.profile)
-    out_dir = args.out or outputs_dir() / "course"
     try:
-        runs = run_course(profile, out_dir, args.notebooks)
+        profile, budget = current_profile(args.profile), current_budget(args.budget)
+    except ValueError as error:
+        print(f"course: {error}", file=sys.stderr)
+        return 2
+    out_dir = args.out or outputs_dir() / ("course" if budget is None else f"course-{budget}")
+    try:
+        runs = run_course(profile, out_dir, args.notebooks, budget)
     except FileNotFoundError as error:
         print(f"course: {error}", file=sys.stderr)
         return 2
