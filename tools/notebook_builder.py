@@ -1,7 +1,8 @@
 """Write a notebook from a list of cells, without outputs, with kernelspec ``python3``.
 
-Authoring aid: ``python -m tools.notebook_builder`` is not needed to run the course; the committed
-``.ipynb`` files are the source of truth. ``cells`` is a list of ``("md" | "code", text[, tags])``.
+Authoring aid, not needed to run the course; the committed ``.ipynb`` files are the source of truth.
+``cells`` is a list of ``("md" | "code", text[, tags])``. ``python -m tools.notebook_builder`` rewrites
+every notebook's first code cell (:data:`BOOTSTRAP`) and its Colab badge from ``utils.runtime.REPO_URL``.
 """
 
 from __future__ import annotations
@@ -10,18 +11,35 @@ from pathlib import Path
 
 import nbformat
 
-BOOTSTRAP = """# Setup 1/4 — on Colab fetch the repository (once); everywhere put its root on the import path.
+from utils.runtime import COLAB_CLONE_DIR, REPO_URL
+
+BOOTSTRAP = f"""# Setup 1/4 — on Colab clone the repository (once); everywhere import from its root and work there.
 import sys
 from pathlib import Path
 
-COLAB_CLONE = Path("/content/zero-shot-vision-lab")
-if "google.colab" in sys.modules and not COLAB_CLONE.exists():
-    !git clone -q --depth 1 https://github.com/zero-shot-vision-lab/zero-shot-vision-lab {COLAB_CLONE}
-ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents, COLAB_CLONE] if (p / "utils" / "config.py").is_file())
+CLONE = Path("{COLAB_CLONE_DIR}")
+if "google.colab" in sys.modules and not CLONE.exists():
+    !git clone -q --depth 1 {REPO_URL} {{CLONE}}
+ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents, CLONE] if (p / "utils" / "config.py").is_file())
 sys.path.insert(0, str(ROOT))
 from utils.runtime import bootstrap
 
-ROOT = bootstrap()  # Colab: installs requirements.txt once, keeping Colab's own torch"""
+ROOT = bootstrap(ROOT)  # Colab: installs requirements.txt once, keeping Colab's own torch and torchvision"""
+"""The first code cell of every notebook (cell 2), built from :data:`utils.runtime.REPO_URL`."""
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def colab_url(notebook: str) -> str:
+    """The address that opens ``notebooks/<notebook>`` of :data:`~utils.runtime.REPO_URL` in Colab."""
+    repository = REPO_URL.removeprefix("https://github.com/").removesuffix(".git")
+    return f"https://colab.research.google.com/github/{repository}/blob/main/notebooks/{notebook}"
+
+
+def colab_badge(notebook: str) -> str:
+    """The "Open In Colab" badge (markdown) for ``notebooks/<notebook>``."""
+    image = "https://colab.research.google.com/assets/colab-badge.svg"
+    return f"[![Open In Colab]({image})]({colab_url(notebook)})"
 
 
 def setup_cells(imports: str, config_class: str, extra_config: str = "") -> list[tuple]:
@@ -78,3 +96,32 @@ def write_notebook(path: Path, cells: list[tuple]) -> Path:
     nbformat.validate(notebook)
     path.write_text(nbformat.writes(notebook) + "\n")
     return path
+
+
+def sync_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
+    """Rewrite, in every ``0*.ipynb`` of ``folder``, cell 2 as :data:`BOOTSTRAP` and the Colab badge under
+    the title of cell 0; nothing else changes. Run it after changing :data:`~utils.runtime.REPO_URL`.
+
+    Returns:
+        The notebooks that changed.
+    """
+    changed = []
+    for path in sorted(folder.glob("0*.ipynb")):
+        before = path.read_text()
+        notebook = nbformat.reads(before, as_version=4)
+        title, *rest = notebook.cells[0].source.split("\n")
+        body = "\n".join(rest).lstrip("\n")
+        if body.startswith("[![Open In Colab]"):
+            body = body.split("\n", 1)[1].lstrip("\n") if "\n" in body else ""
+        notebook.cells[0].source = f"{title}\n\n{colab_badge(path.name)}\n\n{body}".rstrip("\n")
+        notebook.cells[2].source = BOOTSTRAP
+        after = nbformat.writes(notebook) + "\n"
+        if after != before:
+            path.write_text(after)
+            changed.append(path)
+    return changed
+
+
+if __name__ == "__main__":
+    for changed_path in sync_notebooks():
+        print(f"updated {changed_path}")

@@ -6,11 +6,18 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 REPO_URL = "https://github.com/zero-shot-vision-lab/zero-shot-vision-lab.git"
+"""What Colab clones: the one place a fork changes (then ``python -m tools.notebook_builder`` rewrites the
+notebooks' first cell and Colab badges from it)."""
+COLAB_CLONE_DIR = "/content/zero-shot-vision-lab"
+REQUIREMENTS_MARKER = ".colab_requirements_installed"
+PIP_OPTIONS_VARIABLE = "ZSL_PIP_OPTIONS"
+KEEP_PREINSTALLED = ("torch", "torchvision")
 
 
 def seed_everything(seed: int = 0, deterministic: bool = False) -> int:
@@ -87,35 +94,162 @@ def choose_device(requested: str = "auto", verbose: bool = True):
 
 
 def in_colab() -> bool:
+    """Whether this is a Google Colab runtime (its kernel imports ``google.colab`` at start-up)."""
     return "google.colab" in sys.modules
 
 
-def bootstrap(repo_url: str = REPO_URL, clone_dir: str = "/content/zero-shot-vision-lab") -> Path:
-    """First cell of every notebook: make ``import utils`` work and return the repository root.
+def bootstrap(
+    root: str | Path | None = None,
+    *,
+    repo_url: str = REPO_URL,
+    clone_dir: str | Path = COLAB_CLONE_DIR,
+    pip_options: str | Sequence[str] = (),
+) -> Path:
+    """First cell of every notebook: make ``import utils`` work from the repository root and return it.
 
-    Locally the root is the parent of ``notebooks/``. On Colab the repository is cloned once and its
-    requirements are installed *without* touching Colab's own torch/torchvision.
+    Locally nothing is installed; the root is ``root`` or :func:`find_repo_root` (so a notebook runs
+    from ``notebooks/`` or from the root, by Jupyter, nbmake or papermill). On Colab (:func:`in_colab`)
+    the root is ``root`` or ``clone_dir``, cloned from ``repo_url`` if it is not there yet, and its
+    ``requirements.txt`` is installed by :func:`install_requirements`, which keeps Colab's preinstalled
+    torch and torchvision. The install runs once per clone: the marker file
+    ``.colab_requirements_installed`` in the root records which requirements, pip options and runtime it
+    was done for (a changed ``requirements.txt`` or a new runtime installs again; delete it to force).
+
+    Args:
+        root: the repository root, when the caller has found it already (the notebook cell has).
+        repo_url: the repository Colab clones; a fork changes :data:`REPO_URL`.
+        clone_dir: the folder Colab clones into.
+        pip_options: extra pip options, a list or one shell-style string, e.g.
+            ``"--dry-run --report report.json"`` to see what pip would install without installing it;
+            the environment variable ``ZSL_PIP_OPTIONS`` (split with :func:`shlex.split`) adds more.
+
+    Returns:
+        The repository root, now the working directory and on ``sys.path``.
+
+    Raises:
+        RuntimeError: with one line saying why, if git cannot clone or pip cannot install.
     """
     if in_colab():
-        root = Path(clone_dir)
-        if not root.exists():
-            subprocess.run(["git", "clone", "--depth", "1", repo_url, str(root)], check=True)
-        marker = root / ".colab_requirements_installed"
-        if not marker.exists():
-            # Colab's preinstalled CUDA torch/torchvision must stay: reinstalling them breaks the GPU runtime.
-            requirements = [
-                line.strip()
-                for line in (root / "requirements.txt").read_text().splitlines()
-                if line.strip() and not line.startswith("#") and not line.startswith("torch")
-            ]
-            subprocess.run([sys.executable, "-m", "pip", "install", "-q", *requirements], check=True)
-            marker.touch()
+        root = Path(root or clone_dir)
+        if not (root / "utils" / "config.py").is_file():
+            clone_repository(repo_url, root)
+        requirements = root / "requirements.txt"
+        marker = root / REQUIREMENTS_MARKER
+        fingerprint = _install_fingerprint(requirements, _pip_options(pip_options))
+        if not marker.is_file() or marker.read_text() != fingerprint:
+            install_requirements(requirements, pip_options=pip_options)
+            marker.write_text(fingerprint)
     else:
-        root = find_repo_root()
+        root = Path(root) if root else find_repo_root()
+    root = root.resolve()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     os.chdir(root)
     return root
+
+
+def clone_repository(repo_url: str, target: str | Path) -> Path:
+    """``git clone --depth 1 repo_url target``.
+
+    Raises:
+        RuntimeError: one line with git's own message, if the clone fails.
+    """
+    result = subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", repo_url, str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    if result.returncode != 0:
+        reason = (result.stdout.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        raise RuntimeError(f"git could not clone {repo_url} into {target}: {reason}")
+    return Path(target)
+
+
+def installed_pins(names: Sequence[str] = KEEP_PREINSTALLED) -> list[str]:
+    """``name==version`` for each of ``names`` that is installed (the others are skipped).
+
+    The version is the installed one verbatim, local label included: Colab's ``torch==2.5.1+cu121`` is
+    satisfied by exactly the installed ``2.5.1+cu121`` build (PEP 440), so pip keeps it.
+    """
+    import importlib.metadata
+
+    pins = []
+    for name in names:
+        try:
+            pins.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return pins
+
+
+def install_requirements(
+    requirements: str | Path,
+    *,
+    keep: Sequence[str] = KEEP_PREINSTALLED,
+    pip_options: str | Sequence[str] = (),
+) -> list[str]:
+    """``pip install -r requirements``, holding the installed versions of ``keep`` fixed.
+
+    pip reads the file itself (comments, inline comments, blank lines, ``-r``/``-c`` lines and options).
+    The installed versions of ``keep`` (:func:`installed_pins`) go to pip as a constraints file, so a
+    requirement that would replace them fails instead of reinstalling torch.
+
+    Args:
+        requirements: the requirements file.
+        keep: distributions whose installed version must stay.
+        pip_options: extra pip options (a list or one shell-style string); ``$ZSL_PIP_OPTIONS`` adds more.
+
+    Returns:
+        The pins passed as constraints.
+
+    Raises:
+        RuntimeError: one line naming the file and pip's first error, if pip fails (pip's whole output
+            is printed above it).
+    """
+    import tempfile
+
+    pins = installed_pins(keep)
+    print(f"pip install -r {requirements} (keeping {', '.join(pins) or 'nothing'}) ...", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        constraints = Path(folder) / "constraints.txt"
+        constraints.write_text("".join(f"{pin}\n" for pin in pins))
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "-r", str(requirements), "-c", str(constraints)]
+            + _pip_options(pip_options),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    # Captured and printed, because Colab's notebook does not show a subprocess's own output.
+    if result.stdout.strip():
+        print(result.stdout.rstrip(), flush=True)
+    if result.returncode != 0:
+        errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR:")]
+        reason = errors[0] if errors else f"exit status {result.returncode}"
+        raise RuntimeError(f"pip could not install {requirements}: {reason}")
+    return pins
+
+
+def _pip_options(pip_options: str | Sequence[str]) -> list[str]:
+    """``pip_options`` (a list or a shell-style string) followed by those in ``$ZSL_PIP_OPTIONS``."""
+    import shlex
+
+    options = shlex.split(pip_options) if isinstance(pip_options, str) else list(pip_options)
+    return options + shlex.split(os.environ.get(PIP_OPTIONS_VARIABLE, ""))
+
+
+def _install_fingerprint(requirements: Path, pip_options: list[str]) -> str:
+    """What the marker file records: the requirements' hash, the pip options and this machine's boot id."""
+    import hashlib
+    import shlex
+
+    boot_id = Path("/proc/sys/kernel/random/boot_id")
+    return (
+        f"requirements sha256: {hashlib.sha256(requirements.read_bytes()).hexdigest()}\n"
+        f"pip options: {shlex.join(pip_options)}\n"
+        f"runtime boot id: {boot_id.read_text().strip() if boot_id.is_file() else 'unknown'}\n"
+    )
 
 
 def find_repo_root(start: Path | None = None) -> Path:
