@@ -930,10 +930,10 @@ class FastTextBinWordVectors(WordVectors):
 
 
 def _missing_file_error(path: Path) -> FileNotFoundError:
-    return FileNotFoundError(
-        f"word-vector file not found: {path} (download fastText vectors with `{DOWNLOAD_HINT}` or "
-        f"`{DOWNLOAD_HINT}-vec`, or use '{GLOVE_SPEC}')"
-    )
+    """A :class:`utils.datasets.errors.MissingDataError`: one line naming ``path`` and ``python -m utils.download fasttext``."""
+    from utils.datasets.errors import MissingDataError
+
+    return MissingDataError(path, "fasttext", "word-vector file")
 
 
 def _file_kind(path: Path) -> str:
@@ -965,7 +965,8 @@ def load_word_vectors(spec: str | Path, **kwargs: Any) -> WordVectors:
         The word vectors.
 
     Raises:
-        FileNotFoundError: naming the path and the download command.
+        FileNotFoundError: a :class:`utils.datasets.errors.MissingDataError`, one line naming the path
+            and the download command, if the file does not exist.
         ValueError: for an unknown spec or file suffix, or a malformed file (naming it).
     """
     if isinstance(spec, str) and spec.startswith("glove:"):

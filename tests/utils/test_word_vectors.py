@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from utils.datasets.errors import MissingDataError
 from utils.word_vectors import (
     GLOVE_SPEC,
     NAME_ALIASES,
@@ -263,6 +264,8 @@ def test_load_word_vectors_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError) as caught:
         load_word_vectors(missing)
     assert str(missing) in str(caught.value) and "python -m utils.download fasttext" in str(caught.value)
+    assert isinstance(caught.value, MissingDataError) and "\n" not in str(caught.value)
+    assert caught.value._render_traceback_() == [f"MissingDataError: {caught.value}"]
     (tmp_path / "vectors.npy").write_bytes(b"x")
     with pytest.raises(ValueError, match="unknown word-vector format"):
         load_word_vectors(tmp_path / "vectors.npy")

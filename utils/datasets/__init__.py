@@ -5,9 +5,13 @@
   (Xian et al., CVPR 2017), converted to 0-based indices.
 * :func:`load_cifar100` — CIFAR-100's python pickles (Krizhevsky, 2009), plus writers and class splits.
 * :func:`load_label_vectors` — NUS-WIDE label word vectors in the SDL format (Ben-Cohen et al., ICCV 2021).
+* :func:`load_nuswide` — a NUS-WIDE folder (``images/`` + ``labels.csv``; Chua et al., CIVR 2009).
 * :func:`load_scenes` — the sample world's multi-label scenes.
 
-Every loader raises :class:`DatasetFormatError` (a ``ValueError``) naming the file and the problem.
+Every loader raises :class:`DatasetFormatError` (a ``ValueError``) naming the file and the problem;
+when the data set is not there at all, :class:`MissingDataError` (a ``FileNotFoundError`` and a
+``DatasetFormatError``): one line naming the path and the command or page that fetches it
+(:data:`FETCH_HINTS`, :func:`require_path`), shown by IPython/Jupyter/Colab without a traceback.
 ``python -m utils.datasets check PATH`` recognises and summarises any of them.
 """
 
@@ -24,20 +28,38 @@ from utils.datasets.cifar100 import (
     write_cifar100_meta,
     write_cifar100_split,
 )
-from utils.datasets.errors import DatasetFormatError
-from utils.datasets.nuswide import LabelVectors, load_label_vectors, write_label_vectors
+from utils.datasets.errors import (
+    FETCH_HINTS,
+    DatasetFormatError,
+    FetchHint,
+    MissingDataError,
+    fetch_hint,
+    missing_data_message,
+    require_data,
+    require_path,
+)
+from utils.datasets.nuswide import (
+    LabelVectors,
+    NusWideDataset,
+    find_label_vectors_folder,
+    load_label_vectors,
+    load_nuswide,
+    write_label_vectors,
+)
 from utils.datasets.scenes import ScenesDataset, load_scenes
 from utils.datasets.xlsa17 import (
     AttSplits,
     Res101Features,
     Xlsa17Dataset,
     Xlsa17SplitWarning,
+    find_xlsa17_datasets,
     load_att_splits,
     load_res101,
     load_xlsa17,
 )
 
 __all__ = [
+    "FETCH_HINTS",
     "CIFAR100_COARSE_LABEL_NAMES",
     "CIFAR100_FINE_LABEL_NAMES",
     "CIFAR100_FINE_TO_COARSE",
@@ -45,22 +67,32 @@ __all__ = [
     "Awa2Dataset",
     "Cifar100Split",
     "DatasetFormatError",
+    "FetchHint",
     "LabelVectors",
+    "MissingDataError",
+    "NusWideDataset",
     "Res101Features",
     "ScenesDataset",
     "Xlsa17Dataset",
     "Xlsa17SplitWarning",
     "download_cifar100_torchvision",
+    "fetch_hint",
+    "find_label_vectors_folder",
+    "find_xlsa17_datasets",
     "image_index",
     "load_att_splits",
     "load_awa2",
     "load_cifar100",
     "load_label_vectors",
+    "load_nuswide",
     "load_res101",
     "load_scenes",
     "load_xlsa17",
+    "missing_data_message",
     "read_attribute_matrix",
     "read_class_list",
+    "require_data",
+    "require_path",
     "split_classes_by_ratio",
     "split_classes_from_files",
     "write_cifar100_meta",

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_file, require_folder
+from utils.datasets.errors import DatasetFormatError, require_file, require_folder, require_path
 
 CLASSES_FILE = "classes.txt"
 PREDICATES_FILE = "predicates.txt"
@@ -295,9 +295,10 @@ def load_awa2(
         The folder's :class:`Awa2Dataset`. Missing continuous values (-1) become NaN.
 
     Raises:
-        DatasetFormatError: naming the file and the problem, for any missing or malformed file.
+        MissingDataError: if ``root`` does not exist (one line naming it and ``python -m utils.download awa2``).
+        DatasetFormatError: naming the file and the problem, for any missing or malformed file in ``root``.
     """
-    root = require_folder(root, "AwA2 folder")
+    root = require_path(root, "awa2", "AwA2 folder", kind="folder")
     class_names = read_id_name_file(root / classes_file)
     attribute_names = read_id_name_file(root / predicates_file)
     shape = (len(class_names), len(attribute_names))
@@ -334,13 +335,14 @@ def image_index(
         ``(image_paths, labels)``: a list of n_images paths and an int64 array of shape (n_images,).
 
     Raises:
+        MissingDataError: if the AwA2 folder does not exist.
         DatasetFormatError: if ``JPEGImages`` is missing, a requested class is unknown, or classes
             have no folder or no images (all of them are named).
     """
     if isinstance(root_or_dataset, Awa2Dataset):
         root, class_names = root_or_dataset.root, root_or_dataset.class_names
     else:
-        root = require_folder(root_or_dataset, "AwA2 folder")
+        root = require_path(root_or_dataset, "awa2", "AwA2 folder", kind="folder")
         class_names = read_id_name_file(root / CLASSES_FILE)
     images_folder = require_folder(Path(root) / IMAGES_FOLDER, "image folder")
     requested = list(class_names) if classes is None else list(classes)

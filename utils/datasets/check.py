@@ -1,18 +1,23 @@
-"""``python -m utils.datasets check PATH [--json]``: recognise a data set file or folder and summarise it.
+"""``python -m utils.datasets check PATH [--json] [--label-vectors DIR]``: recognise a data set and summarise it.
 
 Recognised formats (see each loader's module for the details):
 
 * ``awa2``: an AwA2 folder (``classes.txt``, ``predicates.txt``, ...);
-* ``xlsa17-att-splits`` / ``xlsa17-res101``: an ``att_splits.mat``-like or a ``res101.mat`` file;
-* ``xlsa17``: a folder holding xlsa17 ``.mat`` files;
+* ``xlsa17-att-splits`` / ``xlsa17-res101``: an ``att_splits.mat``-like (also FLO's, without
+  ``allclasses_names``) or a ``res101.mat`` file;
+* ``xlsa17``: one xlsa17 data set folder (``xlsa17/data/AWA2``) holding its ``.mat`` files;
+* ``xlsa17-collection``: the ``xlsa17/`` folder that ``python -m utils.download xlsa17`` leaves, or
+  its ``data/`` folder: every data set in it (AWA1, AWA2, APY, CUB, SUN, FLO, ...) summarised;
 * ``cifar100``: a ``cifar-100-python`` folder or its parent;
 * ``sdl-label-vectors``: a NUS-WIDE label-vector folder in the SDL format;
-* ``scenes``: the sample world's multi-label scenes folder;
+* ``nus-wide``: a NUS-WIDE folder (``images/`` + ``labels.csv`` with ``image,labels,split`` rows), its
+  tags checked against the label vectors in ``../ZS_SDL/data/NUS_WIDE`` (or ``--label-vectors DIR``);
+* ``scenes``: the sample world's multi-label scenes folder (``labels.csv`` and ``classes.txt``);
 * ``word-vectors``: a fastText ``.vec`` or ``.bin`` file (summarised by :mod:`utils.word_vectors`).
 
 A good input prints a short summary (or one JSON object with ``--json``) and exits 0. A missing
 path, an unknown format or a malformed file prints one line to stderr, naming the file and what is
-wrong, and exits 2.
+wrong (for a missing data set, also how to fetch it), and exits 2.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError
+from utils.datasets.errors import DatasetFormatError, MissingDataError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -67,7 +72,13 @@ def _describe_att_splits_object(att_splits) -> dict[str, Any]:
         },
         "train_val_is_clean": att_splits.train_val_is_clean,
         "has_original_attributes": att_splits.original_attributes is not None,
+        "class_names_generated": att_splits.class_names_generated,
     }
+    if att_splits.class_names_generated:
+        summary["class_names_note"] = (
+            f"no 'allclasses_names' in the file (as in FLO); classes are named {att_splits.class_names[0]} .. "
+            f"{att_splits.class_names[-1]} after their 1-based label"
+        )
     if att_splits.train_indices is not None:
         summary["images"]["train"] = int(att_splits.train_indices.size)
         summary["images"]["val"] = int(att_splits.val_indices.size)
@@ -94,26 +105,84 @@ def describe_res101(path: Path) -> dict[str, Any]:
     }
 
 
-def describe_xlsa17_folder(folder: Path) -> dict[str, Any]:
-    """Summary of an xlsa17 folder: both files cross-checked, or each ``*splits*.mat`` alone."""
-    from utils.datasets.xlsa17 import ATT_SPLITS_FILE, RES101_FILE, load_att_splits, load_xlsa17
+def describe_xlsa17_folder(folder: Path, read_features: bool = True) -> dict[str, Any]:
+    """Summary of one xlsa17 data set folder: both files cross-checked, or each ``*splits*.mat`` alone.
 
-    if (folder / ATT_SPLITS_FILE).is_file() and (folder / RES101_FILE).is_file():
-        dataset = load_xlsa17(folder)
-        return {
+    Args:
+        folder: e.g. ``xlsa17/data/AWA2``.
+        read_features: load ``res101.mat``'s features and check them (True), or read only its labels
+            and the features' shape from its header (False: quick, for a whole collection).
+    """
+    from utils.datasets.xlsa17 import (
+        ATT_SPLITS_FILE,
+        RES101_FILE,
+        class_split,
+        load_att_splits,
+        load_res101_labels,
+        load_xlsa17,
+        read_mat_shapes,
+    )
+
+    att_path, res101_path = folder / ATT_SPLITS_FILE, folder / RES101_FILE
+    other_split_files = sorted(
+        path.name for path in folder.glob("*splits*.mat") if path.name != ATT_SPLITS_FILE
+    )
+    if att_path.is_file() and res101_path.is_file():
+        if read_features:
+            dataset = load_xlsa17(folder)
+            att_splits, n_images, feature_dim = (
+                dataset.att_splits,
+                dataset.res101.n_images,
+                dataset.res101.feature_dim,
+            )
+            seen, unseen = dataset.seen_class_indices, dataset.unseen_class_indices
+        else:
+            shapes = read_mat_shapes(res101_path)
+            if "features" not in shapes or "labels" not in shapes:
+                raise DatasetFormatError(
+                    res101_path, f"keys 'features' and 'labels' expected (has {', '.join(sorted(shapes))})"
+                )
+            n_images = int(np.prod(shapes["labels"]))
+            att_splits = load_att_splits(att_path, n_images=n_images)
+            labels = load_res101_labels(res101_path, n_classes=att_splits.n_classes)
+            feature_dim = int(shapes["features"][0])
+            seen, unseen = class_split(att_splits, labels)
+        summary = {
             "format": "xlsa17",
-            **_describe_att_splits_object(dataset.att_splits),
-            "feature_dim": dataset.res101.feature_dim,
-            "seen_classes": int(dataset.seen_class_indices.size),
-            "unseen_classes": int(dataset.unseen_class_indices.size),
+            **_describe_att_splits_object(att_splits),
+            "res101_images": int(n_images),
+            "feature_dim": int(feature_dim),
+            "features_checked": read_features,
+            "seen_classes": int(seen.size),
+            "unseen_classes": int(unseen.size),
         }
+        if other_split_files:
+            summary["other_split_files"] = other_split_files
+        return summary
     split_files = sorted(folder.glob("*splits*.mat"))
     summary: dict[str, Any] = {"format": "xlsa17", "files": {}}
     for path in split_files:
         summary["files"][path.name] = _describe_att_splits_object(load_att_splits(path))
-    if (folder / RES101_FILE).is_file():
-        summary["files"][RES101_FILE] = describe_res101(folder / RES101_FILE)
+    if res101_path.is_file():
+        summary["files"][RES101_FILE] = describe_res101(res101_path)
+    if not summary["files"]:
+        raise DatasetFormatError(
+            folder, f"no {ATT_SPLITS_FILE}, *splits*.mat or {RES101_FILE} in this folder"
+        )
     return summary
+
+
+def describe_xlsa17_collection(folder: Path) -> dict[str, Any]:
+    """Summary of every data set under an ``xlsa17/`` (or ``xlsa17/data``) folder, quickly (no features read)."""
+    from utils.datasets.xlsa17 import find_xlsa17_datasets
+
+    datasets = find_xlsa17_datasets(folder)
+    summaries = {}
+    for name, dataset_folder in datasets.items():
+        summary = describe_xlsa17_folder(dataset_folder, read_features=False)
+        summary.pop("format")
+        summaries[name] = {"path": str(dataset_folder), **summary}
+    return {"format": "xlsa17-collection", "n_datasets": len(summaries), "datasets": summaries}
 
 
 def describe_cifar100(folder: Path) -> dict[str, Any]:
@@ -148,6 +217,52 @@ def describe_label_vectors(folder: Path) -> dict[str, Any]:
         "seen_labels": len(label_vectors.seen_labels),
         "unseen_labels": len(label_vectors.unseen_labels),
     }
+
+
+def describe_nuswide(folder: Path, label_vectors_dir: Path | None = None) -> dict[str, Any]:
+    """Summary of a NUS-WIDE folder: images per split, missing images, tags, label-vector check."""
+    from utils.datasets.nuswide import LABEL_VECTORS_BESIDE, load_nuswide
+
+    dataset = load_nuswide(folder, label_vectors_dir)
+    splits = dataset.image_splits
+    missing = len(dataset.missing_images)
+    summary: dict[str, Any] = {
+        "format": "nus-wide",
+        "images": {
+            "listed": dataset.n_images,
+            "train": splits.count("train"),
+            "test": splits.count("test"),
+            "missing": missing,
+        },
+        "tags_used": len(dataset.tags_used),
+        "mean_tags_per_image": round(sum(map(len, dataset.image_tags)) / dataset.n_images, 3),
+        "labels_checked": dataset.label_vectors is not None,
+        "label_vectors": None if dataset.label_vectors is None else str(dataset.label_vectors.folder),
+    }
+    if missing:
+        summary["missing_examples"] = dataset.missing_images[:5]
+        warnings.warn(
+            f"{folder / 'labels.csv'}: {missing} of {dataset.n_images} listed images are not under "
+            f"{folder / 'images'} (e.g. {dataset.missing_images[0]})",
+            stacklevel=2,
+        )
+    vectors = dataset.label_vectors
+    if vectors is None:
+        warnings.warn(
+            f"{folder}: tags not checked against label names: no label vectors at "
+            f"{folder.parent / LABEL_VECTORS_BESIDE} (or give --label-vectors DIR)",
+            stacklevel=2,
+        )
+    else:
+        unseen = set(vectors.unseen_labels)
+        summary["labels"] = vectors.n_labels
+        summary["seen_labels"] = len(vectors.seen_labels)
+        summary["unseen_labels"] = len(vectors.unseen_labels)
+        summary["label_vector_dimensions"] = vectors.dim
+        summary["images_with_unseen_labels"] = sum(
+            1 for tags in dataset.image_tags if unseen.intersection(tags)
+        )
+    return summary
 
 
 def describe_scenes(folder: Path) -> dict[str, Any]:
@@ -202,22 +317,76 @@ def describe_mat_file(path: Path) -> dict[str, Any]:
         raise DatasetFormatError(path, f"not a readable MATLAB file ({error})") from None
     if {"features", "labels"} <= names:
         return describe_res101(path)
-    if "allclasses_names" in names:
+    if "allclasses_names" in names or {"att", "trainval_loc"} <= names:
         return describe_att_splits(path)
     raise DatasetFormatError(
         path, f"a MATLAB file, but neither res101 nor att_splits (keys: {', '.join(sorted(names))})"
     )
 
 
-def describe(path: str | Path) -> dict[str, Any]:
+def guess_dataset_key(path: Path) -> str | None:
+    """The :data:`~utils.datasets.errors.FETCH_HINTS` key a missing path's name suggests, or None.
+
+    ``Animals_with_Attributes2``/``awa2`` → awa2; anything under or named ``xlsa17`` (or ``res101.mat``,
+    ``*splits*.mat``) → xlsa17; ``cifar-100-python`` → cifar100; ``*.bin``/``*.vec`` → fasttext;
+    ``ZS_SDL/.../NUS_WIDE`` → nus_wide_label_vectors; ``nus_wide`` → nus_wide.
+    """
+    parts = [part.lower() for part in path.parts]
+    name = parts[-1] if parts else ""
+    if name.endswith((".bin", ".vec", ".vec.gz")):
+        return "fasttext"
+    if "zs_sdl" in parts:
+        return "nus_wide_label_vectors"
+    if any(part.replace("-", "_") == "nus_wide" for part in parts):
+        return "nus_wide"
+    if "xlsa17" in parts or name == "res101.mat" or (name.endswith(".mat") and "splits" in name):
+        return "xlsa17"
+    if "cifar-100-python" in parts or name in ("cifar100", "cifar-100"):
+        return "cifar100"
+    if "animals_with_attributes2" in parts or name == "awa2":
+        return "awa2"
+    return None
+
+
+def _is_nuswide_folder(path: Path) -> bool:
+    if (path / "classes.txt").is_file() or (path / "wordvec_array.pickle").is_file():
+        return False  # a scenes folder, or ZS_SDL's data/NUS_WIDE label vectors
+    return (path / "labels.csv").is_file() or path.name.lower().replace("-", "_") == "nus_wide"
+
+
+def _is_xlsa17_collection(path: Path) -> bool:
+    from utils.datasets.xlsa17 import DATA_FOLDER, is_xlsa17_dataset_folder
+
+    for parent in (path / DATA_FOLDER, path):
+        if parent.is_dir() and any(
+            is_xlsa17_dataset_folder(child) for child in parent.iterdir() if child.is_dir()
+        ):
+            return True
+    return False
+
+
+def describe(path: str | Path, label_vectors: str | Path | None = None) -> dict[str, Any]:
     """Recognise ``path`` and summarise it as a JSON-friendly dict with a ``format`` key.
 
+    Args:
+        path: the file or folder.
+        label_vectors: for a NUS-WIDE folder, the SDL label-vector folder to check its tags against
+            (default: ``../ZS_SDL/data/NUS_WIDE`` beside it, if there).
+
     Raises:
-        DatasetFormatError: naming the file, if the path is missing, of an unknown format or malformed.
+        DatasetFormatError: naming the file, if the path is missing, of an unknown format or malformed
+            (:class:`MissingDataError`, a subclass, when a data set's file or folder does not exist).
     """
     path = Path(path)
     if not path.exists():
+        dataset_key = guess_dataset_key(path)
+        if dataset_key is not None:
+            raise MissingDataError(path, dataset_key)
         raise DatasetFormatError(path, "no such file or folder")
+    if label_vectors is not None and not (path.is_dir() and _is_nuswide_folder(path)):
+        raise DatasetFormatError(
+            path, "--label-vectors applies only to a NUS-WIDE folder (images/ + labels.csv)"
+        )
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in (".vec", ".bin"):
@@ -230,17 +399,21 @@ def describe(path: str | Path) -> dict[str, Any]:
             )
     elif (path / "classes.txt").is_file() and (path / "predicates.txt").is_file():
         summary = describe_awa2(path)
-    elif (path / "labels.csv").is_file():
+    elif (path / "labels.csv").is_file() and (path / "classes.txt").is_file():
         summary = describe_scenes(path)
+    elif _is_nuswide_folder(path):
+        summary = describe_nuswide(path, None if label_vectors is None else Path(label_vectors))
     elif (path / "wordvec_array.pickle").is_file():
         summary = describe_label_vectors(path)
     elif (path / "meta").is_file() or (path / "cifar-100-python" / "meta").is_file():
         summary = describe_cifar100(path)
     elif any(path.glob("*.mat")):
         summary = describe_xlsa17_folder(path)
+    elif _is_xlsa17_collection(path):
+        summary = describe_xlsa17_collection(path)
     else:
         raise DatasetFormatError(
-            path, "unknown format: not an AwA2, xlsa17, CIFAR-100, label-vector or scenes folder"
+            path, "unknown format: not an AwA2, xlsa17, CIFAR-100, NUS-WIDE, label-vector or scenes folder"
         )
     return {"path": str(path), **summary}
 
@@ -287,13 +460,21 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="recognise a data set file or folder and summarise it",
         description=(
-            "Recognise PATH (an AwA2 folder, att_splits.mat, res101.mat, an xlsa17 folder, a CIFAR-100 "
-            "python folder, an SDL label-vector folder, a scenes folder, or a .vec/.bin word-vector file) "
-            "and print a summary. Exits 2 with one line on stderr if PATH is missing or malformed."
+            "Recognise PATH (an AwA2 folder, att_splits.mat, res101.mat, an xlsa17 data set folder or the "
+            "whole xlsa17/ download, a CIFAR-100 python folder, a NUS-WIDE folder, an SDL label-vector folder, "
+            "a scenes folder, or a .vec/.bin word-vector file) and print a summary. Exits 2 with one line on "
+            "stderr if PATH is missing or malformed."
         ),
     )
     check.add_argument("path", metavar="PATH", help="the file or folder to check")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    check.add_argument(
+        "--label-vectors",
+        metavar="DIR",
+        default=None,
+        help="for a NUS-WIDE folder: the SDL label-vector folder (wordvec_array.pickle, classes.pickle, "
+        "unseen_classes.pickle) to check its tags against (default: ../ZS_SDL/data/NUS_WIDE beside it)",
+    )
     return parser
 
 
@@ -307,10 +488,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            summary = describe(arguments.path)
+            summary = describe(arguments.path, label_vectors=arguments.label_vectors)
         if caught:
             summary["warnings"] = [_one_line(str(warning.message)) for warning in caught]
-    except DatasetFormatError as error:
+    except (MissingDataError, DatasetFormatError) as error:
         print(f"error: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (OSError, ValueError, KeyError, MemoryError) as error:

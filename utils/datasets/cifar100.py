@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_file, require_folder
+from utils.datasets.errors import DatasetFormatError, require_file, require_folder, require_path
 
 FOLDER_NAME = "cifar-100-python"
 SPLITS = ("train", "test")
@@ -81,9 +81,10 @@ def resolve_cifar100_folder(root: str | Path) -> Path:
     """The ``cifar-100-python`` folder: ``root`` itself, or ``root/cifar-100-python``.
 
     Raises:
+        MissingDataError: if ``root`` does not exist (naming ``python -m utils.download cifar100``).
         DatasetFormatError: if neither holds a ``meta`` file.
     """
-    root = require_folder(root, "CIFAR-100 folder")
+    root = require_path(root, "cifar100", "CIFAR-100 folder", kind="folder")
     for candidate in (root, root / FOLDER_NAME):
         if (candidate / "meta").is_file():
             return candidate
@@ -200,6 +201,7 @@ def load_cifar100(root: str | Path, split: str = "train") -> Cifar100Split:
 
     Raises:
         ValueError: for an unknown ``split``.
+        MissingDataError: if ``root`` does not exist (naming ``python -m utils.download cifar100``).
         DatasetFormatError: naming the file and the key, if a file is missing or malformed.
     """
     if split not in SPLITS:

@@ -19,6 +19,19 @@ reads such a folder when given the label names; the test indices are the unseen 
 
 :func:`write_label_vectors` writes the NUS-WIDE structure, so the sample world's multi-label scenes
 ship their label vectors in it.
+
+A NUS-WIDE folder (this project's layout, the one ``utils/sdl.py`` reads in ``full``) is read by
+:func:`load_nuswide`::
+
+    $ZSL_DATA_DIR/nus_wide/
+        images/...      the Flickr images (any sub-folders), from
+                        https://lms.comp.nus.edu.sg/wp-content/uploads/2019/research/nuswide/NUS-WIDE.html
+        labels.csv      "image,labels,split": the image path relative to images/, its tags among
+                        the 1006 separated by single spaces, and "train" or "test"
+    $ZSL_DATA_DIR/ZS_SDL/data/NUS_WIDE/
+        wordvec_array.pickle, classes.pickle, unseen_classes.pickle   (github.com/Alibaba-MIIL/ZS_SDL)
+
+A missing folder or file raises :class:`~utils.datasets.errors.MissingDataError` naming where to get it.
 """
 
 from __future__ import annotations
@@ -30,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_file, require_folder
+from utils.datasets.errors import DatasetFormatError, require_file, require_path
 
 WORDVEC_FILE = "wordvec_array.pickle"
 CLASSES_FILE = "classes.pickle"
@@ -195,10 +208,11 @@ def load_label_vectors(folder: str | Path, label_names: Sequence[str] | None = N
         The :class:`LabelVectors`, with vectors as rows.
 
     Raises:
+        MissingDataError: if ``folder`` does not exist (naming ZS_SDL's repository for NUS-WIDE).
         DatasetFormatError: naming the file, if one is missing or malformed, or the number of vectors
             differs from the number of names.
     """
-    folder = require_folder(folder, "label-vector folder")
+    folder = require_path(folder, "nus_wide_label_vectors", "label-vector folder", kind="folder")
     if (folder / CLASSES_FILE).exists() or label_names is None:
         if not (folder / CLASSES_FILE).exists() and (folder / CLASS_IDS_FILE).exists():
             raise DatasetFormatError(
@@ -268,3 +282,230 @@ def write_label_vectors(
         with (folder / file_name).open("wb") as handle:
             pickle.dump(contents, handle, protocol=4)
     return folder
+
+
+# ------------------------------------------------------------------------- labels.csv and NUS-WIDE
+
+IMAGES_FOLDER = "images"
+LABELS_FILE = "labels.csv"
+LABELS_HEADER = ["image", "labels"]
+SPLIT_COLUMN = "split"
+NUSWIDE_SPLITS = ("train", "test")
+LABEL_VECTORS_BESIDE = Path("ZS_SDL") / "data" / "NUS_WIDE"
+"""Where ZS_SDL's NUS-WIDE label vectors sit relative to the NUS-WIDE folder's parent ($ZSL_DATA_DIR)."""
+
+
+@dataclass(frozen=True)
+class LabelRows:
+    """The rows of a ``labels.csv`` (``image,labels[,split]``), in file order.
+
+    Attributes:
+        path: the file.
+        image_names: the ``image`` column, of length n_images.
+        labels: each image's labels (the ``labels`` column split on whitespace).
+        splits: the ``split`` column, or None if the file has none.
+        line_numbers: the line of each row (1-based; line 1 is the header).
+    """
+
+    path: Path
+    image_names: list[str]
+    labels: list[list[str]]
+    splits: list[str] | None
+    line_numbers: list[int]
+
+
+def read_label_rows(
+    path: str | Path,
+    label_names: Sequence[str] | None = None,
+    *,
+    names_file: str = CLASSES_FILE,
+    require_split: bool = False,
+    allowed_splits: Sequence[str] | None = None,
+) -> LabelRows:
+    """Read a multi-label ``labels.csv``: header ``image,labels`` (optionally ``,split``), one row per image.
+
+    Args:
+        path: the CSV file.
+        label_names: the known labels; if given, every label must be one of them.
+        names_file: the file the known labels come from, named in the error for an unknown label.
+        require_split: the ``split`` column must be present.
+        allowed_splits: if given, the only allowed values of the ``split`` column.
+
+    Raises:
+        DatasetFormatError: naming the file and line of a malformed row (wrong field count, empty
+            image name, repeated image, no labels, unknown label, empty or unknown split), a wrong
+            header, a missing file, or a file that lists no image at all.
+    """
+    import csv
+
+    path = require_file(path)
+    known = None if label_names is None else set(label_names)
+    headers = (
+        ([*LABELS_HEADER, SPLIT_COLUMN],)
+        if require_split
+        else (LABELS_HEADER, [*LABELS_HEADER, SPLIT_COLUMN])
+    )
+    image_names: list[str] = []
+    labels: list[list[str]] = []
+    splits: list[str] = []
+    line_numbers: list[int] = []
+    first_line: dict[str, int] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header not in headers:
+            expected = (
+                ",".join(headers[-1])
+                if require_split
+                else f"{','.join(LABELS_HEADER)} (optionally ,{SPLIT_COLUMN})"
+            )
+            raise DatasetFormatError(path, f"header is {header}, expected {expected}")
+        for line_number, record in enumerate(reader, start=2):
+            if not record:
+                continue
+            if len(record) != len(header):
+                raise DatasetFormatError(
+                    path, f"line {line_number}: expected {len(header)} fields, got {len(record)}"
+                )
+            if len(header) == 3:
+                split = record[2].strip()
+                if not split:
+                    raise DatasetFormatError(path, f"line {line_number}: empty {SPLIT_COLUMN}")
+                if allowed_splits is not None and split not in allowed_splits:
+                    raise DatasetFormatError(
+                        path,
+                        f"line {line_number}: {SPLIT_COLUMN} {split!r} is not {' or '.join(allowed_splits)}",
+                    )
+                splits.append(split)
+            image_name, label_text = record[0].strip(), record[1].split()
+            if not image_name:
+                raise DatasetFormatError(path, f"line {line_number}: empty image name")
+            if image_name in first_line:
+                raise DatasetFormatError(
+                    path,
+                    f"line {line_number}: image {image_name!r} already listed on line {first_line[image_name]}",
+                )
+            if not label_text:
+                raise DatasetFormatError(path, f"line {line_number}: image {image_name!r} has no labels")
+            if known is not None:
+                for name in label_text:
+                    if name not in known:
+                        raise DatasetFormatError(
+                            path, f"line {line_number}: unknown label {name!r} (not in {names_file})"
+                        )
+            first_line[image_name] = line_number
+            image_names.append(image_name)
+            labels.append(label_text)
+            line_numbers.append(line_number)
+    if not image_names:
+        raise DatasetFormatError(path, "no images listed")
+    return LabelRows(
+        path=path,
+        image_names=image_names,
+        labels=labels,
+        splits=splits if len(header) == 3 else None,
+        line_numbers=line_numbers,
+    )
+
+
+@dataclass(frozen=True)
+class NusWideDataset:
+    """A NUS-WIDE folder in this project's layout (Chua et al., CIVR 2009; see the module docstring).
+
+    Attributes:
+        folder: the ``nus_wide`` folder.
+        image_names: the images of ``labels.csv``, relative to ``images/``, in file order.
+        image_tags: each image's tags, in file order.
+        image_splits: each image's split (``"train"`` or ``"test"``).
+        missing_images: the listed images that are not files under ``images/`` (their names).
+        label_vectors: the label vectors whose names the tags were checked against, or None if no
+            label-vector folder was given or found (the tags were then not checked).
+    """
+
+    folder: Path
+    image_names: list[str]
+    image_tags: list[list[str]]
+    image_splits: list[str]
+    missing_images: list[str]
+    label_vectors: LabelVectors | None
+
+    @property
+    def n_images(self) -> int:
+        return len(self.image_names)
+
+    @property
+    def image_paths(self) -> list[Path]:
+        return [self.folder / IMAGES_FOLDER / name for name in self.image_names]
+
+    @property
+    def tags_used(self) -> list[str]:
+        """The distinct tags of ``labels.csv``, sorted."""
+        return sorted({tag for tags in self.image_tags for tag in tags})
+
+    def label_matrix(self) -> np.ndarray:
+        """uint8 multi-hot matrix of shape (n_images, n_labels), columns in :attr:`label_vectors` order.
+
+        Raises:
+            ValueError: if the dataset was read without label vectors.
+        """
+        if self.label_vectors is None:
+            raise ValueError(f"{self.folder}: read without label vectors, so there is no label order")
+        position = {name: index for index, name in enumerate(self.label_vectors.label_names)}
+        matrix = np.zeros((self.n_images, self.label_vectors.n_labels), dtype=np.uint8)
+        for row, tags in enumerate(self.image_tags):
+            matrix[row, [position[tag] for tag in tags]] = 1
+        return matrix
+
+
+def find_label_vectors_folder(folder: str | Path) -> Path | None:
+    """The SDL label-vector folder of a NUS-WIDE folder, if one exists.
+
+    Looked for at ``<folder>/../ZS_SDL/data/NUS_WIDE`` (the layout under ``$ZSL_DATA_DIR``), then at
+    ``<folder>/label_vectors``.
+    """
+    folder = Path(folder)
+    for candidate in (folder.parent / LABEL_VECTORS_BESIDE, folder / "label_vectors"):
+        if (candidate / WORDVEC_FILE).is_file():
+            return candidate
+    return None
+
+
+def load_nuswide(
+    folder: str | Path, label_vectors_dir: str | Path | None = None, *, find_label_vectors: bool = True
+) -> NusWideDataset:
+    """Read a NUS-WIDE folder: ``images/...`` and ``labels.csv`` (``image,labels,split`` rows).
+
+    The tags of every row are checked against the label names of an SDL label-vector folder
+    (:func:`load_label_vectors`): ``label_vectors_dir`` if given, else the one
+    :func:`find_label_vectors_folder` finds (if ``find_label_vectors``). Listed images that are not
+    under ``images/`` are collected in :attr:`NusWideDataset.missing_images` rather than raised.
+
+    Raises:
+        MissingDataError: if the folder, its ``labels.csv``, its ``images/`` or the given
+            label-vector folder does not exist (naming the NUS-WIDE page and ZS_SDL's repository).
+        DatasetFormatError: naming the file (and line), for a malformed ``labels.csv`` (see
+            :func:`read_label_rows`; splits must be ``train`` or ``test``), a tag that is not a
+            label name, or malformed label vectors.
+    """
+    folder = require_path(folder, "nus_wide", "NUS-WIDE folder", kind="folder")
+    labels_path = require_path(folder / LABELS_FILE, "nus_wide", "NUS-WIDE labels.csv", kind="file")
+    images_folder = require_path(folder / IMAGES_FOLDER, "nus_wide", "NUS-WIDE image folder", kind="folder")
+    if label_vectors_dir is None and find_label_vectors:
+        label_vectors_dir = find_label_vectors_folder(folder)
+    label_vectors = None if label_vectors_dir is None else load_label_vectors(label_vectors_dir)
+    rows = read_label_rows(
+        labels_path,
+        None if label_vectors is None else label_vectors.label_names,
+        names_file=str(None if label_vectors is None else label_vectors.folder / CLASSES_FILE),
+        require_split=True,
+        allowed_splits=NUSWIDE_SPLITS,
+    )
+    missing = [name for name in rows.image_names if not (images_folder / name).is_file()]
+    return NusWideDataset(
+        folder=folder,
+        image_names=rows.image_names,
+        image_tags=rows.labels,
+        image_splits=list(rows.splits or []),
+        missing_images=missing,
+        label_vectors=label_vectors,
+    )

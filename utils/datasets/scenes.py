@@ -20,15 +20,14 @@ image and at least one known label; every image in ``images/`` has a row.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from utils.datasets.awa2 import IMAGE_SUFFIXES, read_class_list, read_id_name_file
-from utils.datasets.errors import DatasetFormatError, require_file, require_folder
-from utils.datasets.nuswide import LabelVectors, load_label_vectors
+from utils.datasets.errors import DatasetFormatError, require_folder
+from utils.datasets.nuswide import LabelVectors, load_label_vectors, read_label_rows
 
 IMAGES_FOLDER = "images"
 LABELS_FILE = "labels.csv"
@@ -36,7 +35,7 @@ CLASSES_FILE = "classes.txt"
 SEEN_FILE = "seen_labels.txt"
 UNSEEN_FILE = "unseen_labels.txt"
 LABEL_VECTORS_FOLDER = "label_vectors"
-LABELS_HEADER = ["image", "labels"]
+LABELS_HEADER = ["image", "labels"]  # the same as utils.datasets.nuswide's
 SPLIT_COLUMN = "split"
 
 
@@ -106,52 +105,12 @@ def read_labels_csv(path: Path, label_names: list[str]) -> tuple[list[str], np.n
     Raises:
         DatasetFormatError: naming the file and line of a malformed row or an unknown label.
     """
+    rows = read_label_rows(path, label_names, names_file=CLASSES_FILE)
     position = {name: index for index, name in enumerate(label_names)}
-    image_names: list[str] = []
-    image_splits: list[str] = []
-    rows: list[np.ndarray] = []
-    first_line: dict[str, int] = {}
-    with require_file(path).open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header not in (LABELS_HEADER, [*LABELS_HEADER, SPLIT_COLUMN]):
-            raise DatasetFormatError(
-                path, f"header is {header}, expected {','.join(LABELS_HEADER)} (optionally ,{SPLIT_COLUMN})"
-            )
-        for line_number, record in enumerate(reader, start=2):
-            if not record:
-                continue
-            if len(record) != len(header):
-                raise DatasetFormatError(
-                    path, f"line {line_number}: expected {len(header)} fields, got {len(record)}"
-                )
-            if len(header) == 3:
-                if not record[2].strip():
-                    raise DatasetFormatError(path, f"line {line_number}: empty {SPLIT_COLUMN}")
-                image_splits.append(record[2].strip())
-            image_name, label_text = record[0].strip(), record[1].split()
-            if not image_name:
-                raise DatasetFormatError(path, f"line {line_number}: empty image name")
-            if image_name in first_line:
-                raise DatasetFormatError(
-                    path,
-                    f"line {line_number}: image {image_name!r} already listed on line {first_line[image_name]}",
-                )
-            if not label_text:
-                raise DatasetFormatError(path, f"line {line_number}: image {image_name!r} has no labels")
-            row = np.zeros(len(label_names), dtype=np.uint8)
-            for name in label_text:
-                if name not in position:
-                    raise DatasetFormatError(
-                        path, f"line {line_number}: unknown label {name!r} (not in {CLASSES_FILE})"
-                    )
-                row[position[name]] = 1
-            first_line[image_name] = line_number
-            image_names.append(image_name)
-            rows.append(row)
-    if not rows:
-        raise DatasetFormatError(path, "no images listed")
-    return image_names, np.stack(rows), image_splits if len(header) == 3 else None
+    label_matrix = np.zeros((len(rows.image_names), len(label_names)), dtype=np.uint8)
+    for row, labels in enumerate(rows.labels):
+        label_matrix[row, [position[name] for name in labels]] = 1
+    return rows.image_names, label_matrix, rows.splits
 
 
 def load_scenes(folder: str | Path) -> ScenesDataset:

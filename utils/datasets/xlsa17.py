@@ -9,7 +9,7 @@ Good, the Bad and the Ugly", TPAMI 2018. Every ``.mat`` file is read with :func:
 * ``att``: (n_attributes, n_classes) class embeddings with L2-normalised columns
   (``binaryAtt_splits.mat`` holds 0/1 here and no ``original_att``);
 * ``original_att``: the same before normalisation, in 0..100 (AwA) or 0..1 (CUB, SUN), -1 = missing;
-* ``allclasses_names``: an (n_classes, 1) cell of names;
+* ``allclasses_names``: an (n_classes, 1) cell of names (absent from FLO's file, see below);
 * ``trainval_loc``, ``test_seen_loc``, ``test_unseen_loc`` and usually ``train_loc``, ``val_loc``:
   **1-based** column vectors of image indices into ``res101.mat``.
 
@@ -29,6 +29,17 @@ Known quirks of the real files, handled here:
 * Some re-saved files lack ``train_loc``/``val_loc``: those fields are ``None``.
 * ``original_att`` is on a 0..100 or a 0..1 scale: :attr:`AttSplits.original_attributes_01` is
   always on 0..1.
+* The FLO (Oxford Flowers 102) ``att_splits.mat`` that GZSL work uses (Xian et al., f-CLSWGAN, CVPR
+  2018) has no ``allclasses_names``: Oxford 102 Flowers identifies its classes only by their 1-based
+  label (``imagelabels.mat``), so the names become ``class_001`` ... ``class_102`` (label ``i`` is
+  ``class_{i:03d}``) and :attr:`AttSplits.class_names_generated` is True.
+
+An xlsa17 download (``python -m utils.download xlsa17``) extracts to ``xlsa17/data/<DATASET>/``
+(APY, AWA1, AWA2, CUB, SUN; FLO is added by hand from the f-CLSWGAN release): :func:`find_xlsa17_datasets`
+finds the data set folders under ``xlsa17/``, ``xlsa17/data`` or one ``xlsa17/data/<DATASET>``.
+
+A file or folder that does not exist raises :class:`~utils.datasets.errors.MissingDataError`, naming
+``python -m utils.download xlsa17``; a malformed one raises :class:`DatasetFormatError`.
 """
 
 from __future__ import annotations
@@ -39,30 +50,43 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_file, require_folder
+from utils.datasets.errors import DatasetFormatError, require_path
 
 ATT_SPLITS_FILE = "att_splits.mat"
 RES101_FILE = "res101.mat"
 REQUIRED_LOC_KEYS = ("trainval_loc", "test_seen_loc", "test_unseen_loc")
 OPTIONAL_LOC_KEYS = ("train_loc", "val_loc")
+CLASS_NAMES_KEY = "allclasses_names"
+DATA_FOLDER = "data"
+
+
+def generated_class_names(n_classes: int) -> list[str]:
+    """Names for a file without ``allclasses_names`` (FLO): ``class_001`` ... for labels 1..n_classes."""
+    width = max(3, len(str(n_classes)))
+    return [f"class_{label:0{width}d}" for label in range(1, n_classes + 1)]
 
 
 class Xlsa17SplitWarning(UserWarning):
     """An ``att_splits.mat`` whose ``train_loc``/``val_loc`` must not be used (see the module docstring)."""
 
 
-def load_mat(path: str | Path) -> dict[str, object]:
+def load_mat(path: str | Path, variable_names: list[str] | None = None) -> dict[str, object]:
     """The variables of a MATLAB file (without scipy's ``__header__``-style entries).
 
+    Args:
+        path: the ``.mat`` file.
+        variable_names: read only these variables (default: all).
+
     Raises:
-        DatasetFormatError: if the file is missing, is not a MATLAB 5 file, or is a v7.3 (HDF5) file,
-            which :func:`scipy.io.loadmat` cannot read.
+        MissingDataError: if the file does not exist (naming ``python -m utils.download xlsa17``).
+        DatasetFormatError: if the file is not a MATLAB 5 file, or is a v7.3 (HDF5) file, which
+            :func:`scipy.io.loadmat` cannot read.
     """
     import scipy.io
 
-    path = require_file(path, "MATLAB file")
+    path = require_path(path, "xlsa17", "MATLAB file", kind="file")
     try:
-        contents = scipy.io.loadmat(str(path))
+        contents = scipy.io.loadmat(str(path), variable_names=variable_names)
     except NotImplementedError:
         raise DatasetFormatError(
             path, "MATLAB v7.3 (HDF5) file; scipy.io.loadmat reads only v5 files (re-save it with -v7)"
@@ -123,7 +147,8 @@ class AttSplits:
 
     Attributes:
         path: the file.
-        class_names: ``allclasses_names``, of length n_classes.
+        class_names: ``allclasses_names``, of length n_classes; ``class_001`` ... when the file has
+            none (FLO), see :attr:`class_names_generated`.
         attributes: ``att`` transposed, of shape (n_classes, n_attributes), float64; rows are
             L2-normalised in ``att_splits.mat``, 0/1 in ``binaryAtt_splits.mat``.
         original_attributes: ``original_att`` transposed, of shape (n_classes, n_attributes), on the
@@ -136,6 +161,8 @@ class AttSplits:
         val_indices: 0-based ``val_loc``, or None if the file has none.
         train_val_is_clean: True if train and val partition trainval (safe to tune on), False if
             they do not (the original AwA2 file: never use them), None if the file has neither.
+        class_names_generated: True if the file has no ``allclasses_names`` (FLO) and
+            :attr:`class_names` are ``class_001`` ... (label ``i`` is ``class_{i:03d}``).
     """
 
     path: Path
@@ -149,6 +176,7 @@ class AttSplits:
     train_indices: np.ndarray | None
     val_indices: np.ndarray | None
     train_val_is_clean: bool | None
+    class_names_generated: bool = False
 
     @property
     def n_classes(self) -> int:
@@ -178,18 +206,30 @@ def load_att_splits(path: str | Path, n_images: int | None = None) -> AttSplits:
         The file's :class:`AttSplits`. Warns with :class:`Xlsa17SplitWarning` if ``train_loc`` and
         ``val_loc`` are present but do not partition ``trainval_loc``.
 
+    A file without ``allclasses_names`` (FLO's) gets the names ``class_001`` ... (one per column of
+    ``att``) and :attr:`AttSplits.class_names_generated` True.
+
     Raises:
+        MissingDataError: if the file does not exist (naming ``python -m utils.download xlsa17``).
         DatasetFormatError: naming the file and the key, if a key is missing or malformed, ``att``
             does not have one column per class name, a location is out of range, or the test-seen,
             test-unseen and trainval image sets overlap.
     """
-    path = Path(path)
+    path = require_path(path, "xlsa17", "xlsa17 splits file", kind="file")
     contents = load_mat(path)
-    class_names = _cell_strings(_require_key(contents, "allclasses_names", path), path, "allclasses_names")
+    att = _require_key(contents, "att", path)
+    class_names_generated = CLASS_NAMES_KEY not in contents
+    if class_names_generated:
+        if att.ndim != 2 or att.shape[1] < 1:
+            raise DatasetFormatError(
+                path, f"key 'att' has shape {att.shape}, expected (n_attributes, n_classes)"
+            )
+        class_names = generated_class_names(int(att.shape[1]))
+    else:
+        class_names = _cell_strings(_require_key(contents, CLASS_NAMES_KEY, path), path, CLASS_NAMES_KEY)
     if len(set(class_names)) != len(class_names):
         duplicates = sorted({name for name in class_names if class_names.count(name) > 1})
         raise DatasetFormatError(path, f"key 'allclasses_names' repeats {', '.join(duplicates)}")
-    att = _require_key(contents, "att", path)
     if att.ndim != 2 or att.shape[1] != len(class_names):
         raise DatasetFormatError(
             path, f"key 'att' has shape {att.shape}, expected (n_attributes, {len(class_names)} classes)"
@@ -267,6 +307,7 @@ def load_att_splits(path: str | Path, n_images: int | None = None) -> AttSplits:
         train_indices=train,
         val_indices=val,
         train_val_is_clean=train_val_is_clean,
+        class_names_generated=class_names_generated,
     )
 
 
@@ -310,11 +351,12 @@ def load_res101(path: str | Path, n_classes: int | None = None) -> Res101Feature
         The file's :class:`Res101Features`.
 
     Raises:
+        MissingDataError: if the file does not exist (naming ``python -m utils.download xlsa17``).
         DatasetFormatError: naming the file and the key, if a key is missing, ``features`` is not
             (feature_dim, n_images), labels are not 1-based integers in range, or ``image_files``
             has the wrong length.
     """
-    path = Path(path)
+    path = require_path(path, "xlsa17", "xlsa17 res101.mat", kind="file")
     contents = load_mat(path)
     labels = _integer_vector(_require_key(contents, "labels", path), path, "labels")
     labels = _one_based_to_zero_based(labels, path, "labels", n_classes, "classes")
@@ -396,24 +438,80 @@ def load_xlsa17(
         The folder's :class:`Xlsa17Dataset`.
 
     Raises:
+        MissingDataError: if the folder or one of its two files does not exist (naming
+            ``python -m utils.download xlsa17``).
         DatasetFormatError: naming the file and what is wrong.
     """
-    folder = require_folder(folder, "xlsa17 folder")
-    res101_path = require_file(folder / res101_file)
+    folder = require_path(folder, "xlsa17", "xlsa17 data set folder", kind="folder")
+    res101_path = require_path(folder / res101_file, "xlsa17", f"xlsa17 {res101_file}", kind="file")
     # Read the splits header first: its class count bounds the labels, the labels bound the locations.
-    att_path = require_file(folder / att_splits_file)
+    att_path = require_path(folder / att_splits_file, "xlsa17", f"xlsa17 {att_splits_file}", kind="file")
+    n_images = read_mat_shapes(res101_path).get("labels")
+    att_splits = load_att_splits(att_path, n_images=None if n_images is None else int(np.prod(n_images)))
+    res101 = load_res101(res101_path, n_classes=att_splits.n_classes)
+    seen, unseen = class_split(att_splits, res101.labels)
+    return Xlsa17Dataset(
+        att_splits=att_splits, res101=res101, seen_class_indices=seen, unseen_class_indices=unseen
+    )
+
+
+def read_mat_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """``{variable: shape}`` of a MATLAB file, from its header (no data is read).
+
+    Raises:
+        MissingDataError: if the file does not exist.
+        DatasetFormatError: if it is not a readable MATLAB 5 file.
+    """
     import scipy.io
 
-    n_images = None
+    path = require_path(path, "xlsa17", "MATLAB file", kind="file")
     try:
-        for name, shape, _ in scipy.io.whosmat(str(res101_path)):
-            if name == "labels":
-                n_images = int(np.prod(shape))
+        return {name: tuple(shape) for name, shape, _ in scipy.io.whosmat(str(path))}
+    except NotImplementedError:
+        raise DatasetFormatError(
+            path, "MATLAB v7.3 (HDF5) file; scipy.io.loadmat reads only v5 files (re-save it with -v7)"
+        ) from None
     except Exception as error:
-        raise DatasetFormatError(res101_path, f"not a readable MATLAB file ({error})") from None
-    att_splits = load_att_splits(att_path, n_images=n_images)
-    res101 = load_res101(res101_path, n_classes=att_splits.n_classes)
-    labels = res101.labels
+        raise DatasetFormatError(path, f"not a readable MATLAB file ({error})") from None
+
+
+def load_res101_labels(path: str | Path, n_classes: int | None = None) -> np.ndarray:
+    """Only the 0-based ``labels`` of a ``res101.mat`` (its features are not read), int64 of shape (n_images,).
+
+    Raises:
+        MissingDataError: if the file does not exist.
+        DatasetFormatError: naming the file, if ``labels`` is missing or not 1-based integers in range.
+    """
+    path = require_path(path, "xlsa17", "xlsa17 res101.mat", kind="file")
+    contents = load_mat(path, variable_names=["labels"])
+    labels = _integer_vector(_require_key(contents, "labels", path), path, "labels")
+    return _one_based_to_zero_based(labels, path, "labels", n_classes, "classes")
+
+
+def class_split(att_splits: AttSplits, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seen classes (of the ``trainval`` images) and unseen classes (of the ``test_unseen`` images).
+
+    Args:
+        att_splits: the splits file's contents.
+        labels: 0-based class of every image (``res101.mat``'s labels - 1).
+
+    Returns:
+        ``(seen, unseen)``: sorted int64 class indices.
+
+    Raises:
+        DatasetFormatError: naming the splits file, if a class is both seen and unseen, or a
+            ``test_seen`` image belongs to a class without ``trainval`` images.
+    """
+    att_path = att_splits.path
+    for key, indices in (
+        ("trainval_loc", att_splits.trainval_indices),
+        ("test_seen_loc", att_splits.test_seen_indices),
+        ("test_unseen_loc", att_splits.test_unseen_indices),
+    ):
+        if indices.size and indices.max() >= labels.size:
+            raise DatasetFormatError(
+                att_path, f"key '{key}' holds {indices.max() + 1}, beyond the {labels.size} images"
+            )
     seen = np.unique(labels[att_splits.trainval_indices])
     unseen = np.unique(labels[att_splits.test_unseen_indices])
     shared = np.intersect1d(seen, unseen)
@@ -428,6 +526,35 @@ def load_xlsa17(
         raise DatasetFormatError(
             att_path, f"key 'test_seen_loc' holds images of classes not in trainval: {names}"
         )
-    return Xlsa17Dataset(
-        att_splits=att_splits, res101=res101, seen_class_indices=seen, unseen_class_indices=unseen
+    return seen, unseen
+
+
+def is_xlsa17_dataset_folder(folder: Path) -> bool:
+    """True if ``folder`` holds an xlsa17 ``res101.mat`` or a ``*splits*.mat`` file."""
+    return folder.is_dir() and ((folder / RES101_FILE).is_file() or any(folder.glob("*splits*.mat")))
+
+
+def find_xlsa17_datasets(path: str | Path) -> dict[str, Path]:
+    """The xlsa17 data set folders under ``path``, by name (``{"AWA2": .../xlsa17/data/AWA2, ...}``).
+
+    ``path`` may be the ``xlsa17/`` folder that ``python -m utils.download xlsa17`` leaves (it holds
+    ``data/<DATASET>/``), its ``data/`` folder, or one data set folder (then the one entry is it).
+
+    Raises:
+        MissingDataError: if ``path`` does not exist.
+        DatasetFormatError: if it holds no xlsa17 data set folder.
+    """
+    path = require_path(path, "xlsa17", "xlsa17 folder", kind="folder")
+    if is_xlsa17_dataset_folder(path):
+        return {path.name: path}
+    for parent in (path / DATA_FOLDER, path):
+        if parent.is_dir():
+            found = {
+                child.name: child for child in sorted(parent.iterdir()) if is_xlsa17_dataset_folder(child)
+            }
+            if found:
+                return found
+    raise DatasetFormatError(
+        path,
+        f"no xlsa17 data set folder (<DATASET>/{ATT_SPLITS_FILE}, {RES101_FILE}) here or in {DATA_FOLDER}/",
     )

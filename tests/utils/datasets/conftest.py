@@ -163,3 +163,70 @@ def scenes_folder(tmp_path: Path) -> Path:
         SCENE_UNSEEN,
     )
     return folder
+
+
+# ------------------------------------------------ the layouts the project's own tools leave behind
+
+
+def write_xlsa17_download(root: Path, datasets: tuple[str, ...] = ("AWA2", "CUB", "FLO")) -> Path:
+    """``root/xlsa17`` as ``python -m utils.download xlsa17`` leaves it: ``data/<DATASET>/{att_splits,res101}.mat``.
+
+    Every data set is the small one of :func:`write_att_splits`/:func:`write_res101`, with its class
+    lists; ``FLO``'s ``att_splits.mat`` has no ``allclasses_names``, like the real one.
+    """
+    top = root / "xlsa17"
+    for name in datasets:
+        folder = top / "data" / name
+        folder.mkdir(parents=True)
+        if name == "FLO":
+            write_att_splits(folder / "att_splits.mat", allclasses_names=None)
+        else:
+            write_att_splits(folder / "att_splits.mat")
+            (folder / "trainvalclasses.txt").write_text("cat\ndog\n")
+            (folder / "testclasses.txt").write_text("horse\nzebra\n")
+        write_res101(folder / "res101.mat")
+    return top
+
+
+@pytest.fixture
+def xlsa17_download(tmp_path: Path) -> Path:
+    return write_xlsa17_download(tmp_path)
+
+
+NUSWIDE_TAGS = ["sky", "clouds", "beach", "dog", "sand", "airport"]  # real NUS-WIDE tags
+NUSWIDE_UNSEEN = ["dog", "sand", "airport"]  # three of the real 81 unseen tags
+NUSWIDE_ROWS = [
+    ("0001/140016_215548610_422b79b4d7_m.jpg", "sky clouds", "train"),
+    ("0001/169049_2075738376_8385aa8a13_m.jpg", "beach sky", "train"),
+    ("0002/231350_154414926_710674646d_m.jpg", "dog", "train"),
+    ("0002/264106_2467643421_80a54c63e2_m.jpg", "beach sand sky", "test"),
+]
+
+
+def write_nuswide_labels(path: Path, rows) -> None:
+    path.write_text(
+        "image,labels,split\n" + "".join(f"{image},{tags},{split}\n" for image, tags, split in rows)
+    )
+
+
+def write_nuswide(data_dir: Path, rows=NUSWIDE_ROWS, label_vectors: bool = True) -> Path:
+    """``data_dir/nus_wide`` in the README's layout, and ZS_SDL's label vectors in ``data_dir/ZS_SDL/data/NUS_WIDE``."""
+    folder = data_dir / "nus_wide"
+    for image, _, _ in rows:
+        (folder / "images" / image).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "images" / image).write_bytes(b"\xff\xd8\xff\xd9")
+    write_nuswide_labels(folder / "labels.csv", rows)
+    if label_vectors:
+        vectors = np.random.default_rng(0).normal(size=(len(NUSWIDE_TAGS), 300)).astype(np.float32)
+        write_label_vectors(
+            data_dir / "ZS_SDL" / "data" / "NUS_WIDE",
+            NUSWIDE_TAGS,
+            vectors / np.linalg.norm(vectors, axis=1, keepdims=True),
+            NUSWIDE_UNSEEN,
+        )
+    return folder
+
+
+@pytest.fixture
+def nuswide_folder(tmp_path: Path) -> Path:
+    return write_nuswide(tmp_path / "data")

@@ -11,7 +11,14 @@ import pytest
 import scipy.io
 
 from tests.utils.datasets.conftest import RES101_LABELS_1_BASED, write_att_splits, write_res101
-from utils.datasets import DatasetFormatError, Xlsa17SplitWarning, load_att_splits, load_res101, load_xlsa17
+from utils.datasets import (
+    DatasetFormatError,
+    MissingDataError,
+    Xlsa17SplitWarning,
+    load_att_splits,
+    load_res101,
+    load_xlsa17,
+)
 
 
 def test_att_splits_are_converted_to_zero_based_class_major(tmp_path: Path) -> None:
@@ -114,7 +121,9 @@ def test_malformed_res101_names_file_and_key(tmp_path: Path) -> None:
     path.write_bytes(b"not a mat file at all")
     with pytest.raises(DatasetFormatError, match="not a readable MATLAB file"):
         load_res101(path)
-    with pytest.raises(DatasetFormatError, match="MATLAB file not found"):
+    with pytest.raises(
+        MissingDataError, match=r"res101.mat not found: .*missing.mat; .*python -m utils.download xlsa17"
+    ):
         load_res101(tmp_path / "missing.mat")
 
 
