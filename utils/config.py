@@ -184,6 +184,21 @@ class DataConfig(BaseConfig):
     def __post_init__(self) -> None:
         self.split_dir = awa2_split_dir(self)
 
+    def datasets_to_check(self) -> dict[str, Path]:
+        """Every data set the course reads in this profile, ``{data set: path}`` (the keys name the download):
+        the sample world's folders, or in ``full`` the real ones under ``$ZSL_DATA_DIR``."""
+        if self.profile != "full":
+            return {"awa2": Path(self.awa2_dir), "cifar100": DATA_SAMPLES_DIR / "cifar100",
+                    "scenes": DATA_SAMPLES_DIR / "scenes", "word_vectors": Path(self.word_vectors)}
+        return {
+            "awa2": Path(self.awa2_dir),
+            "xlsa17": data_dir() / "xlsa17",
+            "cifar100": data_dir() / "cifar-100-python",
+            "nus_wide": data_dir() / "nus_wide",
+            "nus_wide_label_vectors": data_dir() / "ZS_SDL" / "data" / "NUS_WIDE",
+            "fasttext": Path(self.word_vectors),
+        }
+
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
         return {
@@ -425,7 +440,7 @@ class SiameseConfig(BaseConfig):
         return {
             "tiny": {
                 "sweep_fractions": (0.5, 0.9),
-                "max_images_per_class": 10,
+                "max_images_per_class": 20,
                 "epochs": 1,
                 "n_triplets": 1_000,
                 "n_pairs": 500,

@@ -208,6 +208,16 @@ def write_nus_wide(root: Path, reference: Path | None, n_train: int = 96, n_test
             "nus-wide images": n_train + n_test}
 
 
+def tree_files(root: Path) -> dict[str, tuple[int, int]]:
+    """``{relative path: (size, mtime_ns)}`` of every file under ``root``, caches left out (to tell what a run wrote)."""
+    files = {}
+    for path in Path(root).rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
+            status = path.stat()
+            files[str(path.relative_to(root))] = (status.st_size, status.st_mtime_ns)
+    return files
+
+
 def build_full_data_tree(root: Path, images_per_class: int = 10) -> dict:
     """Write the whole miniature tree under ``root`` (which must not exist yet); returns its counts."""
     root = Path(root)
