@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,19 +35,23 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from models.attribute_head import AttributeHead, AttributeRegressor, nearest_class_scores
 from models.losses import REZSL_HYPERPARAMETERS, build_attribute_loss
+from utils.checkpoints import (
+    Decision,
+    arrays_sha256,
+    decide,
+    load_weights,
+    record,
+    save_weights,
+    shaping_settings,
+)
 from utils.datasets.errors import DatasetFormatError
 from utils.metrics import ausuc, gzsl_scores, seen_unseen_curve, select_gamma, zsl_scores
-from utils.runtime import data_loader_generator, seed_worker
+from utils.runtime import data_loader_generator, seed_everything, seed_worker
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PRELOAD_LIMIT_BYTES = 1 << 30
 """Image sets smaller than this (as uint8) are decoded once into memory; larger ones are read lazily."""
-
-
-def missing_data_message(path: Path, what: str, command: str) -> str:
-    """One line naming the missing data set and the command that fetches it."""
-    return f"{what} not found at {path}. Download it with `python -m utils.download {command}` (it writes under $ZSL_DATA_DIR)."
 
 
 # ---------------------------------------------------------------------------------------------- splits
@@ -309,29 +313,78 @@ def predict_outputs(model: nn.Module, dataset: Dataset, batch_size: int = 256, d
     return torch.cat([model(to_network_input(inputs, device)).cpu() for inputs, _ in loader])
 
 
-def fit_or_load(checkpoint: Path, model: nn.Module, train, config: Any = None) -> bool:
-    """Load ``model``'s weights from ``checkpoint`` if it exists, else call ``train()`` and save them.
+SEED_A_FIELDS = (
+    "awa2_dir", "images_per_class", "test_seen_fraction", "n_validation_classes", "image_size",
+    "backbone", "pretrained",
+    "image_epochs", "image_batch_size", "image_learning_rate", "image_schedule", "weight_decay",
+    "seed",
+)
+"""The config fields that shape seed A's end-to-end network, in groups: which images it trains on (the
+folder, the cap per class, the trainval/test_seen split and its validation classes) and at what size; the
+body it starts from; its training (epochs, batches, learning rate, schedule, weight decay; the loss is
+always BCE on the binary attributes); and the seed of the split, initial weights, batch order and flips."""
 
-    The resolved config (``config.save`` or a dict) is written beside the checkpoint as ``config.json``.
+FEATURE_REGRESSOR_FIELDS = (
+    "regressor_hidden",
+    "feature_epochs", "feature_batch_size", "feature_learning_rate", "weight_decay",
+    "xlsa17_dataset", "remse_p", "remse_p2", "lambda_regression", "lambda_ce", "cosine_scale",
+    "seed",
+)
+"""The config fields that shape a feature regressor, in groups: its width; its training; the loss options
+(``xlsa17_dataset`` picks ReZSL's defaults of the ``None`` ones); the seed of its weights and batch order.
+The features themselves enter as :func:`feature_problem_sha256`, the loss name, image split and classes
+as further inputs (:func:`train_feature_model`)."""
+
+
+def seed_a_network(config: Any, n_attributes: int) -> nn.Module:
+    """Seed A's untrained network (``config.backbone`` + :class:`AttributeHead`), its weights drawn from ``config.seed``.
+
+    Seeding here, not wherever a notebook happens to stand, makes the initial weights the same whatever
+    ran before in the process.
+    """
+    from models.attribute_head import AttributeNetwork, create_attribute_backbone
+
+    seed_everything(config.seed)
+    backbone, width = create_attribute_backbone(config.backbone, pretrained=config.pretrained)
+    return AttributeNetwork(backbone, AttributeHead(width, n_attributes))
+
+
+def fit_or_load(
+    checkpoint: Path, model: nn.Module, train, config: Any, fields: Sequence[str] = SEED_A_FIELDS,
+    name: str | None = None, **inputs: Any,
+) -> Decision:
+    """Load ``model``'s weights from ``checkpoint`` while the settings that shape it are unchanged, else train.
+
+    The policy of :mod:`utils.checkpoints`: the shaping settings are ``fields`` of ``config`` (default: seed A's,
+    :data:`SEED_A_FIELDS`) plus ``inputs`` (non-config inputs such as a feature file's hash); the decision is
+    printed; ``config.retrain`` forces training. Training is seeded from ``config.seed`` first. After
+    training, the weights are saved and then, once complete, ``<checkpoint>.json`` (fingerprint, settings,
+    resolved config).
+
+    Args:
+        checkpoint: the ``.pt`` file.
+        model: the network, loaded or trained in place.
+        train: called without arguments to train ``model``.
+        config: an :class:`utils.config.AttributeZslConfig`.
+        fields: the config fields that shape ``model``.
+        name: the run's name in the printed line (default: the checkpoint's folder for ``model.pt``, else its stem).
+        inputs: further shaping inputs.
 
     Returns:
-        True if the model was trained now, False if it was loaded.
+        The :class:`utils.checkpoints.Decision`; ``bool(decision)`` is True when the model was trained now.
     """
     checkpoint = Path(checkpoint)
-    if checkpoint.is_file():
-        model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    settings = shaping_settings(config, fields, **inputs)
+    decision = decide(checkpoint, settings, config, name=name)
+    if not decision.trained:
+        model.load_state_dict(load_weights(checkpoint))
         model.eval()
-        return False
+        return decision
+    seed_everything(config.seed)
     train()
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), checkpoint)
-    if config is not None:
-        config_path = checkpoint.parent / "config.json"
-        if hasattr(config, "save"):
-            config.save(config_path)
-        else:
-            config_path.write_text(json.dumps(config, indent=2, sort_keys=True, default=str) + "\n")
-    return True
+    save_weights(model.state_dict(), checkpoint)
+    record(checkpoint, settings, config)
+    return decision
 
 
 def export_backbone_features(
@@ -406,6 +459,25 @@ class FeatureProblem:
         return np.setdiff1d(self.seen_classes, self.validation_classes)
 
 
+def feature_problem_sha256(problem: FeatureProblem) -> str:
+    """SHA-256 of everything a regressor reads from the xlsa17 files: features, labels, attributes, splits.
+
+    The arrays are hashed rather than the ``.mat`` files, whose headers carry the time they were written: a
+    re-export of the same features is reused, features that differ in any bit retrain. Computed once per
+    problem.
+    """
+    cached = problem.__dict__.get("_sha256")
+    if cached is None:
+        split_names = sorted(problem.splits)
+        cached = arrays_sha256(
+            problem.features, problem.labels, problem.attribute_matrix, problem.binary_attribute_matrix,
+            problem.seen_classes, problem.unseen_classes, problem.validation_classes,
+            np.array(split_names), *(problem.splits[name] for name in split_names),
+        ) + "-" + hashlib.sha256("\n".join(problem.class_names).encode()).hexdigest()[:16]
+        problem.__dict__["_sha256"] = cached
+    return cached
+
+
 def feature_problem(
     xlsa17_dir: str | Path,
     n_validation_classes: int = 10,
@@ -420,14 +492,13 @@ def feature_problem(
     ``binaryAtt_splits.mat`` if present, else from ``original_att >= 50%`` of its scale.
 
     Raises:
-        FileNotFoundError: naming ``python -m utils.download xlsa17`` when the folder is missing.
+        MissingDataError: naming the missing file and ``python -m utils.download xlsa17``.
     """
+    import warnings
+
     from utils.datasets import load_att_splits, load_xlsa17
 
     folder = Path(xlsa17_dir)
-    if not (folder / "res101.mat").is_file() or not (folder / "att_splits.mat").is_file():
-        raise FileNotFoundError(missing_data_message(folder, "xlsa17 res101.mat + att_splits.mat", "xlsa17"))
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the original AwA2 file's unusable train/val pair is handled below
@@ -523,7 +594,8 @@ def train_feature_model(
         config: an :class:`utils.config.AttributeZslConfig`.
         image_split: key of ``problem.splits`` to train on.
         train_classes: the classes of those images (rows of the targets, in this order).
-        checkpoint: ``.pt`` file: loaded if present, else written after training.
+        checkpoint: ``.pt`` file: loaded while the settings that shape it (:data:`FEATURE_REGRESSOR_FIELDS`,
+            the loss, the split, the classes and the features' content) are unchanged, else written after training.
         device: where to train.
         verbose: print one line per epoch.
     """
@@ -531,7 +603,7 @@ def train_feature_model(
     position = {int(class_index): row for row, class_index in enumerate(train_classes)}
     labels = torch.tensor([position[int(label)] for label in problem.labels[indices]])
     targets = torch.from_numpy(targets_for(loss_name, problem)[train_classes])
-    torch.manual_seed(config.seed)
+    seed_everything(config.seed)
     model = build_feature_model(problem, config)
     loss = build_attribute_loss(loss_name, len(train_classes), targets.shape[1], **rezsl_options(config))
     dataset = TensorDataset(problem.features[indices], labels)
@@ -543,7 +615,9 @@ def train_feature_model(
             checkpoint.with_suffix(".csv"), verbose, threads=1,
         )
 
-    fit_or_load(checkpoint, model, train, config)
+    fit_or_load(checkpoint, model, train, config, FEATURE_REGRESSOR_FIELDS,
+                name=Path(checkpoint).stem, loss=loss_name, image_split=image_split,
+                train_classes=[int(index) for index in train_classes], features_sha256=feature_problem_sha256(problem))
     return model.cpu().eval()
 
 

@@ -7,9 +7,13 @@ label — first with the body frozen (phase 2a), then all of it with discriminat
 (phase 2b). An image is then labelled with the nearest label vector, which may be an unseen class.
 Frome et al., "DeViSE: A Deep Visual-Semantic Embedding Model", NeurIPS 2013.
 
-Every ``Learner`` writes under ``config.run_dir`` (``outputs/devise/<profile>``): ``checkpoints/``
-(``SaveModelCallback``), ``logs/`` (``CSVLogger``), and a JSON of each run's timings. Each training
-function loads its checkpoint instead of training when it exists (``config.retrain`` forces training).
+Every ``Learner`` writes under ``config.run_dir`` (``outputs/devise/<run label>``): ``checkpoints/<run>.pth``
+(``SaveModelCallback``) with ``checkpoints/<run>.json`` beside it (the shaping settings, the resolved config,
+the epoch timings), and ``logs/<run>.csv`` (:class:`RunLog`: every epoch of every phase). Each training
+function loads its checkpoint instead of training while the settings that shape it are unchanged
+(:mod:`utils.checkpoints`; the fields are listed below as ``*_RUN_FIELDS``); ``config.retrain`` forces
+training. Each training seeds everything from ``config.seed`` first, so on the CPU the same settings give
+bit-identical weights whatever ran before in the process.
 
 Command line (the integration test calls :func:`run_devise` the same way)::
 
@@ -21,9 +25,10 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import json
+import random
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -35,7 +40,6 @@ from fastai.vision.all import (
     Callback,
     CategoryBlock,
     CrossEntropyLossFlat,
-    CSVLogger,
     DataBlock,
     DataLoaders,
     ImageBlock,
@@ -56,6 +60,15 @@ from models.backbones import BodyHeadModel, ClassifierHead, body_head_splitter, 
 from models.losses import build_embedding_loss
 from models.semantic_head import SemanticHead
 from utils.attribute_zsl import gamma_grid
+from utils.checkpoints import (
+    Decision,
+    arrays_sha256,
+    decide,
+    load_weights,
+    read_metadata,
+    record,
+    shaping_settings,
+)
 from utils.config import DeviseConfig
 from utils.copy_awa2 import copy_awa2
 from utils.datasets import load_awa2
@@ -135,17 +148,92 @@ def label_vectors(config: DeviseConfig, class_names: Sequence[str]) -> np.ndarra
 # --- fastai plumbing ---------------------------------------------------------------------------------
 
 
-class EpochTimer(Callback):
-    """Records the seconds of each epoch's training phase (validation excluded) in ``epoch_seconds``."""
+def _finding_learning_rate(callback: Callback) -> bool:
+    """True while ``learn.lr_find`` runs: its mock fit is no epoch of the run."""
+    return hasattr(callback.learn, "lr_finder")
 
-    def before_fit(self):
+
+class EpochTimer(Callback):
+    """Records the seconds of each epoch's training phase (validation excluded) in ``epoch_seconds``.
+
+    The list holds every epoch of every ``fit`` of the learner, so a ``fine_tune`` (a frozen fit, then an
+    unfrozen one) or DeViSE's phases 2a and 2b are all there; :meth:`reset` starts a new run.
+    """
+
+    def __init__(self):
         self.epoch_seconds: list[float] = []
 
+    def reset(self) -> None:
+        self.epoch_seconds = []
+
     def before_train(self):
-        self.started = time.perf_counter()
+        self.started = None if _finding_learning_rate(self) else time.perf_counter()
 
     def after_train(self):
-        self.epoch_seconds.append(time.perf_counter() - self.started)
+        if getattr(self, "started", None) is not None:
+            self.epoch_seconds.append(time.perf_counter() - self.started)
+
+
+class RunLog(Callback):
+    """One CSV per run with every epoch of every ``fit``: a ``phase`` column and a running ``epoch`` number.
+
+    fastai's ``CSVLogger`` rewrites its file at each ``fit``, so the frozen epoch of ``fine_tune`` and
+    DeViSE's phase 2a were lost. Here the first ``fit`` of the learner (or the first after :meth:`reset`)
+    starts a fresh file with one header, and later fits append to it; ``lr_find`` and ``get_preds`` write
+    nothing.
+
+    Args:
+        fname: the file, relative to ``learn.path``.
+
+    Attributes:
+        phases: names given to the next fits, first first (``["frozen", "unfrozen"]`` before a
+            ``fine_tune``); when it runs out, the last name stays.
+        phase: the name of the current fit.
+        epochs_logged: rows written so far in this run.
+    """
+
+    order = 60  # after the Recorder, as fastai's CSVLogger
+
+    def __init__(self, fname: str | Path):
+        self.fname = Path(fname)
+        self.phases: list[str] = []
+        self.phase = "train"
+        self.epochs_logged = 0
+        self.file = None
+
+    def reset(self, phases: Sequence[str] = ()) -> None:
+        """Start a new run: the next ``fit`` rewrites the file; ``phases`` names the coming fits."""
+        self.epochs_logged = 0
+        self.phases = list(phases)
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.learn.path) / self.fname
+
+    def before_fit(self):
+        if hasattr(self, "gather_preds") or _finding_learning_rate(self):
+            return
+        if self.phases:
+            self.phase = self.phases.pop(0)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = self.epochs_logged == 0
+        self.file = self.log_path.open("w" if fresh else "a")
+        if fresh:
+            self.file.write(",".join(["phase", *self.recorder.metric_names]) + "\n")
+        self.old_logger, self.learn.logger = self.learn.logger, self._write_line
+
+    def _write_line(self, log) -> None:
+        self.file.write(",".join([self.phase, str(self.epochs_logged), *(str(value) for value in list(log)[1:])]) + "\n")
+        self.file.flush()
+        self.epochs_logged += 1
+        self.old_logger(log)
+
+    def after_fit(self):
+        if self.file is None:
+            return
+        self.file.close()
+        self.file = None
+        self.learn.logger = self.old_logger
 
 
 class PlainTensorBatches(Callback):
@@ -165,8 +253,28 @@ class PlainTensorBatches(Callback):
             self.learn.yb = tuple(y.as_subclass(torch.Tensor) for y in self.yb)
 
 
+@contextmanager
+def random_state_kept():
+    """Restore the state of ``random``, NumPy and torch (CPU) on exit.
+
+    Iterating a fastai ``DataLoader`` draws from them even without augmentation (its own generator is
+    re-seeded from ``random``, and every ``RandTransform`` draws before it checks the split), so probing the
+    model between epochs would otherwise change the batches and augmentations of the epochs after it.
+    """
+    states = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.random.set_rng_state(states[2])
+
+
 class EmbeddingSnapshots(Callback):
     """After every epoch, embed a fixed set of probe images and keep the result (for the PCA animation).
+
+    The probe pass leaves every random generator as it found it (:func:`random_state_kept`), so the
+    trained weights do not depend on which or how many images are probed.
 
     Args:
         probe_dl: a fastai test ``DataLoader`` of the probe images (``dls.test_dl(paths)``).
@@ -186,7 +294,7 @@ class EmbeddingSnapshots(Callback):
         model = self.learn.model
         was_training = model.training
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), random_state_kept():
             outputs = [model(batch[0]).float().cpu() for batch in self.probe_dl]
         model.train(was_training)
         self.snapshots.append(torch.cat(outputs).numpy())
@@ -207,7 +315,7 @@ def build_learner(
     learn = Learner(
         dls, model, loss_func=loss_func, metrics=metrics, splitter=body_head_splitter,
         path=Path(config.run_dir), model_dir="checkpoints",
-        cbs=[CSVLogger(fname=f"logs/{name}.csv"), EpochTimer(), PlainTensorBatches()],
+        cbs=[RunLog(f"logs/{name}.csv"), EpochTimer(), PlainTensorBatches()],
     )
     if config.mixed_precision and torch.device(device).type == "cuda":
         learn.to_fp16()
@@ -218,55 +326,58 @@ def checkpoint_path(config: DeviseConfig, name: str) -> Path:
     return Path(config.run_dir) / "checkpoints" / f"{name}.pth"
 
 
-def _write_run_info(config: DeviseConfig, name: str, info: dict[str, Any]) -> None:
-    path = Path(config.run_dir) / f"{name}.json"
-    path.write_text(json.dumps({"config": config.to_dict(), **info}, indent=2) + "\n")
+# --- which settings shape which run --------------------------------------------------------------------
+
+DATA_FIELDS = ("awa2_dir", "split_dir", "images_per_class", "valid_fraction", "image_size", "seed")
+"""Which images are trained on, at what size, and the seed of the split, data order, augmentation and initial
+weights (``split_dir``: another folder may hold another split)."""
+CLASSIFIER_FIELDS = ("pretrained", "batch_size", "stage1_epochs", "stage1_learning_rate", "mixed_precision")
+"""Stage 1's own training: starting weights, batches, epochs, learning rate, float16 on CUDA."""
+VALIDATION_FIELDS = ("n_validation_classes", "validation_holdout_fraction")
+"""Which seen classes become pseudo-unseen, and which of the others' images are held out (the γ runs)."""
+DEVISE_FIELDS = ("word_vectors", "head_epochs", "head_learning_rate", "unfrozen_epochs", "body_learning_rate",
+                 "unfrozen_learning_rate", "loss", "margin", "semantic_hidden")
+"""Stage 2: the regression targets, both phases' training, the loss and the head's width."""
+ORACLE_FIELDS = ("oracle_epochs", "oracle_batch_size", "oracle_test_fraction")
+"""The supervised reference: its training and which unseen images it holds out."""
+
+STAGE1_RUN_FIELDS = DATA_FIELDS + CLASSIFIER_FIELDS
+"""``stage1_<backbone>``; the backbone is the run's own (notebook 01 trains several), recorded beside them."""
+VALIDATION_STAGE1_RUN_FIELDS = STAGE1_RUN_FIELDS + VALIDATION_FIELDS
+"""``validation_stage1_<backbone>``: stage 1 on the γ run's classes and images."""
+DEVISE_RUN_FIELDS = STAGE1_RUN_FIELDS + ("backbone",) + DEVISE_FIELDS
+"""``devise``: the body of ``stage1_<config.backbone>`` and its training, then stage 2."""
+VALIDATION_DEVISE_RUN_FIELDS = VALIDATION_STAGE1_RUN_FIELDS + ("backbone",) + DEVISE_FIELDS
+"""``validation_devise``: stage 2 on the γ run's stage 1."""
+ORACLE_RUN_FIELDS = STAGE1_RUN_FIELDS + ORACLE_FIELDS
+"""``oracle_<backbone>``: starts from the stage-1 body (its fingerprint is recorded too), then its own training."""
 
 
-_DATA_FIELDS = ("awa2_dir", "split_dir", "images_per_class", "valid_fraction", "image_size", "seed", "pretrained",
-                "batch_size", "stage1_epochs", "stage1_learning_rate")
-_VALIDATION_FIELDS = ("n_validation_classes", "validation_holdout_fraction")
-_DEVISE_FIELDS = ("word_vectors", "head_epochs", "head_learning_rate", "unfrozen_epochs", "body_learning_rate",
-                  "unfrozen_learning_rate", "loss", "margin", "semantic_hidden")
-_ORACLE_FIELDS = ("oracle_epochs", "oracle_test_fraction")
-
-
-def _fields_of_run(name: str) -> tuple[str, ...]:
+def shaping_fields(name: str) -> tuple[str, ...]:
     """The config fields that shape run ``name``: a change to any of them makes its checkpoint stale."""
-    fields = _DATA_FIELDS
     if name.startswith("validation"):
-        fields += _VALIDATION_FIELDS
-    if "devise" in name:
-        fields += _DEVISE_FIELDS
+        return VALIDATION_DEVISE_RUN_FIELDS if "devise" in name else VALIDATION_STAGE1_RUN_FIELDS
     if name.startswith("oracle"):
-        fields += _ORACLE_FIELDS
-    return fields
+        return ORACLE_RUN_FIELDS
+    return DEVISE_RUN_FIELDS if "devise" in name else STAGE1_RUN_FIELDS
 
 
-def checkpoint_is_current(config: DeviseConfig, name: str, checkpoint: str | None = None) -> bool:
-    """True if checkpoint ``checkpoint`` (default ``name``) exists and run ``name`` was trained with the
-    same values of every field that shapes it (as recorded in ``<name>.json``) — so turning a knob such
-    as ``config.loss`` retrains instead of silently loading the old model. ``config.retrain`` forces False.
-    """
-    if config.retrain or not checkpoint_path(config, checkpoint or name).exists():
-        return False
-    recorded = read_run_info(config, name).get("config")
-    if recorded is None:
-        return False
-    current = config.to_dict()
-    changed = [field for field in _fields_of_run(name) if recorded.get(field) != current.get(field)]
-    if changed:
-        print(f"{name}: checkpoint trained with other {', '.join(changed)}; training again")
-    return not changed
+def run_settings(config: DeviseConfig, name: str, **extra: Any) -> dict[str, Any]:
+    """The shaping settings of run ``name``: its fields' values (:func:`shaping_fields`) and ``extra`` inputs."""
+    return shaping_settings(config, shaping_fields(name), **extra)
 
 
 def read_run_info(config: DeviseConfig, name: str) -> dict[str, Any]:
-    """What :func:`train_classifier` / :func:`train_devise` recorded about run ``name`` (timings)."""
-    path = Path(config.run_dir) / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    """The metadata recorded beside run ``name``'s final checkpoint (settings, config, ``epoch_seconds``); ``{}`` if none."""
+    checkpoint = checkpoint_path(config, f"{name}_2b" if "devise" in name else name)
+    return read_metadata(checkpoint) or {}
 
 
-def _fit(learn: Learner, fit: str, epochs: int, learning_rate: Any, callbacks: list) -> None:
+def _fit(learn: Learner, fit: str, epochs: int, learning_rate: Any, callbacks: list, phase: str | None = None) -> None:
+    """``fine_tune`` (logged as phases ``frozen`` + ``unfrozen``) or ``fit_one_cycle`` (logged as ``phase``)."""
+    run_log = getattr(learn, "run_log", None)
+    if run_log is not None:
+        run_log.phases = ["frozen", "unfrozen"] if fit == "fine_tune" else [phase or fit]
     with learn.no_bar():
         if fit == "fine_tune":
             learn.fine_tune(epochs, learning_rate, cbs=callbacks)
@@ -274,17 +385,38 @@ def _fit(learn: Learner, fit: str, epochs: int, learning_rate: Any, callbacks: l
             learn.fit_one_cycle(epochs, learning_rate, cbs=callbacks)
 
 
+def _start_run(learn: Learner) -> None:
+    """A fresh log and epoch timer for a run about to train."""
+    learn.run_log.reset()
+    learn.epoch_timer.reset()
+
+
+def _load_weights(learn: Learner, checkpoint: Path, device: torch.device | str) -> None:
+    learn.model.load_state_dict(load_weights(checkpoint))
+    learn.model.to(device)
+
+
 # --- stage 1 ------------------------------------------------------------------------------------------
 
 
 @dataclass
 class TrainedModel:
-    """A fastai ``Learner`` and what its training took (``epoch_seconds`` is empty when it was loaded)."""
+    """A fastai ``Learner`` and what its training took.
+
+    Attributes:
+        epoch_seconds: every epoch of every phase, as recorded when it was trained (also when loaded).
+        decision: why it was trained or loaded (:class:`utils.checkpoints.Decision`).
+    """
 
     learn: Learner
     name: str
     trained: bool
     epoch_seconds: list[float] = field(default_factory=list)
+    decision: Decision | None = None
+
+    @property
+    def fingerprint(self) -> str | None:
+        return None if self.decision is None else self.decision.fingerprint
 
 
 def classifier_learner(
@@ -304,12 +436,15 @@ def classifier_learner(
 def train_classifier(
     config: DeviseConfig, backbone: str, train_items: Items, valid_items: Items, class_names: Sequence[str],
     name: str, device: torch.device | str = "cpu", initial_body: nn.Module | None = None,
-    epochs: int | None = None, save_best: bool = True,
+    epochs: int | None = None, save_best: bool = True, initial_fingerprint: str | None = None,
 ) -> TrainedModel:
     """Stage 1: fit (or load) a softmax classifier over ``class_names`` with one-cycle training.
 
     Pretrained bodies are fine-tuned the fastai way (head first, then all); bodies trained from
-    scratch get ``fit_one_cycle`` on everything.
+    scratch get ``fit_one_cycle`` on everything. The checkpoint is reused only while the settings of
+    :func:`shaping_fields` (plus ``backbone`` and ``initial_fingerprint``) are unchanged
+    (:mod:`utils.checkpoints`). Everything random is seeded from ``config.seed`` first, so the run is the same
+    whatever ran before it in the process.
 
     Args:
         backbone: a key of ``models.backbones.BACKBONES``.
@@ -318,19 +453,31 @@ def train_classifier(
         epochs: overrides ``config.stage1_epochs``.
         save_best: keep the epoch with the lowest validation loss (``SaveModelCallback``); ``False``
             when the validation images are test images (the oracle), so no choice is made on them.
+        initial_fingerprint: the fingerprint of ``initial_body``'s run (a shaping input of this one).
     """
+    seed_everything(config.seed)
     learn = classifier_learner(config, backbone, train_items, valid_items, class_names, name, device, initial_body)
-    if checkpoint_is_current(config, name):
-        learn.load(name, with_opt=False, device=device)
-        return TrainedModel(learn, name, trained=False, epoch_seconds=read_run_info(config, name).get("epoch_seconds", []))
+    checkpoint = checkpoint_path(config, name)
+    extra: dict[str, Any] = {"backbone": backbone, "classes": list(class_names)}
+    if epochs is not None:
+        extra["epochs"] = epochs
+    if initial_fingerprint is not None:
+        extra["initial_body"] = initial_fingerprint
+    settings = run_settings(config, name, **extra)
+    decision = decide(checkpoint, settings, config, name=name)
+    learn.checkpoint_fingerprint = decision.fingerprint
+    if not decision.trained:
+        _load_weights(learn, checkpoint, device)
+        return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision)
+    _start_run(learn)
     callbacks = [SaveModelCallback(monitor="valid_loss", fname=name)] if save_best else []
     fit = "fine_tune" if config.pretrained and initial_body is None else "one_cycle"
     _fit(learn, fit, epochs or config.stage1_epochs, config.stage1_learning_rate, callbacks)
     if not save_best:
         learn.save(name, with_opt=False)
     epoch_seconds = list(learn.epoch_timer.epoch_seconds)
-    _write_run_info(config, name, {"epoch_seconds": epoch_seconds})
-    return TrainedModel(learn, name, trained=True, epoch_seconds=epoch_seconds)
+    record(checkpoint, settings, config, epoch_seconds=epoch_seconds)
+    return TrainedModel(learn, name, True, epoch_seconds, decision)
 
 
 def stage1_items(config: DeviseConfig) -> tuple[Items, Items, list[str]]:
@@ -406,7 +553,9 @@ def train_devise(
 
     Phase 2a trains the head alone (``learn.freeze()``: the body's weights stay, its BatchNorm layers
     adapt); phase 2b trains everything with ``slice(body_learning_rate, unfrozen_learning_rate)``, so
-    the body moves ten to a hundred times less than the new head.
+    the body moves ten to a hundred times less than the new head. Both phases go to one log,
+    ``logs/<name>.csv``. The checkpoint ``<name>_2b.pth`` is reused only while the settings of
+    :func:`shaping_fields`, the classes, their label vectors and the stage-1 run are unchanged.
 
     Args:
         stage1: the stage-1 learner whose body is copied.
@@ -419,6 +568,7 @@ def train_devise(
         ``(trained, snapshots)`` where ``snapshots`` holds ``embeddings`` of shape
         (n_epochs, n_probe, embedding_dim), ``phases`` and ``paths`` (saved as ``<name>_snapshots.npz``).
     """
+    seed_everything(config.seed)
     configure_threads(config)
     n_features = feature_channels(stage1.model.body)
     dls = image_dataloaders(train_items, valid_items, class_names, config, device)
@@ -429,35 +579,45 @@ def train_devise(
     metric = partial(nearest_label_accuracy, class_word_vectors=nn.functional.normalize(vectors, dim=1))
     learn = build_learner(dls, model, loss, [metric], config, name, device)
     snapshot_file = Path(config.run_dir) / f"{name}_snapshots.npz"
-    if checkpoint_is_current(config, name, f"{name}_2b"):
-        learn.load(f"{name}_2b", with_opt=False, device=device)
+    checkpoint = checkpoint_path(config, f"{name}_2b")
+    extra: dict[str, Any] = {"classes": list(class_names), "class_word_vectors_sha256": arrays_sha256(vectors)}
+    upstream = getattr(stage1, "checkpoint_fingerprint", None)
+    if upstream is not None:
+        extra["stage1"] = upstream
+    settings = run_settings(config, name, **extra)
+    decision = decide(checkpoint, settings, config, name=name)
+    learn.checkpoint_fingerprint = decision.fingerprint
+    if not decision.trained:
+        _load_weights(learn, checkpoint, device)
         snapshots = dict(np.load(snapshot_file)) if snapshot_file.exists() else {}
-        return TrainedModel(learn, name, False, read_run_info(config, name).get("epoch_seconds", [])), snapshots
+        return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision), snapshots
 
+    _start_run(learn)
+    snapshot_file.unlink(missing_ok=True)
     callbacks = []
     snapshot_callback = None
     if probe_paths:
-        snapshot_callback = EmbeddingSnapshots(dls.test_dl(list(probe_paths)))
+        with random_state_kept():  # making a DataLoader draws from ``random``
+            snapshot_callback = EmbeddingSnapshots(dls.test_dl(list(probe_paths)))
         callbacks.append(snapshot_callback)
     learn.freeze()
     if snapshot_callback:
         snapshot_callback.phase = "2a"
     _fit(learn, "one_cycle", config.head_epochs, config.head_learning_rate,
-         [*callbacks, SaveModelCallback(monitor="valid_loss", fname=f"{name}_2a")])
-    epoch_seconds = list(learn.epoch_timer.epoch_seconds)
+         [*callbacks, SaveModelCallback(monitor="valid_loss", fname=f"{name}_2a")], phase="2a")
     learn.unfreeze()
     if snapshot_callback:
         snapshot_callback.phase = "2b"
     _fit(learn, "one_cycle", config.unfrozen_epochs, slice(config.body_learning_rate, config.unfrozen_learning_rate),
-         [*callbacks, SaveModelCallback(monitor="valid_loss", fname=f"{name}_2b")])
-    epoch_seconds += list(learn.epoch_timer.epoch_seconds)
-    _write_run_info(config, name, {"epoch_seconds": epoch_seconds})
+         [*callbacks, SaveModelCallback(monitor="valid_loss", fname=f"{name}_2b")], phase="2b")
+    epoch_seconds = list(learn.epoch_timer.epoch_seconds)
     snapshots = {}
     if snapshot_callback:
         snapshots = {"embeddings": np.stack(snapshot_callback.snapshots), "phases": np.array(snapshot_callback.phases),
                      "paths": np.array([str(path) for path in probe_paths])}
         np.savez(snapshot_file, **snapshots)
-    return TrainedModel(learn, name, True, epoch_seconds), snapshots
+    record(checkpoint, settings, config, epoch_seconds=epoch_seconds)
+    return TrainedModel(learn, name, True, epoch_seconds, decision), snapshots
 
 
 def feature_channels(body: nn.Module) -> int:
@@ -590,7 +750,8 @@ def train_oracle(
     config = dataclasses.replace(config, batch_size=config.oracle_batch_size)
     oracle = train_classifier(config, config.backbone, train_items, test_items, unseen_classes,
                               f"oracle_{config.backbone}", device, initial_body=stage1.model.body,
-                              epochs=config.oracle_epochs, save_best=False)
+                              epochs=config.oracle_epochs, save_best=False,
+                              initial_fingerprint=getattr(stage1, "checkpoint_fingerprint", None))
     return classifier_accuracy(oracle.learn)["per_class_mean_accuracy"], test_items
 
 

@@ -24,11 +24,19 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> int:
     """Seed Python's ``random``, NumPy and torch (CPU and CUDA) from one number.
 
     Data-loader workers are seeded through :func:`seed_worker`, which derives each worker's seed
-    from torch's per-worker seed, so a fixed ``seed`` gives the same batches run after run.
+    from torch's per-worker seed, so a fixed ``seed`` gives the same batches run after run. Every
+    training function of ``utils`` calls this with ``config.seed`` right before it builds its model and
+    batches, so its weights do not depend on what ran before it in the process; on the CPU the same
+    settings then give bit-identical weights in every process.
+
+    ``PYTHONHASHSEED`` is set for child processes only: the running interpreter's string hashing was fixed
+    when it started, which is why nothing that shapes a model may depend on the order of a ``set`` of strings.
 
     Args:
         seed: the seed.
-        deterministic: also ask cuDNN/torch for deterministic kernels (slower on GPU).
+        deterministic: also ask cuDNN/torch for deterministic kernels (slower on GPU; cuBLAS needs
+            ``CUBLAS_WORKSPACE_CONFIG`` before CUDA starts, set here if absent). Without it, CUDA runs differ
+            in the last bits (cuDNN's algorithm choice, atomic additions in backward passes).
 
     Returns:
         The seed, for logging.
@@ -42,6 +50,7 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> int:
         torch.cuda.manual_seed_all(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
         torch.use_deterministic_algorithms(True, warn_only=True)

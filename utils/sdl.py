@@ -28,8 +28,9 @@ animals, GloVe label vectors in the SDL format). In ``full``, NUS-WIDE (Chua et 
                                from github.com/Alibaba-MIIL/ZS_SDL (data/NUS_WIDE): the 1006 label
                                names, their 300-d vectors and the 81 unseen labels
 
-Checkpoints go to ``outputs/sdl/<profile>/<run>/model.pt`` with ``config.json`` and ``train_log.csv``
-beside them; a checkpoint holds the weights and everything inference needs (backbone name, image
+Checkpoints go to ``outputs/sdl/<run label>/<run>/model.pt`` with ``model.json`` (the settings that shape it,
+their fingerprint and the resolved config: :mod:`utils.checkpoints`) and ``train_log.csv`` beside them; a
+checkpoint is reused while those settings are unchanged, and holds the weights and everything inference needs (backbone name, image
 size, label names, label vectors, unseen labels), so that::
 
     python -m utils.sdl train [--profile sample]
@@ -57,10 +58,20 @@ from models.attribute_head import create_attribute_backbone
 from models.losses import SemanticDiversityLoss
 from models.sdl_head import SdlHead, SdlModel, label_scores, principal_vector_scores
 from utils.attribute_zsl import ImageBatches, ImageFiles, adamw_with_schedule, read_image, to_network_input
-from utils.datasets.errors import DatasetFormatError
+from utils.checkpoints import (
+    Decision,
+    arrays_sha256,
+    decide,
+    load_weights,
+    record,
+    save_weights,
+    shaping_settings,
+)
+from utils.datasets.errors import DatasetFormatError, MissingDataError
 from utils.datasets.nuswide import load_label_vectors
 from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
 from utils.metrics import multilabel_scores
+from utils.runtime import seed_everything
 
 NUSWIDE_HELP = (
     "NUS-WIDE for notebook 07 needs {images} (the Flickr images from "
@@ -114,7 +125,9 @@ def _nuswide_dataset(folder: Path, label_vectors_dir: Path):
     """A scenes-like view of a NUS-WIDE folder whose labels come from an SDL label-vector folder."""
     images, labels = folder / "images", folder / LABELS_FILE
     if not images.is_dir() or not labels.is_file() or not label_vectors_dir.is_dir():
-        raise FileNotFoundError(NUSWIDE_HELP.format(images=images, labels=labels, vectors=label_vectors_dir))
+        missing = next((path for path in (images, labels, label_vectors_dir) if not path.exists()), folder)
+        raise MissingDataError(missing, "nus_wide", "NUS-WIDE",
+                               how=NUSWIDE_HELP.format(images=images, labels=labels, vectors=label_vectors_dir))
     vectors = load_label_vectors(label_vectors_dir)
     image_names, label_matrix, image_splits = read_labels_csv(labels, vectors.label_names)
     if image_splits is None:
@@ -137,7 +150,7 @@ def load_problem(config: Any) -> MultilabelProblem:
     layout of this module's docstring.
 
     Raises:
-        FileNotFoundError: naming the missing NUS-WIDE files and where to download them.
+        MissingDataError: naming the missing NUS-WIDE files and where to download them.
         DatasetFormatError: for malformed files, or scenes without label vectors.
     """
     folder = Path(config.scenes_dir)
@@ -256,25 +269,27 @@ def train_sdl_model(
 
 
 def save_checkpoint(path: Path, model: SdlModel, problem: MultilabelProblem, config: Any) -> Path:
-    """Weights plus everything :func:`load_checkpoint` needs to predict tags without the data set."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
+    """Weights plus everything :func:`load_checkpoint` needs to predict tags without the data set.
+
+    Only tensors and plain values (str, int, lists of str), so that the file loads with ``weights_only=True``;
+    written atomically.
+    """
+    return save_weights(
         {
             "state_dict": model.state_dict(),
-            "backbone": config.backbone,
-            "image_size": config.image_size,
-            "n_principal_vectors": model.head.n_principal_vectors,
-            "label_names": problem.label_names,
-            "label_word_vectors": torch.from_numpy(problem.label_word_vectors),
-            "unseen_labels": problem.unseen_labels,
+            "backbone": str(config.backbone),
+            "image_size": int(config.image_size),
+            "n_principal_vectors": int(model.head.n_principal_vectors),
+            "label_names": [str(name) for name in problem.label_names],
+            "label_word_vectors": torch.from_numpy(np.ascontiguousarray(problem.label_word_vectors, dtype=np.float32)),
+            "unseen_labels": [str(name) for name in problem.unseen_labels],
         },
         path,
     )
-    return path
 
 
 def load_checkpoint(path: str | Path) -> tuple[SdlModel, dict[str, Any]]:
-    """The model and metadata of a checkpoint written by :func:`save_checkpoint`.
+    """The model and metadata of a checkpoint written by :func:`save_checkpoint`, read with ``weights_only=True``.
 
     Raises:
         FileNotFoundError: naming the checkpoint and how to create one.
@@ -284,11 +299,39 @@ def load_checkpoint(path: str | Path) -> tuple[SdlModel, dict[str, Any]]:
         raise FileNotFoundError(
             f"no SDL checkpoint at {path}; train one with `python -m utils.sdl train` (or run notebook 07)"
         )
-    bundle = torch.load(path, map_location="cpu", weights_only=False)
+    bundle = load_weights(path)
     vectors = bundle["label_word_vectors"]
     model = build_model(bundle["backbone"], vectors.shape[1], bundle["n_principal_vectors"])
     model.load_state_dict(bundle["state_dict"])
     return model.eval(), bundle
+
+
+SDL_FIELDS = (
+    "scenes_dir", "label_vectors_dir", "max_train_images", "image_size",
+    "backbone", "pretrained",
+    "regularization_weight", "epochs", "batch_size", "learning_rate", "weight_decay", "schedule",
+    "seed",
+)
+"""The config fields that shape an SDL model, in groups: which scenes and label vectors it trains on (and the
+cap on them) at what image size; the body it starts from; the loss's regulariser and the training; the seed
+of the initial weights, batch order and flips. The variant (``M`` and the diversity weight) and the content
+of the training targets and label vectors (:func:`problem_sha256`) are added by :func:`fit_or_load`;
+``max_test_images``, ``top_k`` and ``gallery_size`` only change what is evaluated or shown."""
+
+
+def problem_sha256(problem: MultilabelProblem) -> str:
+    """SHA-256 of what training reads besides the image files: the training targets, label vectors and names."""
+    train_targets = problem.label_matrix[problem.train_indices][:, problem.seen_mask]
+    return arrays_sha256(train_targets, problem.label_word_vectors, problem.seen_mask, np.array(problem.label_names))
+
+
+def read_history(folder: Path) -> list[dict[str, float]]:
+    """The ``train_log.csv`` rows of a run folder (``[]`` if none)."""
+    path = Path(folder) / "train_log.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
 
 
 def fit_or_load(
@@ -297,8 +340,13 @@ def fit_or_load(
     n_principal_vectors: int | None = None,
     use_diversity_weight: bool | None = None,
     device: torch.device | str = "cpu",
-) -> tuple[SdlModel, list[dict[str, float]] | None]:
-    """Load the variant's checkpoint from ``config.run_dir`` if present (and not ``retrain``), else train it.
+) -> tuple[SdlModel, list[dict[str, float]], Decision]:
+    """Load the variant's checkpoint from ``config.run_dir`` while the settings that shape it are unchanged, else train.
+
+    The policy of :mod:`utils.checkpoints`: the shaping settings are :data:`SDL_FIELDS`, the variant and
+    :func:`problem_sha256`; the decision is printed; ``config.retrain`` forces training. Training is seeded
+    from ``config.seed`` first. ``model.json`` (fingerprint, settings, resolved config) is written after
+    ``model.pt`` is complete, and ``train_log.csv`` is rewritten by every training.
 
     Args:
         problem: the data.
@@ -307,15 +355,19 @@ def fit_or_load(
         device: where to train.
 
     Returns:
-        ``(model on the CPU in eval mode, training history or None if loaded)``.
+        ``(model on the CPU in eval mode, training history (the recorded one when loaded), decision)``.
     """
     n_principal_vectors = config.n_principal_vectors if n_principal_vectors is None else n_principal_vectors
     use_diversity_weight = config.use_diversity_weight if use_diversity_weight is None else use_diversity_weight
-    folder = Path(config.run_dir) / run_name(n_principal_vectors, use_diversity_weight)
+    name = run_name(n_principal_vectors, use_diversity_weight)
+    folder = Path(config.run_dir) / name
     checkpoint = folder / "model.pt"
-    if checkpoint.is_file() and not config.retrain:
-        return load_checkpoint(checkpoint)[0], None
-    torch.manual_seed(config.seed)
+    settings = shaping_settings(config, SDL_FIELDS, n_principal_vectors=int(n_principal_vectors),
+                                use_diversity_weight=bool(use_diversity_weight), problem_sha256=problem_sha256(problem))
+    decision = decide(checkpoint, settings, config, name=name)
+    if not decision.trained:
+        return load_checkpoint(checkpoint)[0], read_history(folder), decision
+    seed_everything(config.seed)
     model = build_model(config.backbone, problem.label_word_vectors.shape[1], n_principal_vectors, config.pretrained)
     seen = problem.seen_mask
     dataset = ImageFiles(
@@ -329,13 +381,14 @@ def fit_or_load(
         config.learning_rate, config.weight_decay, config.schedule, device, config.seed, config.verbose,
         config.cpu_threads,
     )
-    save_checkpoint(checkpoint, model, problem, config)
-    config.save(folder / "config.json")
+    folder.mkdir(parents=True, exist_ok=True)
     with (folder / "train_log.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
-    return model.cpu().eval(), history
+    save_checkpoint(checkpoint, model, problem, config)
+    record(checkpoint, settings, config)
+    return model.cpu().eval(), history, decision
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
@@ -404,8 +457,8 @@ def compare_variants(
     for n_principal_vectors in config.comparison_principal_vectors:
         for use_weight in (False, True):
             start = time.perf_counter()
-            model, history = fit_or_load(problem, config, n_principal_vectors, use_weight, device)
-            seconds = round(time.perf_counter() - start, 1) if history is not None else None
+            model, _, decision = fit_or_load(problem, config, n_principal_vectors, use_weight, device)
+            seconds = round(time.perf_counter() - start, 1) if decision.trained else None
             name = run_name(n_principal_vectors, use_weight)
             matrices[name] = embedding_matrices(model, test_paths, config.image_size, device)
             figures = evaluate(problem, matrices[name], config.top_k)
@@ -438,6 +491,33 @@ def top_tags(scores: np.ndarray, label_names: Sequence[str], unseen_labels: Sequ
     unseen = set(unseen_labels)
     order = np.argsort(-np.asarray(scores), axis=1, kind="stable")[:, :k]
     return [[mark_tag(label_names[j], label_names[j] in unseen) for j in row] for row in order]
+
+
+def diversity_examples(label_names: Sequence[str], label_word_vectors: np.ndarray) -> dict[str, list[str]]:
+    """Three label sets of this task that show SDL's diversity weight: its two most similar labels (cosine of
+    their word vectors), its two least similar, and one label alone.
+
+    With unit vectors the weight of a pair is ``1 + (1 - cos)``: the far pair weighs most, a single label 1.
+
+    Args:
+        label_names: the task's labels, of length n_labels.
+        label_word_vectors: of shape (n_labels, d).
+
+    Returns:
+        ``{description: label names}`` in that order.
+    """
+    vectors = np.asarray(label_word_vectors, dtype=np.float64)
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, np.nan)
+    closest = np.unravel_index(np.nanargmax(similarity), similarity.shape)
+    farthest = np.unravel_index(np.nanargmin(similarity), similarity.shape)
+    close_pair, far_pair = ([label_names[i] for i in pair] for pair in (closest, farthest))
+    return {
+        f"{', '.join(close_pair)} (most similar)": close_pair,
+        f"{', '.join(far_pair)} (least similar)": far_pair,
+        f"{close_pair[0]} (one label)": [close_pair[0]],
+    }
 
 
 def principal_vector_top_labels(
@@ -533,7 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}")
         return 2
     start = time.perf_counter()
-    model, _ = fit_or_load(problem, config, device=device)
+    model, _, _ = fit_or_load(problem, config, device=device)
     matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices], config.image_size, device)
     for setting, figures in evaluate(problem, matrices, config.top_k).items():
         print(f"{setting}: " + "  ".join(f"{key} {value:.3f}" for key, value in figures.items()))

@@ -26,6 +26,7 @@ from torch import nn
 
 from models.pair_losses import build_pair_loss, pairwise_distances
 from models.siamese import build_siamese_encoder
+from utils.checkpoints import Decision, canonical, decide, load_weights, record, save_weights
 from utils.episodes import best_threshold, binary_accuracy, pair_distances, sample_pairs
 from utils.runtime import seed_everything
 
@@ -78,12 +79,14 @@ class DigitSiamese:
         threshold: pairs at distance ≤ threshold are "same digit" (chosen on validation pairs).
         distance: ``"cosine"`` or ``"euclidean"``.
         test_binary_accuracy: same/different accuracy on balanced pairs of held-back test digits.
+        decision: why the encoder was trained or loaded (``None`` without a folder).
     """
 
     encoder: nn.Module
     threshold: float
     distance: str = "cosine"
     test_binary_accuracy: float = float("nan")
+    decision: Decision | None = None
 
     @torch.no_grad()
     def distance_between(self, first_digit: np.ndarray, second_digit: np.ndarray) -> float:
@@ -109,6 +112,27 @@ def _augment_digits(images: torch.Tensor, generator: torch.Generator) -> torch.T
     return torch.where(binarise[:, None, None, None], binary, shifted)
 
 
+DIGITS_RUN_NAME = "digits_small_cnn"
+"""The folder of the digits model under a Siamese config's ``run_dir`` (:func:`digits_folder`)."""
+
+DIGITS_RECIPE = {"train_share": 0.6, "batch_size": 80, "m_per_class": 8, "learning_rate": 1e-3, "augment": "shift1+binarise"}
+"""What :func:`train_digit_siamese` fixes rather than takes: recorded among the shaping settings, so that a change
+of the recipe in the code retrains instead of loading a model trained otherwise."""
+
+
+def digits_folder(config) -> Path:
+    """``<config.run_dir>/digits_small_cnn`` for a :class:`utils.config.SiameseConfig` (one folder; the
+    settings' fingerprint decides reuse)."""
+    return Path(config.run_dir) / DIGITS_RUN_NAME
+
+
+def digits_settings(epochs: int, seed: int, loss: str, distance: str, margin: float, embedding_dim: int) -> dict:
+    """The settings that shape the digits model: the arguments of :func:`train_digit_siamese` that change its
+    weights (``device`` and ``folder`` do not), and :data:`DIGITS_RECIPE`."""
+    return canonical({"epochs": epochs, "seed": seed, "loss": loss, "distance": distance, "margin": margin,
+                      "embedding_dim": embedding_dim, "backbone": "small_cnn", "recipe": DIGITS_RECIPE})
+
+
 def train_digit_siamese(
     epochs: int = 20,
     seed: int = 0,
@@ -122,7 +146,9 @@ def train_digit_siamese(
 ) -> DigitSiamese:
     """Fit (or load from ``folder``) a small-CNN Siamese encoder on 60% of the digits.
 
-    20% of the digits choose the threshold (validation pairs) and 20% measure the test accuracy.
+    20% of the digits choose the threshold (validation pairs) and 20% measure the test accuracy. With a
+    ``folder``, ``model.pt`` is reused while the settings of :func:`digits_settings` are unchanged
+    (:mod:`utils.checkpoints`); the decision is printed and kept in ``DigitSiamese.decision``.
 
     Args:
         epochs: passes over the training digits.
@@ -132,8 +158,9 @@ def train_digit_siamese(
         distance: ``"cosine"`` or ``"euclidean"``.
         margin: the loss margin.
         embedding_dim: size of the embedding.
-        folder: if given, ``model.pt`` and ``threshold.json`` are loaded from / saved to it.
-        retrain: train even if ``folder/model.pt`` exists.
+        folder: if given, ``model.pt``, ``model.json`` and ``threshold.json`` are loaded from / saved to it
+            (:func:`digits_folder` gives a Siamese config's).
+        retrain: train even if a checkpoint with the same settings exists.
 
     Returns:
         The :class:`DigitSiamese`.
@@ -142,15 +169,20 @@ def train_digit_siamese(
 
     images, labels = load_digit_images()
     indices = np.arange(len(labels))
-    train_indices, rest = train_test_split(indices, train_size=0.6, stratify=labels, random_state=seed)
+    train_indices, rest = train_test_split(indices, train_size=DIGITS_RECIPE["train_share"], stratify=labels,
+                                           random_state=seed)
     validation_indices, test_indices = train_test_split(rest, train_size=0.5, stratify=labels[rest], random_state=seed)
     seed_everything(seed)
     encoder = build_siamese_encoder("small_cnn", embedding_dim, in_channels=1)
+    settings = digits_settings(epochs, seed, loss, distance, margin, embedding_dim)
     checkpoint = Path(folder) / "model.pt" if folder is not None else None
-    if checkpoint is not None and checkpoint.is_file() and not retrain:
-        encoder.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    decision = decide(checkpoint, settings, retrain=retrain, name="digits") if checkpoint is not None else None
+    if decision is not None and not decision.trained:
+        encoder.load_state_dict(load_weights(checkpoint))
     else:
         _fit_digits(encoder, images[train_indices], labels[train_indices], epochs, seed, device, loss, distance, margin)
+        if checkpoint is not None:
+            save_weights(encoder.state_dict(), checkpoint)
     encoder.to(device).eval()
     with _one_cpu_thread(torch.device(device)), torch.no_grad():
         embeddings = encoder(digits_to_tensor(images).to(device)).cpu()
@@ -160,12 +192,12 @@ def train_digit_siamese(
     )
     first, second, same = sample_pairs(labels[test_indices], 2_000, seed=seed + 1)
     test_accuracy = binary_accuracy(pair_distances(embeddings[test_indices], first, second, distance), same, threshold)
-    if checkpoint is not None:
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(encoder.state_dict(), checkpoint)
+    if decision is not None and decision.trained:
         (checkpoint.parent / "threshold.json").write_text(
             json.dumps({"threshold": threshold, "distance": distance, "test_binary_accuracy": test_accuracy}) + "\n")
-    return DigitSiamese(encoder, threshold, distance, test_accuracy)
+        record(checkpoint, settings, {"epochs": epochs, "seed": seed, "device": str(device), "loss": loss,
+                                      "distance": distance, "margin": margin, "embedding_dim": embedding_dim})
+    return DigitSiamese(encoder, threshold, distance, test_accuracy, decision)
 
 
 @contextmanager
@@ -189,12 +221,14 @@ def _fit_digits(encoder, images, labels, epochs, seed, device, loss, distance, m
 def _fit_digit_batches(encoder, images, labels, epochs, seed, device, loss, distance, margin) -> None:
     encoder.to(device).train()
     tensor, label_tensor = digits_to_tensor(images), torch.as_tensor(labels)
-    sampler = MPerClassSampler(labels, 8, batch_size=80, length_before_new_iter=len(labels))
+    batch_size = DIGITS_RECIPE["batch_size"]
+    sampler = MPerClassSampler(labels, DIGITS_RECIPE["m_per_class"], batch_size=batch_size,
+                               length_before_new_iter=len(labels))
     loss_function = build_pair_loss(loss, margin, distance)
-    optimizer = torch.optim.Adam(encoder.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(encoder.parameters(), lr=DIGITS_RECIPE["learning_rate"])
     generator = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
-        for batch_indices in torch.as_tensor(list(iter(sampler))).split(80):
+        for batch_indices in torch.as_tensor(list(iter(sampler))).split(batch_size):
             batch = _augment_digits(tensor[batch_indices], generator).to(device)
             batch_loss = loss_function(encoder(batch), label_tensor[batch_indices].to(device))
             optimizer.zero_grad(set_to_none=True)

@@ -1,9 +1,10 @@
 """Training glue for notebook 06: data, the triplet training loop, fit-or-load, evaluation, the split sweep.
 
 One run = one class split + one :class:`~utils.config.SiameseConfig`. It lives in
-``<checkpoint_dir>/<profile>/<run name>/`` with ``model.pt`` (the best epoch by validation triplet
-accuracy), ``config.json`` (the resolved config), ``split.json`` (the class lists) and ``log.csv``
-(one row per epoch). :func:`fit_or_load` loads ``model.pt`` when it exists, else trains.
+``<checkpoint_dir>/<run label>/<split>/`` with ``model.pt`` (the best epoch by validation triplet
+accuracy), ``model.json`` (the settings that shape it, their fingerprint and the resolved config),
+``split.json`` (the class lists) and ``log.csv`` (one row per epoch). :func:`fit_or_load` loads
+``model.pt`` while those settings are unchanged, else trains (:mod:`utils.checkpoints`).
 
 Batches hold ``m_per_class`` images of each of ``batch_size / m_per_class`` classes, drawn by
 pytorch-metric-learning's ``MPerClassSampler`` (Musgrave et al., 2020), so every batch has the
@@ -13,7 +14,6 @@ with the seed's learning rate 1e-3, annealed to zero along a cosine over the run
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,8 +31,10 @@ from torch import nn
 
 from models.pair_losses import build_pair_loss
 from models.siamese import build_siamese_encoder
+from utils.checkpoints import Decision, decide, load_weights, record, shaping_settings
 from utils.config import DATA_SAMPLES_DIR, SiameseConfig, cache_dir
 from utils.datasets.cifar100 import load_cifar100
+from utils.datasets.errors import MissingDataError, fetch_hint
 from utils.episodes import (
     ClassSplit,
     LabelledImages,
@@ -63,7 +65,6 @@ SEED_PROJECT_RESULTS = pd.DataFrame(
 ).set_index("split")
 """The seed project's figures (%, ResNet-56, cosine distance, 150 epochs) on real CIFAR-100."""
 
-DOWNLOAD_HINT = "python -m utils.download cifar100"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,15 +76,13 @@ def resolve_cifar100_dir(config: SiameseConfig) -> Path:
     """The CIFAR-100 folder a config reads, generating the larger sample variant on first use.
 
     Raises:
-        FileNotFoundError: naming ``python -m utils.download cifar100`` if real data is missing.
+        MissingDataError: naming the folder and ``python -m utils.download cifar100`` if real data is missing.
     """
     if config.cifar100_dir is not None:
         folder = Path(config.cifar100_dir)
         if not any((candidate / "meta").is_file() for candidate in (folder, folder / "cifar-100-python")):
-            raise FileNotFoundError(
-                f"CIFAR-100 not found at {folder}. Download it with `{DOWNLOAD_HINT}` "
-                "(into $ZSL_DATA_DIR, default data/), or point config.cifar100_dir at a cifar-100-python folder."
-            )
+            raise MissingDataError(folder, "cifar100", "CIFAR-100 folder", how=fetch_hint("cifar100")
+                                   + ", or point config.cifar100_dir at a cifar-100-python folder")
         return folder
     if config.sample_train_per_class is None:
         return DATA_SAMPLES_DIR / "cifar100"
@@ -190,21 +189,31 @@ def m_per_class_batch_size(batch_size: int, m_per_class: int, n_classes: int) ->
 # ---------------------------------------------------------------------------------------------
 
 TRAINING_FIELDS = (
-    "cifar100_dir", "sample_train_per_class", "sample_test_per_class", "validation_fraction",
-    "max_images_per_class", "backbone", "embedding_dim", "loss", "distance", "mining", "margin", "epochs",
-    "learning_rate", "weight_decay", "batch_size", "m_per_class", "augment", "mixed_precision", "seed",
+    "cifar100_dir", "sample_train_per_class", "sample_test_per_class", "validation_fraction", "max_images_per_class",
+    "backbone", "embedding_dim",
+    "loss", "distance", "mining", "margin",
+    "epochs", "learning_rate", "weight_decay", "batch_size", "m_per_class", "augment", "mixed_precision",
+    "seed",
 )
-"""Config fields that change what is trained; a change gives a new run folder."""
+"""The config fields that shape a Siamese encoder, in groups: which images (the data set, the generated
+sample variant, the validation share, the cap per class); the network; the loss; the training; the seed of
+the weights, batches and augmentation. :func:`fit_or_load` adds the class split (which classes are trained
+on) and the number of validation triplets that choose the best epoch; evaluation settings such as
+``n_episodes`` or ``n_pairs`` do not shape it."""
+
+VALIDATION_TRIPLETS = 5_000
+"""At most this many validation triplets score each epoch (:func:`_validation_accuracy`)."""
 
 
 def run_dir(config: SiameseConfig, split: ClassSplit) -> Path:
-    """``<checkpoint_dir>/<profile>/<split>_<backbone>_<loss>_e<epochs>_s<seed>_<hash>``."""
-    settings = {name: str(getattr(config, name)) for name in TRAINING_FIELDS}
-    settings["split"] = asdict(split)
-    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
-    loss = f"{config.loss}-{config.distance}" + (f"-{config.mining}" if config.loss == "triplet" else "")
-    name = f"{split.name}_{config.backbone}_{loss}_e{config.epochs}_s{config.seed}_{digest}"
-    return Path(config.checkpoint_dir) / config.profile / name
+    """``<config.run_dir>/<split name>``: one folder per split; the settings' fingerprint decides reuse."""
+    return Path(config.run_dir) / split.name
+
+
+def run_settings(config: SiameseConfig, split: ClassSplit) -> dict[str, Any]:
+    """The shaping settings of a run: :data:`TRAINING_FIELDS`, the split and the validation triplets."""
+    return shaping_settings(config, TRAINING_FIELDS, split=asdict(split),
+                            validation_triplets=min(config.n_triplets, VALIDATION_TRIPLETS))
 
 
 def apply_cpu_threads(threads: int | None) -> int:
@@ -333,35 +342,41 @@ def _validation_accuracy(encoder: nn.Module, validation: LabelledImages, config:
     if len(validation.classes) < 2:
         return float("nan")
     embeddings = embed_images(encoder, validation.images, device, mixed_precision=config.mixed_precision)
-    return triplet_accuracy(embeddings, validation.labels, min(config.n_triplets, 5_000), config.distance, config.seed)
+    return triplet_accuracy(embeddings, validation.labels, min(config.n_triplets, VALIDATION_TRIPLETS),
+                            config.distance, config.seed)
 
 
 def fit_or_load(
     config: SiameseConfig, data: OneShotData, device: torch.device | str = "cpu"
-) -> tuple[nn.Module, pd.DataFrame, Path]:
-    """Load the run's ``model.pt`` if it exists (and ``config.retrain`` is off), else train and save it.
+) -> tuple[nn.Module, pd.DataFrame, Path, Decision]:
+    """Load the run's ``model.pt`` while the settings that shape it are unchanged, else train and save it.
 
-    Also applies ``config.cpu_threads`` (:func:`apply_cpu_threads`).
+    The policy of :mod:`utils.checkpoints` (settings: :func:`run_settings`); the decision is printed;
+    ``config.retrain`` forces training. The encoder's weights are drawn from ``config.seed`` here, so they do
+    not depend on what ran before. ``model.json`` is written once ``model.pt`` is complete. Also applies
+    ``config.cpu_threads`` (:func:`apply_cpu_threads`).
 
     Returns:
-        ``(encoder in eval mode, the epoch log, the run folder)``.
+        ``(encoder in eval mode, the epoch log, the run folder, the decision)``.
     """
     apply_cpu_threads(config.cpu_threads)
     folder = run_dir(config, data.split)
-    encoder = new_encoder(config)
     checkpoint = folder / "model.pt"
-    if checkpoint.is_file() and not config.retrain:
-        encoder.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    settings = run_settings(config, data.split)
+    decision = decide(checkpoint, settings, config, name=f"siamese_{data.split.name}")
+    seed_everything(config.seed)
+    encoder = new_encoder(config)
+    if not decision.trained:
+        encoder.load_state_dict(load_weights(checkpoint))
         log_path = folder / "log.csv"
         history = pd.read_csv(log_path) if log_path.is_file() else pd.DataFrame()
-        print(f"loaded {checkpoint}")
     else:
         folder.mkdir(parents=True, exist_ok=True)
-        config.save(folder / "config.json")
         (folder / "split.json").write_text(json.dumps(asdict(data.split), indent=1) + "\n")
         history = train_encoder(encoder, data.train, data.validation, config, device, folder)
+        record(checkpoint, settings, config)
         print(f"trained {data.split.name} for {config.epochs} epoch(s) in {history['seconds'].sum():.0f} s → {checkpoint}")
-    return encoder.to(device).eval(), history, folder
+    return encoder.to(device).eval(), history, folder, decision
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,10 +425,10 @@ def run_split(config: SiameseConfig, train_fraction: float | None = None, device
 
     Returns:
         ``{"split", "train_classes", "held_out_classes", "train_images", "train_seconds", **metrics,
-        "encoder", "data", "history", "folder"}``.
+        "encoder", "data", "history", "folder", "decision"}``.
     """
     data = load_one_shot_data(config, class_split_for(config, train_fraction))
-    encoder, history, folder = fit_or_load(config, data, device)
+    encoder, history, folder, decision = fit_or_load(config, data, device)
     return {
         "split": data.split.name,
         "train_classes": len(data.split.train_classes),
@@ -421,7 +436,7 @@ def run_split(config: SiameseConfig, train_fraction: float | None = None, device
         "train_images": len(data.train),
         "train_seconds": float(history["seconds"].sum()) if "seconds" in history else float("nan"),
         **evaluate_one_shot(encoder, data, config, device),
-        "encoder": encoder, "data": data, "history": history, "folder": folder,
+        "encoder": encoder, "data": data, "history": history, "folder": folder, "decision": decision,
     }
 
 
@@ -430,7 +445,8 @@ def sweep_splits(config: SiameseConfig, device: torch.device | str = "cpu") -> p
     rows = []
     for fraction in config.sweep_fractions:
         result = run_split(config, fraction, device)
-        rows.append({key: value for key, value in result.items() if key not in ("encoder", "data", "history", "folder")})
+        rows.append({key: value for key, value in result.items()
+                     if key not in ("encoder", "data", "history", "folder", "decision")})
     return pd.DataFrame(rows).set_index("split")
 
 

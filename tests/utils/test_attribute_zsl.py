@@ -1,6 +1,8 @@
 """utils.attribute_zsl and utils.xlsa17_export: splits, the exact-format round trip, nearest-class inference,
 and a smoke-sized end-to-end run that must beat chance on unseen classes."""
 
+import dataclasses
+import json
 import time
 
 import numpy as np
@@ -21,8 +23,10 @@ from utils.attribute_zsl import (
     export_backbone_features,
     feature_problem,
     first_per_class,
+    fit_or_load,
     split_images,
     train_attribute_model,
+    train_feature_model,
 )
 from utils.config import AttributeZslConfig
 from utils.datasets import image_index, load_awa2, load_xlsa17
@@ -131,5 +135,79 @@ def test_smoke_end_to_end_beats_chance_on_unseen_classes(tmp_path):
     for row in rows:
         assert 0 <= row["U"] <= 1 and 0 <= row["S"] <= 1 and 0 <= row["AUSUC"] <= 1
     assert (tmp_path / "run" / "features" / "remse_in_batch.pt").is_file()
-    assert (tmp_path / "run" / "features" / "config.json").is_file()
+    metadata = json.loads((tmp_path / "run" / "features" / "remse_in_batch.json").read_text())
+    assert metadata["settings"]["loss"] == "remse_in_batch" and metadata["config"]["feature_epochs"] == 8
     print(f"{time.perf_counter() - start:.1f} s; T1 {[round(row['T1'], 3) for row in rows]}")
+
+
+def test_seed_a_is_reused_only_while_its_shaping_fields_are_unchanged(tmp_path, capsys):
+    checkpoint = tmp_path / "seed_a" / "model.pt"
+    base = AttributeZslConfig.for_profile("smoke", outputs=tmp_path)
+    calls = []
+
+    def fit(**changes):
+        model = torch.nn.Linear(3, 2)
+        decision = fit_or_load(checkpoint, model, lambda: calls.append(model.weight.detach().clone()),
+                               dataclasses.replace(base, **changes))
+        return decision, model
+
+    first, trained_model = fit()
+    assert first.trained and first.reason == "no checkpoint yet" and len(calls) == 1
+    again, loaded_model = fit(distances=("cosine",), losses=("mse",), n_gammas=3)
+    assert not again and again.reason == "settings unchanged" and len(calls) == 1
+    assert torch.equal(loaded_model.weight, trained_model.weight)
+    assert capsys.readouterr().out.splitlines()[-1].startswith("seed_a: loaded: settings unchanged (")
+    for change in ({"image_epochs": 20}, {"backbone": "small_cnn"}, {"image_learning_rate": 1e-3}, {"seed": 1},
+                   {"retrain": True}):
+        decision, _ = fit(**change)
+        assert decision.trained, change
+    assert "seed_a: training: image_learning_rate 0.001 → 0.003, seed 0 → 1" in capsys.readouterr().out
+    (tmp_path / "seed_a" / "model.json").unlink()  # the older layout: a checkpoint alone
+    assert fit()[0].reason == "no settings recorded beside the checkpoint"
+    assert not fit()[0]
+
+
+def _tiny_xlsa17(folder, scale: float = 1.0):
+    generator = np.random.default_rng(0)
+    labels = np.repeat(np.arange(6), 8)
+    features = (scale * generator.random((labels.size, 5))).astype(np.float32)
+    attributes = generator.uniform(0, 100, (6, 4))
+    splits = split_images(labels, seen_classes=[0, 1, 2, 3], unseen_classes=[4, 5], test_seen_fraction=0.25,
+                          n_validation_classes=1)
+    names = [f"class+{i}" for i in range(6)]
+    files = [f"awa2//JPEGImages/{names[label]}/{index}.jpg" for index, label in enumerate(labels)]
+    write_xlsa17_pair(folder, features, labels, files, names, attributes, splits, (attributes > 50).astype(np.uint8))
+    return feature_problem(folder, 1)
+
+
+def test_feature_regressors_retrain_when_their_settings_or_features_change(tmp_path, capsys):
+    problem = _tiny_xlsa17(tmp_path / "xlsa17")
+    base = AttributeZslConfig.for_profile("smoke", outputs=tmp_path, feature_epochs=1, regressor_hidden=8)
+    checkpoint = tmp_path / "features" / "mse.pt"
+
+    def regressor(problem=problem, **changes):
+        model = train_feature_model(problem, "mse", dataclasses.replace(base, **changes), "trainval",
+                                    problem.seen_classes, checkpoint)
+        return capsys.readouterr().out.strip().splitlines()[-1], model
+
+    line, trained = regressor()
+    assert line == "mse: training: no checkpoint yet" and checkpoint.with_suffix(".csv").is_file()
+    line, loaded = regressor(distances=("cosine",), image_epochs=5)  # seed A's settings do not shape it
+    assert line.startswith("mse: loaded: settings unchanged")
+    assert all(torch.equal(value, loaded.state_dict()[key]) for key, value in trained.state_dict().items())
+    assert regressor(feature_epochs=2)[0] == "mse: training: feature_epochs 1 → 2"
+    assert regressor(feature_epochs=2)[0].startswith("mse: loaded")
+    assert regressor(feature_epochs=2, retrain=True)[0] == "mse: training: retrain=True"
+    rewritten = _tiny_xlsa17(tmp_path / "xlsa17")  # the same features written again: a new file header only
+    assert regressor(rewritten, feature_epochs=2)[0].startswith("mse: loaded")
+    changed = _tiny_xlsa17(tmp_path / "xlsa17", scale=2.0)  # a re-export with other features
+    assert regressor(changed, feature_epochs=2)[0].startswith("mse: training: features_sha256 ")
+
+
+@pytest.mark.slow
+def test_two_processes_train_bit_identical_seed_a_regressors_and_figures(tmp_path):
+    """Seed A, its exported features and the regressors from empty outputs, PYTHONHASHSEED 1 and 2."""
+    from tests.utils._stage_fingerprints import run_twice
+
+    first, second = run_twice("attribute_zsl", tmp_path)
+    assert set(first) == {"seed_a", "features", "regressors", "figures"} and first == second

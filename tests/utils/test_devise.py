@@ -1,17 +1,23 @@
 """The DeViSE glue: data loaders keep the label order, splits hold out per class, evaluation by hand."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from utils.checkpoints import decide, record, save_weights
 from utils.config import DeviseConfig
 from utils.devise import (
+    checkpoint_path,
     evaluate_embeddings,
     folder_items,
     image_dataloaders,
     nearest_label_accuracy,
+    run_settings,
+    shaping_fields,
     split_items_per_class,
     zero_shot_scores,
 )
@@ -81,19 +87,65 @@ def test_devise_config_profiles(tmp_path, monkeypatch):
 
 
 def test_a_checkpoint_is_reused_only_while_the_fields_that_shape_it_are_unchanged(tmp_path):
-    from utils.devise import _write_run_info, checkpoint_is_current, checkpoint_path
+    base = DeviseConfig.for_profile("smoke", outputs=tmp_path)
 
-    config = DeviseConfig.for_profile("smoke", outputs=tmp_path)
-    assert not checkpoint_is_current(config, "devise", "devise_2b")  # nothing saved yet
-    checkpoint_path(config, "devise_2b").parent.mkdir(parents=True)
-    checkpoint_path(config, "devise_2b").write_bytes(b"weights")
-    assert not checkpoint_is_current(config, "devise", "devise_2b")  # no record of how it was trained
-    _write_run_info(config, "devise", {"epoch_seconds": [1.0]})
-    assert checkpoint_is_current(config, "devise", "devise_2b")
-    assert checkpoint_is_current(DeviseConfig.for_profile("smoke", outputs=tmp_path, n_gammas=3), "devise", "devise_2b")
-    assert not checkpoint_is_current(DeviseConfig.for_profile("smoke", outputs=tmp_path, loss="hinge_rank"), "devise", "devise_2b")
-    assert not checkpoint_is_current(DeviseConfig.for_profile("smoke", outputs=tmp_path, retrain=True), "devise", "devise_2b")
-    # Stage 1 does not depend on the DeViSE loss.
-    checkpoint_path(config, "stage1_resnet18").write_bytes(b"weights")
-    _write_run_info(config, "stage1_resnet18", {"epoch_seconds": [1.0]})
-    assert checkpoint_is_current(DeviseConfig.for_profile("smoke", outputs=tmp_path, loss="hinge_rank"), "stage1_resnet18")
+    def trains(name: str, checkpoint: Path, **changes) -> bool:
+        config = dataclasses.replace(base, **changes)
+        extra = {"backbone": "resnet18"} if not name.startswith("devise") else {}
+        return decide(checkpoint, run_settings(config, name, **extra), config, verbose=False).trained
+
+    devise = checkpoint_path(base, "devise_2b")
+    assert trains("devise", devise)  # nothing saved yet
+    save_weights({"weight": torch.zeros(1)}, devise)
+    assert trains("devise", devise)  # no record of how it was trained (the older layout)
+    record(devise, run_settings(base, "devise"), base)
+    assert not trains("devise", devise)
+    assert not trains("devise", devise, pca_classes=("zebra",), n_gammas=3, cpu_threads=2, inference_images=8)
+    for change in ({"loss": "hinge_rank"}, {"backbone": "resnet34"}, {"stage1_epochs": 3}, {"seed": 1},
+                   {"retrain": True}):
+        assert trains("devise", devise, **change), change
+    # Stage 1 does not depend on DeViSE's fields, nor on config.backbone (each backbone is its own run).
+    stage1 = checkpoint_path(base, "stage1_resnet18")
+    save_weights({"weight": torch.zeros(1)}, stage1)
+    record(stage1, run_settings(base, "stage1_resnet18", backbone="resnet18"), base)
+    assert not trains("stage1_resnet18", stage1, loss="hinge_rank", backbone="resnet34", oracle_epochs=1)
+    assert trains("stage1_resnet18", stage1, image_size=40)
+    assert "backbone" in shaping_fields("validation_devise") and "oracle_batch_size" in shaping_fields("oracle_resnet18")
+    assert "n_validation_classes" in shaping_fields("validation_stage1_resnet18")
+    assert "n_validation_classes" not in shaping_fields("stage1_resnet18")
+
+
+def _tiny_learner(config: DeviseConfig, name: str):
+    from fastai.vision.all import CrossEntropyLossFlat, accuracy
+
+    from models.backbones import BodyHeadModel, ClassifierHead
+    from utils.devise import build_learner
+
+    class_names = ["zebra", "antelope"]
+    items = folder_items(AWA2_IMAGES, class_names)[:12]
+    dls = image_dataloaders(items[:8], items[8:], class_names, config)
+    body = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU())
+    model = BodyHeadModel(body, ClassifierHead(4, 2))
+    return build_learner(dls, model, CrossEntropyLossFlat(), [accuracy], config, name)
+
+
+def test_the_log_holds_every_epoch_of_every_phase_and_a_new_run_starts_it_afresh(tmp_path):
+    from utils.devise import _fit, _start_run
+
+    config = DeviseConfig.for_profile("smoke", outputs=tmp_path, image_size=16, batch_size=4)
+    learn = _tiny_learner(config, "tiny")
+    _start_run(learn)
+    _fit(learn, "fine_tune", 2, 1e-3, [])  # a frozen epoch, then two
+    _fit(learn, "one_cycle", 1, 1e-3, [], phase="2b")
+    log = pd.read_csv(config.run_dir / "logs" / "tiny.csv")
+    assert list(log["phase"]) == ["frozen", "unfrozen", "unfrozen", "2b"]
+    assert list(log["epoch"]) == [0, 1, 2, 3] and list(log.columns[:4]) == ["phase", "epoch", "train_loss", "valid_loss"]
+    assert len(learn.epoch_timer.epoch_seconds) == 4
+    with learn.no_bar():
+        learn.lr_find(num_it=5, show_plot=False, suggest_funcs=())  # the finder's mock fit is no epoch of the run
+        learn.get_preds()
+    assert len(pd.read_csv(config.run_dir / "logs" / "tiny.csv")) == 4 and len(learn.epoch_timer.epoch_seconds) == 4
+    _start_run(learn)
+    _fit(learn, "one_cycle", 1, 1e-3, [])
+    log = pd.read_csv(config.run_dir / "logs" / "tiny.csv")
+    assert list(log["phase"]) == ["one_cycle"] and list(log["epoch"]) == [0] and learn.epoch_timer.epoch_seconds

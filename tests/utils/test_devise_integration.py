@@ -1,7 +1,11 @@
 """Stages 1 and 2 end to end in the smoke profile: zero-shot T1 must beat chance (1/10)."""
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
@@ -52,11 +56,28 @@ def test_stage1_then_devise_beats_chance_on_unseen_classes(smoke_outputs):
     loaded = EmbeddingSet.load(embeddings.save(config.run_dir / "embeddings.npz"))
     np.testing.assert_array_equal(loaded.image_embeddings, embeddings.image_embeddings)
 
+    # One log per run with every epoch of every phase, and as many epoch timings.
+    stage1_log = pd.read_csv(config.run_dir / "logs" / f"stage1_{config.backbone}.csv")
+    assert len(stage1_log) == len(stage1.epoch_seconds) == config.stage1_epochs  # from scratch: one one-cycle fit
+    devise_log = pd.read_csv(config.run_dir / "logs" / "devise.csv")
+    assert list(devise_log["phase"]) == ["2a", "2b", "2b"] and list(devise_log["epoch"]) == [0, 1, 2]
+    assert len(devise.epoch_seconds) == config.head_epochs + config.unfrozen_epochs == 3
+
     # Fit-or-load: a second call loads the checkpoint and gives the same embeddings.
     again, _ = train_devise(config, stage1.learn, train_items, valid_items, seen_classes, seen_vectors)
-    assert not again.trained
+    assert not again.trained and again.decision.reason == "settings unchanged" and len(again.epoch_seconds) == 3
     reloaded = embedding_set(again.learn, valid_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
     np.testing.assert_allclose(reloaded.image_embeddings, embeddings.image_embeddings, atol=1e-5)
+
+    # Trained again after stage 1 was loaded (not trained) in this process: bit-identical weights, a fresh log.
+    loaded_stage1 = fit_stage1(config)
+    assert not loaded_stage1.trained
+    retrained, _ = train_devise(dataclasses.replace(config, retrain=True), loaded_stage1.learn, train_items,
+                                valid_items, seen_classes, seen_vectors)
+    assert retrained.trained and retrained.decision.reason == "retrain=True"
+    for name, value in devise.learn.model.state_dict().items():
+        assert torch.equal(value, retrained.learn.model.state_dict()[name]), name
+    assert len(pd.read_csv(config.run_dir / "logs" / "devise.csv")) == 3
 
 
 @pytest.mark.slow
@@ -67,3 +88,12 @@ def test_run_devise_pipeline_with_gamma_and_oracle(smoke_outputs):
     assert np.isfinite([figures[key] for key in ("γ (validation)", "U", "S", "H", "oracle accuracy")]).all()
     assert 0.0 <= figures["H"] <= 1.0 and 0.0 <= figures["oracle accuracy"] <= 1.0
     assert (config.run_dir / "embeddings.npz").exists() and (config.run_dir / "devise_snapshots.npz").exists()
+
+
+@pytest.mark.slow
+def test_two_processes_train_bit_identical_stages_and_figures(tmp_path):
+    """Stage 1, DeViSE, the γ runs and the oracle from empty outputs in two processes (PYTHONHASHSEED 1 and 2)."""
+    from tests.utils._stage_fingerprints import run_twice
+
+    first, second = run_twice("devise", tmp_path)
+    assert set(first) == {"stage1", "devise", "figures"} and first == second

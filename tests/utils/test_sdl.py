@@ -4,9 +4,11 @@ beat chance on unseen labels."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from utils.config import SdlConfig
@@ -31,7 +33,8 @@ def smoke_run(tmp_path_factory):
     outputs = tmp_path_factory.mktemp("outputs")
     config = SdlConfig.for_profile("smoke", outputs=outputs, max_train_images=None, max_test_images=None, epochs=4)
     problem = load_problem(config)
-    model, history = fit_or_load(problem, config)
+    model, history, decision = fit_or_load(problem, config)
+    assert decision.trained and decision.reason == "no checkpoint yet"
     return config, problem, model, history
 
 
@@ -62,10 +65,11 @@ def test_smoke_training_beats_chance_on_unseen_labels(smoke_run) -> None:
 
 def test_fit_or_load_loads_the_checkpoint(smoke_run) -> None:
     config, problem, model, _ = smoke_run
-    loaded, history = fit_or_load(problem, config)
-    assert history is None
+    loaded, history, decision = fit_or_load(problem, config)
+    assert not decision.trained and decision.reason == "settings unchanged"
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4]  # the recorded log
     folder = config.run_dir / "M7_weighted"
-    assert (folder / "config.json").is_file() and (folder / "train_log.csv").is_file()
+    assert (folder / "model.json").is_file() and (folder / "train_log.csv").is_file()
     for name, value in model.state_dict().items():
         assert np.array_equal(value.numpy(), loaded.state_dict()[name].numpy()), name
 
@@ -162,3 +166,66 @@ def test_chunked_scores_equal_direct_scores(monkeypatch) -> None:
         best = torch.argsort(per_column.mean(0)[:, column], descending=True)[:2].tolist()
         assert row["top labels"] == ", ".join(mark_tag(names[j], j == 0) for j in best)
         assert row["wins"] == pytest.approx(float((per_column.argmax(-1) == column).float().mean()))
+
+
+def test_a_variant_is_retrained_only_when_what_shapes_it_changes(tmp_path, capsys) -> None:
+    base = SdlConfig.for_profile("smoke", outputs=tmp_path, max_train_images=16, max_test_images=8, epochs=1)
+    problem = load_problem(base)
+
+    def fit(n_principal_vectors=None, **changes):
+        decision = fit_or_load(problem, dataclasses.replace(base, **changes), n_principal_vectors)[2]
+        assert capsys.readouterr().out.strip() == str(decision)
+        return decision
+
+    assert fit().reason == "no checkpoint yet"
+    assert fit(gallery_size=2, max_test_images=4, top_k=(1,), verbose=True).reason == "settings unchanged"
+    assert fit(epochs=2).reason == "epochs 1 → 2"
+    assert fit(epochs=2, regularization_weight=0.1).reason == "regularization_weight 0.01 → 0.1"
+    assert str(fit(epochs=2, regularization_weight=0.1, retrain=True)) == "M7_weighted: training: retrain=True"
+    assert fit(1).name == "M1_weighted" and fit(1).reason == "settings unchanged"  # each variant in its folder
+    (base.run_dir / "M1_weighted" / "model.json").unlink()  # the older layout: a checkpoint alone
+    assert fit(1).reason == "no settings recorded beside the checkpoint"
+
+
+def test_a_crafted_checkpoint_cannot_run_code(tmp_path) -> None:
+    import os
+
+    import torch
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    torch.save({"state_dict": {}, "backbone": Exploit()}, tmp_path / "model.pt")
+    with pytest.raises(Exception, match="(?i)weights_only"):
+        predict_tags([tmp_path / "model.pt"], tmp_path / "model.pt")
+
+
+@pytest.mark.slow
+def test_two_processes_train_bit_identical_models_and_figures(tmp_path) -> None:
+    from tests.utils._stage_fingerprints import run_twice
+
+    first, second = run_twice("sdl", tmp_path)
+    assert set(first) == {"sdl", "figures"} and first == second
+
+
+def test_diversity_examples_are_the_tasks_own_extremes_and_their_weights_order():
+    from models.losses import diversity_weights
+    from utils.sdl import diversity_examples
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((6, 5)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    names = [f"tag{i}" for i in range(6)]
+    examples = diversity_examples(names, vectors)
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, np.nan)
+    pairs = [sorted(chosen) for chosen in examples.values()][:2]
+    best = np.unravel_index(np.nanargmax(similarity), similarity.shape)
+    worst = np.unravel_index(np.nanargmin(similarity), similarity.shape)
+    assert pairs == [sorted(names[i] for i in best), sorted(names[i] for i in worst)]
+    rows = torch.tensor([[name in chosen for name in names] for chosen in examples.values()]).int()
+    weights = diversity_weights(rows, torch.from_numpy(vectors)).numpy()
+    # unit vectors: the weight of a pair is 1 + (1 - cos), of one label exactly 1
+    assert np.allclose(weights[:2], [2 - np.nanmax(similarity), 2 - np.nanmin(similarity)], atol=1e-5)
+    assert weights[1] > weights[0] > weights[2] == 1.0

@@ -5,6 +5,7 @@ import pytest
 
 from utils.siamese_digits import (
     digit_drawing_widget,
+    digits_folder,
     drawing_to_digit,
     load_digit_images,
     train_digit_siamese,
@@ -39,8 +40,9 @@ def test_digit_siamese_tells_same_from_different(digit_model):
     images, labels = load_digit_images()
     zeros, ones = np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)
     assert model.distance_between(images[zeros[0]], images[zeros[1]]) < model.distance_between(images[zeros[0]], images[ones[0]])
-    loaded = train_digit_siamese(epochs=0, folder=folder)
-    assert loaded.threshold == pytest.approx(model.threshold)
+    loaded = train_digit_siamese(epochs=3, folder=folder, device="cpu")
+    assert not loaded.decision.trained and loaded.decision.reason == "settings unchanged"
+    assert loaded.threshold == model.threshold and loaded.test_binary_accuracy == model.test_binary_accuracy
 
 
 def test_widget_compares_two_drawn_digits(digit_model):
@@ -54,3 +56,31 @@ def test_widget_compares_two_drawn_digits(digit_model):
     widget.fill(widget.pads[1], images[10])
     widget.compare()
     assert "distance" in widget.answer.value and "threshold" in widget.answer.value
+
+
+def test_the_digits_model_retrains_when_what_shapes_it_changes(tmp_path):
+    def reason(**arguments) -> str:
+        return train_digit_siamese(folder=tmp_path, **{"epochs": 1, **arguments}).decision.reason
+
+    assert reason() == "no checkpoint yet"
+    assert reason(device="cpu") == "settings unchanged"
+    assert reason(margin=0.4) == "margin 0.5 → 0.4"
+    assert reason(margin=0.4, retrain=True) == "retrain=True"
+    (tmp_path / "model.json").unlink()  # the older layout: a checkpoint alone
+    assert reason(margin=0.4) == "no settings recorded beside the checkpoint"
+    assert reason(margin=0.4, seed=1) == "seed 0 → 1"
+
+
+def test_digits_folder_is_one_per_run_label(tmp_path):
+    from utils.config import SiameseConfig
+
+    config = SiameseConfig.for_profile("smoke", outputs=tmp_path)
+    assert digits_folder(config) == tmp_path / "siamese" / "smoke" / "digits_small_cnn"
+
+
+@pytest.mark.slow
+def test_two_processes_train_bit_identical_digit_models(tmp_path):
+    from tests.utils._stage_fingerprints import run_twice
+
+    first, second = run_twice("digits", tmp_path)
+    assert set(first) == {"digits", "figures"} and first == second

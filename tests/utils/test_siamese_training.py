@@ -1,5 +1,7 @@
 """Training glue: augmentation, batching, run folders, the data-missing message, and a smoke run that beats chance."""
 
+import dataclasses
+import shutil
 import time
 
 import numpy as np
@@ -7,6 +9,7 @@ import pytest
 import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 
+from utils.checkpoints import decide, fingerprint
 from utils.config import SiameseConfig
 from utils.episodes import ratio_class_split
 from utils.siamese_training import (
@@ -16,6 +19,7 @@ from utils.siamese_training import (
     m_per_class_batch_size,
     resolve_cifar100_dir,
     run_dir,
+    run_settings,
     run_split,
     sweep_splits,
 )
@@ -58,14 +62,15 @@ def test_missing_real_data_names_the_download_command(tmp_path):
         resolve_cifar100_dir(config)
 
 
-def test_run_folder_changes_with_training_settings_only():
-    config = SiameseConfig.for_profile("smoke")
+def test_one_folder_per_split_and_the_fingerprint_changes_with_training_settings_only(tmp_path):
+    config = SiameseConfig.for_profile("smoke", outputs=tmp_path)
     split = ratio_class_split([f"c{i}" for i in range(10)], 0.5)
-    base = run_dir(config, split)
-    assert run_dir(SiameseConfig.for_profile("smoke", n_episodes=7), split) == base
-    assert run_dir(SiameseConfig.for_profile("smoke", margin=0.3), split) != base
-    assert run_dir(config, ratio_class_split([f"c{i}" for i in range(10)], 0.5, seed=1)) != base
-    assert base.parent.name == "smoke" and base.name.startswith("50-50_small_cnn_triplet-cosine-semihard_e1")
+    assert run_dir(config, split) == tmp_path / "siamese" / "smoke" / "50-50"
+    assert run_dir(SiameseConfig.for_profile("smoke", outputs=tmp_path, margin=0.3), split) == run_dir(config, split)
+    base = fingerprint(run_settings(config, split))
+    assert fingerprint(run_settings(SiameseConfig.for_profile("smoke", n_episodes=7, n_pairs=3), split)) == base
+    assert fingerprint(run_settings(SiameseConfig.for_profile("smoke", margin=0.3), split)) != base
+    assert fingerprint(run_settings(config, ratio_class_split([f"c{i}" for i in range(10)], 0.5, seed=1))) != base
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +92,16 @@ def test_smoke_training_beats_chance_on_held_out_classes(smoke_run):
     assert result["triplet_acc_held_out"] > 0.6
     assert result["binary_acc_held_out"] > 0.55
     folder = result["folder"]
-    assert {"model.pt", "config.json", "split.json", "log.csv"} <= {path.name for path in folder.iterdir()}
+    assert {"model.pt", "model.json", "split.json", "log.csv"} <= {path.name for path in folder.iterdir()}
+    assert result["decision"].trained and result["decision"].reason == "no checkpoint yet"
 
 
 def test_second_run_loads_the_checkpoint_and_gives_the_same_figures(smoke_run, capsys):
     config, result, _ = smoke_run
     again = run_split(config, 0.5)
-    assert "loaded" in capsys.readouterr().out
+    assert "siamese_50-50: loaded: settings unchanged" in capsys.readouterr().out
+    assert not again["decision"].trained
+    assert not run_split(dataclasses.replace(config, n_episodes=7, n_pairs=100), 0.5)["decision"].trained
     for name in ("triplet_acc_seen", "n_way_1_shot", "5_way_1_shot", "threshold"):
         assert again[name] == pytest.approx(result[name])
 
@@ -107,3 +115,26 @@ def test_sweep_table_sits_beside_the_seed(smoke_run):
     assert table.loc["50-50", ("N-way 1-shot", "seed (CIFAR-100)")] == pytest.approx(76.77)
     assert table.loc["50-50", ("triplet acc", ours)] == pytest.approx(100 * sweep.loc["50-50", "triplet_acc_seen"], abs=0.01)
     assert np.isnan(table.loc["10-90", ("triplet acc", ours)]) and list(table.index)[-1] == "100-0"
+
+
+def test_changed_settings_retrain_and_old_layouts_retrain(smoke_run, tmp_path):
+    config, result, _ = smoke_run
+    copy = dataclasses.replace(config, checkpoint_dir=tmp_path)
+    shutil.copytree(result["folder"], run_dir(copy, result["data"].split))
+    checkpoint = run_dir(copy, result["data"].split) / "model.pt"
+
+    def trains(**changes) -> bool:
+        changed = dataclasses.replace(copy, **changes)
+        return decide(checkpoint, run_settings(changed, result["data"].split), changed, verbose=False).trained
+
+    assert not trains(n_episodes=3, n_query=2, n_support_draws=1)
+    assert trains(retrain=True)  # which also drops the metadata: the older layout from here on
+    assert not checkpoint.with_suffix(".json").exists() and trains()
+
+
+@pytest.mark.slow
+def test_two_processes_train_bit_identical_encoders_and_figures(tmp_path):
+    from tests.utils._stage_fingerprints import run_twice
+
+    first, second = run_twice("siamese", tmp_path)
+    assert set(first) == {"siamese", "figures"} and first == second

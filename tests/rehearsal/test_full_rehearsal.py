@@ -1,0 +1,96 @@
+"""The ``full`` rehearsal as a user runs it: ``python -m utils.course --profile full --budget tiny`` on a data tree
+laid out exactly like the real downloads, from a clone without ``data_samples/``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from full_data_tree import tree_files
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = 8
+
+
+@pytest.fixture(scope="module")
+def rehearsal(full_data_tree, repo_without_samples, tmp_path_factory):
+    """Run the rehearsal once; returns what the tests look at."""
+    data_root, counts = full_data_tree
+    outputs = tmp_path_factory.mktemp("full_outputs") / "outputs"
+    course_dir = tmp_path_factory.mktemp("full_course") / "course"
+    data_before, repo_before = tree_files(data_root), tree_files(repo_without_samples)
+    env = {**os.environ, "ZSL_DATA_DIR": str(data_root), "ZSL_OUTPUTS_DIR": str(outputs), "ZSL_DEVICE": "cpu"}
+    env.pop("ZSL_PROFILE", None)  # the command line names the profile, as a user types it
+    completed = subprocess.run(
+        [sys.executable, "-m", "utils.course", "--profile", "full", "--budget", "tiny", "--out", str(course_dir)],
+        cwd=repo_without_samples, env=env, capture_output=True, text=True, timeout=1500,
+    )
+    results = {}
+    for path in (course_dir / "results").glob("*.json"):
+        entry = json.loads(path.read_text())
+        results[entry["notebook"]] = entry["figures"]
+    return {
+        "completed": completed, "outputs": outputs, "counts": counts, "results": results,
+        "data_unchanged": tree_files(data_root) == data_before,
+        "repo_changes": set(tree_files(repo_without_samples)) ^ set(repo_before),
+    }
+
+
+def test_every_notebook_runs_to_the_end(rehearsal):
+    completed = rehearsal["completed"]
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert f"{NOTEBOOKS}/{NOTEBOOKS} notebooks ran" in completed.stdout
+    assert len(rehearsal["results"]) == NOTEBOOKS
+
+
+def test_full_writes_only_under_its_own_folders(rehearsal):
+    written = [path.relative_to(rehearsal["outputs"]) for path in rehearsal["outputs"].rglob("*") if path.is_file()]
+    assert written
+    outside = [str(path) for path in written if "full-tiny" not in path.parts]
+    assert not outside, f"written outside full-tiny folders: {outside[:5]}"
+    assert rehearsal["data_unchanged"], "the run modified the data tree"
+    assert not rehearsal["repo_changes"], f"the run wrote into the repository: {sorted(rehearsal['repo_changes'])[:5]}"
+
+
+def test_recorded_figures_name_the_real_data(rehearsal):
+    counts, results = rehearsal["counts"], rehearsal["results"]
+    data = results["00_data_and_splits"]
+    assert (data["classes"], data["attributes"], data["images"]) == (counts["classes"], counts["attributes"], counts["images"])
+    assert data["word-vector dimension"] == 300
+    images_per_class = 4  # utils.config.TINY_IMAGES_PER_CLASS
+    seen, unseen = counts["seen classes"], counts["unseen classes"]
+    assert data["valid images after split"] == seen  # one of four per seen class
+    assert data["train images after split"] == seen * (images_per_class - 1)
+    assert data["test images after split"] == unseen * images_per_class
+    assert results["04_semantic_search"]["images indexed"] == seen + unseen * images_per_class
+    features = results["05_attribute_zsl_remse"]
+    assert (features["xlsa17 images"], features["feature dimension"]) == (counts["xlsa17 images"], 2048)
+    assert results["06_siamese_one_shot"]["classes"] == counts["cifar classes"]
+    tags = results["07_multilabel_zsl_sdl"]
+    assert (tags["labels"], tags["unseen labels"]) == (counts["nus-wide labels"], counts["nus-wide unseen labels"])
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_training_logs_hold_every_epoch_of_every_phase(rehearsal):
+    outputs = rehearsal["outputs"]
+    devise = outputs / "devise" / "full-tiny" / "logs"
+    stage2 = _rows(devise / "devise.csv")
+    assert [row["phase"] for row in stage2] == ["2a", "2b"]  # head_epochs 1 + unfrozen_epochs 1
+    for name in ("stage1_squeezenet1_1", "stage1_resnet34"):
+        assert len(_rows(devise / f"{name}.csv")) == 1
+    seed_a_logs = list((outputs / "attribute_zsl" / "full-tiny").rglob("*.csv"))
+    assert seed_a_logs and all(len(_rows(path)) == 1 for path in seed_a_logs)
+    sdl_logs = list((outputs / "sdl" / "full-tiny").rglob("*.csv"))
+    assert len(sdl_logs) == 4 and all(len(_rows(path)) == 1 for path in sdl_logs)
+    siamese_logs = list((outputs / "siamese" / "full-tiny").rglob("log.csv"))
+    assert siamese_logs and all(len(_rows(path)) == 1 for path in siamese_logs)

@@ -1,0 +1,143 @@
+"""Train one stage at the smoke budget into an empty outputs folder and print a hash of its weights and figures.
+
+``python tests/utils/_stage_fingerprints.py STAGE OUTPUTS`` (STAGE: devise, attribute_zsl, sdl, siamese, digits).
+The determinism tests run it in two processes with different ``PYTHONHASHSEED`` and compare the lines:
+same settings must give bit-identical weights and figures on the CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def weights_sha256(model) -> str:
+    digest = hashlib.sha256()
+    for name, value in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def figures_sha256(*values) -> str:
+    return hashlib.sha256(repr(values).encode()).hexdigest()[:16]
+
+
+def devise(outputs: Path) -> dict[str, str]:
+    """Stage 1, DeViSE, the validation runs (γ) and the oracle: :func:`utils.devise.run_devise`."""
+    from utils.config import DeviseConfig
+    from utils.devise import run_devise
+
+    config = DeviseConfig.for_profile("smoke", outputs=outputs, images_per_class=6, oracle_epochs=1)
+    result = run_devise(config, "cpu")
+    figures = {key: value for key, value in result["figures"].items()}
+    return {"stage1": weights_sha256(result["stage1"].learn.model), "devise": weights_sha256(result["devise"].learn.model),
+            "figures": figures_sha256(sorted(figures.items()))}
+
+
+def attribute_zsl(outputs: Path) -> dict[str, str]:
+    """Seed A, its exported features and two feature regressors, as notebook 05 chains them."""
+    import numpy as np
+    import torch
+
+    from models.losses import AttributeBCELoss
+    from utils.attribute_zsl import (
+        ImageFiles,
+        compare_losses,
+        export_backbone_features,
+        feature_problem,
+        feature_problem_sha256,
+        first_per_class,
+        fit_or_load,
+        seed_a_network,
+        split_images,
+        train_attribute_model,
+    )
+    from utils.config import AttributeZslConfig
+    from utils.datasets import image_index, load_awa2
+
+    config = AttributeZslConfig.for_profile("smoke", outputs=outputs, images_per_class=6, losses=("mse", "bce"))
+    awa2 = load_awa2(config.awa2_dir)
+    all_paths, all_labels = image_index(awa2)
+    kept = first_per_class(all_labels, config.images_per_class)
+    paths, labels = [all_paths[i] for i in kept], all_labels[kept]
+    splits = split_images(labels, awa2.seen_class_indices, awa2.unseen_class_indices, config.test_seen_fraction,
+                          config.n_validation_classes, config.seed)
+    torch.randn(7)  # whatever ran before must not matter
+    network = seed_a_network(config, awa2.n_attributes)
+    seen_row = {int(c): row for row, c in enumerate(awa2.seen_class_indices)}
+    trainval = splits["trainval"]
+    images = ImageFiles([paths[i] for i in trainval], np.array([seen_row[int(label)] for label in labels[trainval]]),
+                        config.image_size)
+    targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
+    checkpoint = config.run_dir / "seed_a" / "model.pt"
+    fit_or_load(checkpoint, network, lambda: train_attribute_model(
+        network, images, targets, AttributeBCELoss(), config.image_epochs, config.image_batch_size,
+        config.image_learning_rate, config.weight_decay, config.image_schedule, "cpu", config.seed, verbose=False), config)
+    export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
+    problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed)
+    rows, _ = compare_losses(problem, config, config.run_dir)
+    regressors = sorted((config.run_dir / "features").glob("*.pt"))
+    return {"seed_a": weights_sha256(network), "features": feature_problem_sha256(problem)[:16],
+            "regressors": figures_sha256([hashlib.sha256(path.read_bytes()).hexdigest() for path in regressors]),
+            "figures": figures_sha256([sorted(row.items()) for row in rows])}
+
+
+def sdl(outputs: Path) -> dict[str, str]:
+    from utils.config import SdlConfig
+    from utils.sdl import embedding_matrices, evaluate, fit_or_load, load_problem
+
+    config = SdlConfig.for_profile("smoke", outputs=outputs, max_train_images=64, max_test_images=32, epochs=1)
+    problem = load_problem(config)
+    model, _, _ = fit_or_load(problem, config)
+    matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices], config.image_size)
+    return {"sdl": weights_sha256(model), "figures": figures_sha256(sorted(evaluate(problem, matrices).items()))}
+
+
+def siamese(outputs: Path) -> dict[str, str]:
+    from utils.config import SiameseConfig
+    from utils.siamese_training import run_split
+
+    config = SiameseConfig.for_profile("smoke", outputs=outputs, n_episodes=20)
+    result = run_split(config, 0.5)
+    figures = {key: value for key, value in result.items() if isinstance(value, float | int) and key != "train_seconds"}
+    return {"siamese": weights_sha256(result["encoder"]), "figures": figures_sha256(sorted(figures.items()))}
+
+
+def digits(outputs: Path) -> dict[str, str]:
+    from utils.siamese_digits import train_digit_siamese
+
+    model = train_digit_siamese(epochs=1, folder=outputs / "digits")
+    return {"digits": weights_sha256(model.encoder), "figures": figures_sha256(model.threshold, model.test_binary_accuracy)}
+
+
+STAGES = {"devise": devise, "attribute_zsl": attribute_zsl, "sdl": sdl, "siamese": siamese, "digits": digits}
+
+
+def run_twice(stage: str, tmp_path: Path, timeout: float = 300) -> list[dict[str, str]]:
+    """The stage's hashes from two fresh processes (``PYTHONHASHSEED`` 1 and 2, empty outputs), run side by side."""
+
+    def run(hash_seed: int) -> dict[str, str]:
+        outputs = tmp_path / f"outputs_{hash_seed}"
+        environment = {**os.environ, "PYTHONHASHSEED": str(hash_seed), "OMP_NUM_THREADS": "1",
+                       "ZSL_OUTPUTS_DIR": str(outputs), "PYTHONPATH": str(REPO_ROOT)}
+        completed = subprocess.run([sys.executable, __file__, stage, str(outputs)], cwd=REPO_ROOT, env=environment,
+                                   capture_output=True, text=True, timeout=timeout)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        lines = [line.split("=", 1) for line in completed.stdout.splitlines() if line.startswith("hash ")]
+        return {key.removeprefix("hash "): value for key, value in lines}
+
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(run, (1, 2)))
+
+
+if __name__ == "__main__":
+    stage_name, outputs_folder = sys.argv[1], Path(sys.argv[2])
+    for key, value in STAGES[stage_name](outputs_folder).items():
+        print(f"hash {key}={value}")

@@ -1,0 +1,109 @@
+"""utils.checkpoints: fingerprints, the train-or-load decision and its line, metadata written last, safe loading."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+from utils.checkpoints import (
+    canonical_json,
+    decide,
+    fingerprint,
+    load_weights,
+    metadata_path,
+    read_metadata,
+    record,
+    save_weights,
+    shaping_settings,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = {"image_epochs": 12, "backbone": "small_cnn", "classes": ("zebra", "cow"), "data": Path("/d"), "lr": 3e-3}
+
+
+@dataclass
+class Config:
+    image_epochs: int = 12
+    backbone: str = "small_cnn"
+    distances: tuple = ("cosine",)
+    retrain: bool = False
+
+    def to_dict(self):
+        return {"image_epochs": self.image_epochs, "backbone": self.backbone, "distances": list(self.distances)}
+
+
+def test_fingerprint_ignores_key_order_and_is_the_same_in_another_process():
+    reordered = dict(reversed(list(SETTINGS.items())))
+    assert fingerprint(reordered) == fingerprint(SETTINGS)
+    assert fingerprint({**SETTINGS, "image_epochs": 13}) != fingerprint(SETTINGS)
+    assert fingerprint({"names": {"b", "a", "c"}}) == fingerprint({"names": ["a", "b", "c"]})
+    code = ("from pathlib import Path, PosixPath; from utils.checkpoints import fingerprint; "
+            f"print(fingerprint({{'names': {{'b', 'a', 'c'}}, **{SETTINGS!r}}}))")
+    outputs = {
+        subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": str(hash_seed)}).stdout.strip()
+        for hash_seed in (1, 2)
+    }
+    assert outputs == {fingerprint({"names": ["a", "b", "c"], **SETTINGS})}
+    assert json.loads(canonical_json(SETTINGS)) == {**SETTINGS, "classes": ["zebra", "cow"], "data": "/d"}
+
+
+def test_shaping_settings_take_the_named_fields_and_extra_inputs():
+    settings = shaping_settings(Config(), ("image_epochs", "backbone"), features_sha256="abc")
+    assert settings == {"image_epochs": 12, "backbone": "small_cnn", "features_sha256": "abc"}
+    with pytest.raises(AttributeError, match="no field 'epochs'"):
+        shaping_settings(Config(), ("epochs",))
+
+
+def test_decisions_and_their_lines(tmp_path, capsys):
+    checkpoint = tmp_path / "seed_a" / "model.pt"
+    settings = shaping_settings(Config(), ("image_epochs", "backbone"))
+    first = decide(checkpoint, settings, Config())
+    assert first.trained and bool(first) and first.reason == "no checkpoint yet"
+    assert capsys.readouterr().out.strip() == "seed_a: training: no checkpoint yet"
+
+    save_weights({"weight": torch.ones(2)}, checkpoint)
+    older_layout = decide(checkpoint, settings, Config())
+    assert older_layout.trained and "no settings recorded" in older_layout.reason
+
+    record(checkpoint, settings, Config())
+    metadata = read_metadata(checkpoint)
+    assert metadata["fingerprint"] == fingerprint(settings) and metadata["settings"] == settings
+    assert metadata["config"]["distances"] == ["cosine"] and metadata_path(checkpoint) == tmp_path / "seed_a" / "model.json"
+    capsys.readouterr()
+
+    same = decide(checkpoint, settings, Config(distances=("hamming",)))
+    assert not same.trained and not bool(same) and same.reason == "settings unchanged"
+    assert capsys.readouterr().out.strip() == f"seed_a: loaded: settings unchanged ({checkpoint})"
+
+    forced = decide(checkpoint, settings, Config(retrain=True), name="seed A")
+    assert forced.trained and str(forced) == "seed A: training: retrain=True"
+    assert read_metadata(checkpoint) is None  # a decision to train drops the old metadata at once
+    record(checkpoint, settings, Config())
+
+    changed = decide(checkpoint, shaping_settings(Config(image_epochs=20), ("image_epochs", "backbone")), Config())
+    assert changed.trained and changed.reason == "image_epochs 12 → 20" and changed.changed == ("image_epochs",)
+    assert "seed_a: training: image_epochs 12 → 20" in capsys.readouterr().out
+
+
+def test_record_needs_the_checkpoint_first(tmp_path):
+    with pytest.raises(FileNotFoundError, match="record its metadata after saving"):
+        record(tmp_path / "model.pt", {"epochs": 1})
+
+
+def test_a_crafted_pickle_is_refused_by_load_weights(tmp_path):
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    path = tmp_path / "model.pt"
+    torch.save({"state": Exploit()}, path)
+    with pytest.raises(Exception, match="(?i)weights_only"):
+        load_weights(path)
+    save_weights({"state_dict": {"w": torch.zeros(1)}, "names": ["a"], "size": 3}, path)
+    assert load_weights(path)["names"] == ["a"] and not list(tmp_path.glob("*.partial*"))

@@ -1,0 +1,304 @@
+"""The one checkpoint policy of every stage: reuse a trained model only while what shapes its weights is unchanged.
+
+Each training stage names, next to its training code, the config fields that shape its weights (one tuple
+per run kind) and any inputs that are not config fields (the content hash of a feature file, a class
+split, a loss name, a model variant). Together they are the run's *shaping settings*; their
+*fingerprint* is the SHA-256 of their canonical JSON (sorted keys, no whitespace), so it is the same in
+every process and whatever the order the settings were given in.
+
+Beside each checkpoint ``<name>.<ext>`` a metadata file ``<name>.json`` holds the fingerprint, the
+shaping settings and the resolved config (``config.to_dict()``). Before a stage trains or loads it asks
+:func:`decide`, which prints one line such as::
+
+    stage1_resnet34: loaded: settings unchanged (outputs/devise/sample/checkpoints/stage1_resnet34.pth)
+    seed_a: training: image_epochs 12 → 20
+    mse: training: no checkpoint yet
+    devise: training: retrain=True
+
+A decision to train deletes the old metadata at once, and :func:`record` writes the new one only once the
+checkpoint is complete, so an interrupted run leaves a checkpoint without metadata, which is retrained
+rather than loaded half-done. Checkpoints are plain tensors and values, written atomically by
+:func:`save_weights` and read by :func:`load_weights` with ``torch.load(..., weights_only=True)``: a
+crafted file cannot run code.
+
+Typical use::
+
+    settings = shaping_settings(config, SEED_A_FIELDS)
+    decision = decide(checkpoint, settings, config, name="seed_a")
+    if decision.trained:
+        train()
+        save_weights(model.state_dict(), checkpoint)
+        record(checkpoint, settings, config)
+    else:
+        model.load_state_dict(load_weights(checkpoint))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+METADATA_VERSION = 1
+"""Layout of the metadata file; a file of another version counts as no metadata."""
+
+
+def canonical(value: Any) -> Any:
+    """``value`` as plain JSON values: paths and other objects as strings, tuples and sets as sorted/ordered lists.
+
+    Sets become sorted lists, so that the hash randomisation of ``str`` (``PYTHONHASHSEED``) cannot change
+    a fingerprint; NumPy scalars and arrays become Python numbers and lists; dataclasses become dicts.
+    """
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): canonical(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((canonical(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True))
+    if isinstance(value, list | tuple):
+        return [canonical(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return canonical(dataclasses.asdict(value))
+    if hasattr(value, "tolist"):  # NumPy arrays and scalars, torch tensors
+        return canonical(value.tolist())
+    return str(value)
+
+
+def canonical_json(settings: Mapping[str, Any]) -> str:
+    """The canonical JSON text of ``settings``: sorted keys, no whitespace, non-ASCII kept."""
+    return json.dumps(canonical(settings), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(settings: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``settings``: equal settings give equal fingerprints in any process."""
+    return hashlib.sha256(canonical_json(settings).encode("utf-8")).hexdigest()
+
+
+def shaping_settings(config: Any, fields: Iterable[str], **extra: Any) -> dict[str, Any]:
+    """``{field: config.field}`` for each of ``fields``, plus the ``extra`` inputs, canonicalised.
+
+    Raises:
+        AttributeError: naming a field the config does not have (a typo in a stage's field tuple).
+    """
+    settings = {}
+    for name in fields:
+        if not hasattr(config, name):
+            raise AttributeError(f"{type(config).__name__} has no field {name!r} (listed as shaping a checkpoint)")
+        settings[name] = getattr(config, name)
+    overlap = set(settings) & set(extra)
+    if overlap:
+        raise ValueError(f"extra settings {sorted(overlap)} repeat config fields")
+    settings.update(extra)
+    return canonical(settings)
+
+
+def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def arrays_sha256(*arrays: Any) -> str:
+    """SHA-256 (hex) of arrays' dtypes, shapes and bytes, in order (NumPy arrays or CPU tensors)."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        values = np.ascontiguousarray(array.numpy() if hasattr(array, "numpy") else np.asarray(array))
+        digest.update(f"{values.dtype.str}{values.shape};".encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
+def metadata_path(checkpoint: str | Path) -> Path:
+    """``<checkpoint without its suffix>.json``: ``checkpoints/stage1_resnet34.pth`` → ``checkpoints/stage1_resnet34.json``."""
+    return Path(checkpoint).with_suffix(".json")
+
+
+def read_metadata(checkpoint: str | Path) -> dict[str, Any] | None:
+    """The metadata recorded beside ``checkpoint``, or ``None`` if absent, unreadable or of another layout."""
+    path = metadata_path(checkpoint)
+    try:
+        metadata = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(metadata, dict) or metadata.get("version") != METADATA_VERSION or "fingerprint" not in metadata:
+        return None
+    return metadata
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a stage trains or loads its checkpoint, and why.
+
+    ``bool(decision)`` is ``decision.trained``, so code written for the old ``fit_or_load`` (which returned
+    True when it trained) keeps working.
+
+    Attributes:
+        name: the run (``stage1_resnet34``, ``seed_a``, ``mse_validation``, ...).
+        trained: True when the model is (to be) trained now, False when the checkpoint is loaded.
+        reason: ``settings unchanged``, ``no checkpoint yet``, ``retrain=True``, ``no settings recorded
+            beside the checkpoint``, or the changed settings as ``field old → new``.
+        checkpoint: the checkpoint file.
+        fingerprint: the fingerprint of the current shaping settings.
+        changed: the names of the settings that differ from the recorded ones (empty unless they do).
+    """
+
+    name: str
+    trained: bool
+    reason: str
+    checkpoint: Path
+    fingerprint: str
+    changed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.trained
+
+    @property
+    def action(self) -> str:
+        return "training" if self.trained else "loaded"
+
+    def __str__(self) -> str:
+        where = "" if self.trained else f" ({display(self.checkpoint)})"
+        return f"{self.name}: {self.action}: {self.reason}{where}"
+
+
+def display(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (shorter lines), else as it is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def describe_value(value: Any, limit: int = 40) -> str:
+    """A short text of a setting's value for the decision line (long values abbreviated)."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def changed_settings(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """``field old → new`` for every setting that differs, in sorted order (``(none)`` for a missing side)."""
+    lines = []
+    for key in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(key, "(none)"), current.get(key, "(none)")
+        if canonical_json({"v": old}) != canonical_json({"v": new}):
+            lines.append(f"{key} {describe_value(old)} → {describe_value(new)}")
+    return lines
+
+
+def decide(
+    checkpoint: str | Path,
+    settings: Mapping[str, Any],
+    config: Any = None,
+    name: str | None = None,
+    retrain: bool | None = None,
+    verbose: bool = True,
+) -> Decision:
+    """Train or load? ``load`` only if ``checkpoint`` exists with metadata whose fingerprint equals that of ``settings``.
+
+    A decision to train removes the old metadata, so that a run interrupted while overwriting the checkpoint
+    is never taken for the old, complete one.
+
+    Args:
+        checkpoint: the checkpoint file.
+        settings: the run's shaping settings (:func:`shaping_settings`).
+        config: the config; its ``retrain`` forces training.
+        name: the run's name in the printed line (default: the checkpoint's stem, or its folder's name
+            for a ``model.*`` file).
+        retrain: overrides ``config.retrain``.
+        verbose: print the decision's line.
+    """
+    checkpoint = Path(checkpoint)
+    if name is None:
+        name = checkpoint.parent.name if checkpoint.stem == "model" else checkpoint.stem
+    settings = canonical(settings)
+    current = fingerprint(settings)
+    if retrain is None:
+        retrain = bool(getattr(config, "retrain", False))
+    changed: tuple[str, ...] = ()
+    if retrain:
+        trained, reason = True, "retrain=True"
+    elif not checkpoint.is_file():
+        trained, reason = True, "no checkpoint yet"
+    else:
+        metadata = read_metadata(checkpoint)
+        if metadata is None:
+            trained, reason = True, "no settings recorded beside the checkpoint"
+        elif metadata["fingerprint"] == current:
+            trained, reason = False, "settings unchanged"
+        else:
+            differences = changed_settings(metadata.get("settings", {}), settings)
+            changed = tuple(line.split(" ", 1)[0] for line in differences)
+            trained, reason = True, ", ".join(differences) or "settings recorded differently"
+    if trained:
+        metadata_path(checkpoint).unlink(missing_ok=True)
+    decision = Decision(name, trained, reason, checkpoint, current, changed)
+    if verbose:
+        print(decision)
+    return decision
+
+
+def _write_atomically(path: Path, write) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + f".partial{os.getpid()}")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def record(checkpoint: str | Path, settings: Mapping[str, Any], config: Any = None, **extra: Any) -> Path:
+    """Write the metadata of a complete checkpoint: fingerprint, shaping settings, resolved config, ``extra``.
+
+    Call it only after the checkpoint is fully written.
+
+    Raises:
+        FileNotFoundError: if ``checkpoint`` does not exist (metadata of a missing model would lie).
+    """
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"no checkpoint at {checkpoint}: record its metadata after saving it")
+    settings = canonical(settings)
+    metadata = {
+        "version": METADATA_VERSION,
+        "fingerprint": fingerprint(settings),
+        "settings": settings,
+        "config": canonical(config.to_dict()) if hasattr(config, "to_dict") else canonical(config),
+        **canonical(extra),
+    }
+    text = json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return _write_atomically(metadata_path(checkpoint), lambda partial: partial.write_text(text))
+
+
+def save_weights(state: Mapping[str, Any], checkpoint: str | Path) -> Path:
+    """``torch.save`` ``state`` to ``checkpoint`` atomically (a partial file, renamed once complete).
+
+    ``state`` must hold only what ``weights_only=True`` reads back: tensors, numbers, strings, lists and
+    dicts of them.
+    """
+    import torch
+
+    return _write_atomically(Path(checkpoint), lambda partial: torch.save(dict(state), partial))
+
+
+def load_weights(checkpoint: str | Path) -> dict[str, Any]:
+    """``torch.load(checkpoint, map_location="cpu", weights_only=True)``: tensors and plain values only."""
+    import torch
+
+    return torch.load(Path(checkpoint), map_location="cpu", weights_only=True)
