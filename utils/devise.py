@@ -76,6 +76,7 @@ from utils.embeddings import EmbeddingSet
 from utils.metrics import gzsl_scores, per_class_mean_accuracy, select_gamma, zsl_scores
 from utils.move_awa2 import move_awa2
 from utils.runtime import choose_device, seed_everything
+from utils.split_settings import prepare_split_folder, record_split_settings
 from utils.word_vectors import class_word_matrix
 
 Items = list[tuple[Path, str]]
@@ -86,12 +87,16 @@ Items = list[tuple[Path, str]]
 
 
 def ensure_split(config: DeviseConfig) -> Path:
-    """``config.split_dir`` with ``train/``, ``valid/`` and ``test/``, made by the split scripts if missing."""
+    """``config.split_dir`` with ``train/``, ``valid/`` and ``test/`` of the config's split settings, made by the
+    split scripts when missing or recorded with other settings (:mod:`utils.split_settings`, which says so)."""
     split_dir = Path(config.split_dir)
-    if not all((split_dir / name).is_dir() for name in ("train", "valid", "test")):
+    state = prepare_split_folder(config)
+    if not state.up_to_date:
+        print(state)
         copy_awa2(Path(config.awa2_dir), split_dir, images_per_class=config.images_per_class,
                   seed=config.seed, progress=False)
         move_awa2(split_dir, valid_fraction=config.valid_fraction, seed=config.seed, progress=False)
+        record_split_settings(config)
     return split_dir
 
 
