@@ -763,11 +763,46 @@ def train_oracle(
 # --- the whole pipeline --------------------------------------------------------------------------------
 
 
-def run_devise(config: DeviseConfig, device: torch.device | str = "cpu", oracle: bool = True) -> dict[str, Any]:
-    """Stage 1, stage 2, γ on validation classes, ZSL/GZSL evaluation, embeddings file, oracle.
+EMBEDDINGS_FILE = "embeddings.npz"
 
-    Returns:
-        ``{"figures": {...}, "embeddings_file": Path, "stage1": TrainedModel, "devise": TrainedModel}``.
+
+def save_embeddings(embeddings: EmbeddingSet, config: DeviseConfig, devise: TrainedModel) -> Path:
+    """Write ``<run_dir>/embeddings.npz`` and, beside it, the fingerprint of the DeViSE run that made it
+    (``embeddings.json``, :func:`utils.checkpoints.record`), so notebooks 03 and 04 know whether it is current."""
+    path = embeddings.save(Path(config.run_dir) / EMBEDDINGS_FILE)
+    record(path, {"devise": devise.fingerprint}, config)
+    return path
+
+
+@dataclass
+class DeviseEmbeddings:
+    """What :func:`devise_embeddings` gives notebooks 02–04: the two stages and what they embed.
+
+    Attributes:
+        embeddings: the held-out seen and all unseen images' embeddings (:class:`EmbeddingSet`).
+        embeddings_file: where they are saved.
+        snapshots: the PCA probe images' embeddings per epoch (``embeddings`` of shape (n_epochs, n_probe, dim),
+            ``phases``, ``paths``); empty if none were recorded.
+        stage1, devise: the trained (or loaded) models.
+        items: ``{"train", "valid", "unseen"}`` image items; vector_of: label vector of each class name.
+    """
+
+    embeddings: EmbeddingSet
+    embeddings_file: Path
+    snapshots: dict[str, Any]
+    stage1: TrainedModel
+    devise: TrainedModel
+    items: dict[str, Items]
+    seen_classes: list[str]
+    vector_of: dict[str, np.ndarray]
+
+
+def devise_embeddings(config: DeviseConfig, device: torch.device | str = "cpu") -> DeviseEmbeddings:
+    """Stage 1 and stage 2 of ``config``, each loaded while its settings are unchanged (else trained, saying why),
+    and the embeddings of that DeViSE model: ``embeddings.npz`` is reused only while the same model wrote it.
+
+    Notebooks 03 and 04 call this instead of trusting whatever ``embeddings.npz`` is on disk, so a knob turned in
+    their config cell takes effect there too.
     """
     seed_everything(config.seed)
     awa2 = load_awa2(config.awa2_dir)
@@ -778,19 +813,41 @@ def run_devise(config: DeviseConfig, device: torch.device | str = "cpu", oracle:
     stage1 = fit_stage1(config, device=device)
     seen_vectors = np.stack([vector_of[name] for name in seen_classes])
     probe_paths = [path for path, name in valid_items if name in config.pca_classes]
-    devise, _ = train_devise(config, stage1.learn, train_items, valid_items, seen_classes, seen_vectors,
-                             device=device, probe_paths=probe_paths)
-    embeddings = embedding_set(devise.learn, valid_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
-    embeddings_file = embeddings.save(Path(config.run_dir) / "embeddings.npz")
-    gamma, _, _ = choose_gamma(config, train_items, valid_items, seen_classes, vector_of, device)
-    figures = {"stage-1 accuracy": classifier_accuracy(stage1.learn)["accuracy"],
+    devise, snapshots = train_devise(config, stage1.learn, train_items, valid_items, seen_classes, seen_vectors,
+                                     device=device, probe_paths=probe_paths)
+    embeddings_file = Path(config.run_dir) / EMBEDDINGS_FILE
+    recorded = read_metadata(embeddings_file)
+    if recorded is not None and recorded.get("settings", {}).get("devise") == devise.fingerprint:
+        print(f"embeddings: loaded: made by this DeViSE model ({embeddings_file})")
+        embeddings = EmbeddingSet.load(embeddings_file)
+    else:
+        print("embeddings: computing: " + ("no embeddings of this DeViSE model yet" if recorded is None
+                                           else "the saved ones come from another DeViSE model"))
+        embeddings = embedding_set(devise.learn, valid_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
+        save_embeddings(embeddings, config, devise)
+    return DeviseEmbeddings(embeddings, embeddings_file, snapshots, stage1, devise,
+                            {"train": train_items, "valid": valid_items, "unseen": unseen_items},
+                            list(seen_classes), vector_of)
+
+
+def run_devise(config: DeviseConfig, device: torch.device | str = "cpu", oracle: bool = True) -> dict[str, Any]:
+    """Stage 1, stage 2, γ on validation classes, ZSL/GZSL evaluation, embeddings file, oracle.
+
+    Returns:
+        ``{"figures": {...}, "embeddings_file": Path, "stage1": TrainedModel, "devise": TrainedModel}``.
+    """
+    made = devise_embeddings(config, device)
+    embeddings, items = made.embeddings, made.items
+    gamma, _, _ = choose_gamma(config, items["train"], items["valid"], made.seen_classes, made.vector_of, device)
+    figures = {"stage-1 accuracy": classifier_accuracy(made.stage1.learn)["accuracy"],
                **evaluate_embeddings(embeddings, gamma)}
     if oracle:
-        oracle_accuracy, oracle_test_items = train_oracle(config, stage1.learn, unseen_items, awa2.unseen_classes, device)
+        unseen_classes = list(load_awa2(config.awa2_dir).unseen_classes)
+        oracle_accuracy, oracle_test_items = train_oracle(config, made.stage1.learn, items["unseen"], unseen_classes, device)
         held_out = np.isin(embeddings.image_paths, [display_path(path) for path, _ in oracle_test_items])
         figures["oracle accuracy"] = oracle_accuracy
         figures["T1 (oracle's test images)"] = zero_shot_scores(embeddings.subset(held_out))["top1"]
-    return {"figures": figures, "embeddings_file": embeddings_file, "stage1": stage1, "devise": devise}
+    return {"figures": figures, "embeddings_file": made.embeddings_file, "stage1": made.stage1, "devise": made.devise}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

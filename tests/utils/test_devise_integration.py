@@ -97,3 +97,21 @@ def test_two_processes_train_bit_identical_stages_and_figures(tmp_path):
 
     first, second = run_twice("devise", tmp_path)
     assert set(first) == {"stage1", "devise", "figures"} and first == second
+
+
+def test_notebooks_03_and_04_use_embeddings_only_of_the_current_model(smoke_outputs, capsys):
+    from utils.devise import devise_embeddings
+
+    config = DeviseConfig.for_profile("smoke", images_per_class=4, backbones=("resnet18",), cpu_threads=1)
+    first = devise_embeddings(config)
+    assert "embeddings: computing: no embeddings of this DeViSE model yet" in capsys.readouterr().out
+    again = devise_embeddings(config)
+    assert "embeddings: loaded: made by this DeViSE model" in capsys.readouterr().out
+    assert np.array_equal(again.embeddings.image_embeddings, first.embeddings.image_embeddings)
+    # a knob turned in notebook 03's or 04's own config cell: stage 2 retrains and the embeddings follow
+    turned = devise_embeddings(dataclasses.replace(config, head_learning_rate=config.head_learning_rate / 10))
+    out = capsys.readouterr().out
+    assert "devise: training: head_learning_rate" in out and "stage1_resnet18: loaded" in out
+    assert "the saved ones come from another DeViSE model" in out
+    assert not np.array_equal(turned.embeddings.image_embeddings, first.embeddings.image_embeddings)
+    assert np.array_equal(EmbeddingSet.load(turned.embeddings_file).image_embeddings, turned.embeddings.image_embeddings)
