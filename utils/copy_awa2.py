@@ -20,6 +20,12 @@ folder is seen; the summary says so.
 
 Exit status: 0 when done, 1 when there were conflicts, 2 on an error (a one-line message).
 
+Before anything is copied (also with ``--dry-run``) the paths are checked with symlinks followed
+(:meth:`pathlib.Path.resolve` and :func:`os.path.samefile`): ``DST`` equal to ``SRC``, ``DST``
+inside ``SRC`` (for example ``SRC/JPEGImages``, or a symlink into ``SRC``), ``SRC`` inside ``DST``,
+and a ``DST/<split>/`` or ``DST/<split>/<class>/`` folder that resolves into ``SRC`` are refused
+with exit status 2, so the source is never written to.
+
 Then move part of ``train/`` into ``valid/`` with ``python -m utils.move_awa2 DST --valid 0.1``. A seen
 image already in ``DST/valid/<class>/`` (moved there earlier) counts as present, so re-running the copy
 after the move never puts an image into both ``train/`` and ``valid/``.
@@ -28,6 +34,7 @@ after the move never puts an image into both ``train/`` and ``valid/``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 from collections.abc import Sequence
@@ -43,9 +50,12 @@ from utils.fileops import (
     TransferSummary,
     describe_os_error,
     files_identical,
+    path_within,
     progress_disabled,
     remove_partials,
+    resolve_path,
     safe_copy,
+    same_file_reason,
 )
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
@@ -206,6 +216,45 @@ def resolve_class_split(
     return seen_classes, unseen_classes, notes
 
 
+def check_source_and_destination(src: Path, dst: Path, destination_folders: Sequence[Path] = ()) -> None:
+    """Refuse a destination that would write into the source tree (or a source inside the destination).
+
+    Symlinks are followed: paths are compared resolved (:meth:`pathlib.Path.resolve`) and by device
+    and inode (:func:`os.path.samefile`). ``destination_folders`` are the folders the copy would
+    write to or read from under ``dst`` (``DST/train/<class>``, ...); each one that exists must not
+    lie inside ``src`` either (``DST/train`` a symlink to ``SRC/JPEGImages``, say).
+
+    Raises:
+        CopyError: ``dst`` equal to ``src``, ``dst`` inside ``src``, ``src`` inside ``dst``, or a
+            destination folder inside ``src``; one line naming the paths.
+    """
+    src, dst = Path(src), Path(dst)
+    refusal = "refusing to copy anything (the source must not be modified)"
+    reason = same_file_reason(src, dst)
+    if reason is not None:
+        raise CopyError(f"DST {dst} is the same folder as SRC {src} ({reason}); {refusal}")
+    if path_within(dst, src):
+        how = (
+            "a folder inside it"
+            if _lexically_within(dst, src)
+            else f"through a symlink: it resolves to {resolve_path(dst)}"
+        )
+        raise CopyError(f"DST {dst} is inside SRC {src} ({how}); {refusal}")
+    if path_within(src, dst):
+        raise CopyError(f"SRC {src} is inside DST {dst} (SRC resolves to {resolve_path(src)}); {refusal}")
+    for folder in destination_folders:
+        if os.path.lexists(folder) and path_within(folder, src):
+            raise CopyError(
+                f"destination folder {folder} resolves into SRC {src} (to {resolve_path(folder)}); {refusal}"
+            )
+
+
+def _lexically_within(inner: Path, outer: Path) -> bool:
+    """``True`` when ``inner`` is inside ``outer`` by its spelling alone (no symlink followed)."""
+    inner_absolute, outer_absolute = Path(os.path.abspath(inner)), Path(os.path.abspath(outer))
+    return outer_absolute in inner_absolute.parents
+
+
 def plan_copy(
     src: Path,
     dst: Path,
@@ -226,6 +275,7 @@ def plan_copy(
         raise CopyError(f"no JPEGImages/ folder in the AwA2 folder: {src / 'JPEGImages'}")
     if images_per_class is not None and images_per_class < 1:
         raise CopyError(f"--images-per-class must be at least 1, not {images_per_class}")
+    check_source_and_destination(src, dst)
     seen_classes, unseen_classes, notes = resolve_class_split(src, seen_classes_file, unseen_classes_file)
     plans = []
     for split, class_names in ((SPLIT_OF_SEEN, seen_classes), (SPLIT_OF_UNSEEN, unseen_classes)):
@@ -239,6 +289,10 @@ def plan_copy(
                     destination_folder=dst / split / class_name,
                 )
             )
+    split_folders = [dst / split for split in (SPLIT_OF_SEEN, SPLIT_OF_UNSEEN, SPLIT_OF_VALID)]
+    class_folders = [plan.destination_folder for plan in plans]
+    class_folders += [dst / SPLIT_OF_VALID / plan.class_name for plan in plans if plan.split == SPLIT_OF_SEEN]
+    check_source_and_destination(src, dst, [*split_folders, *class_folders])
     return plans, notes
 
 
@@ -268,7 +322,9 @@ def copy_awa2(
         The counts per split; ``summary.ok`` is ``False`` when some destination files conflicted.
 
     Raises:
-        CopyError: if ``src`` is not an AwA2 root or its class lists do not match its folders.
+        CopyError: if ``src`` is not an AwA2 root, its class lists do not match its folders, or
+            ``dst`` would write into ``src`` (see :func:`check_source_and_destination`); raised
+            before anything is written.
     """
     plans, notes = plan_copy(src, dst, images_per_class, seed, seen_classes_file, unseen_classes_file)
     summary = CopySummary(notes=notes, dry_run=dry_run)

@@ -13,6 +13,11 @@ re-run and finishes the job without losing or duplicating a file:
   dies between the two steps, both files exist with the same bytes; the next run sees the identical
   destination and just deletes the source.
 * **Leftovers**: ``.partial`` files of a killed run are removed and redone on the next run.
+* **Same file**: a copy or move whose destination *is* its source (the same path through a
+  symlinked folder, a symlink to the source, a hard link to it: :func:`os.path.samefile`, or a
+  destination whose resolved path is the source's) raises :class:`SameFileError` before anything is
+  read or written, also in a dry run. Such a "move" would otherwise find the destination
+  "identical" and delete the only copy.
 
 Test hook (for the kill-half-way tests, never needed in normal use): the environment variable
 ``ZSL_FILEOPS_CRASH_AFTER=K`` makes the process die abruptly with ``os._exit(137)`` (what
@@ -51,6 +56,14 @@ _completed_operations = 0
 
 class VerificationError(OSError):
     """A temporary copy did not match its source (size or SHA-256); nothing was renamed."""
+
+
+class SameFileError(shutil.SameFileError):
+    """Source and destination of a copy or move are one file; nothing was touched.
+
+    An :class:`OSError` (through :class:`shutil.SameFileError`) whose message is one line naming
+    both paths.
+    """
 
 
 @dataclass
@@ -171,15 +184,22 @@ def safe_copy(
         dry_run: only decide the outcome (reading files to compare them); write nothing.
 
     Returns:
-        ``"copied"``, ``"identical"`` (the destination already held the same bytes) or
+        ``"copied"``, ``"identical"`` (the destination already held the same bytes, or is a hard link
+        of the source under another name) or
         ``"conflict"`` (the destination exists with other bytes; both files left untouched).
 
     Raises:
+        SameFileError: if ``destination`` is ``source`` itself (see :func:`refuse_same_file`);
+            nothing is touched.
         VerificationError: if the temporary copy does not match the source (it is removed).
         OSError: if reading or writing fails.
     """
     source, destination = Path(source), Path(destination)
-    outcome = _existing_outcome(source, destination)
+    if is_hard_link_of(source, destination):
+        outcome = IDENTICAL  # the destination already holds the source's bytes (a link): nothing to write or lose
+    else:
+        refuse_same_file(source, destination, "copy")
+        outcome = _existing_outcome(source, destination)
     if outcome is None:
         outcome = COPIED
         if not dry_run:
@@ -210,11 +230,14 @@ def safe_move(
         ``"moved"`` or ``"conflict"`` (the destination exists with other bytes; both left untouched).
 
     Raises:
+        SameFileError: if ``destination`` is ``source`` itself (a symlink, a hard link, the same
+            path through a symlinked folder); the source is never deleted then.
         VerificationError: if the temporary copy does not match the source (it is removed, the
             source is kept).
         OSError: if reading, writing or deleting fails.
     """
     source, destination = Path(source), Path(destination)
+    refuse_same_file(source, destination, "move")
     outcome = _existing_outcome(source, destination)
     if outcome == CONFLICT:
         if summary is not None:
@@ -246,6 +269,98 @@ def describe_os_error(error: OSError) -> str:
     if error.strerror and error.filename:
         return f"{error.strerror}: {error.filename}"
     return str(error)
+
+
+def resolve_path(path: Path) -> Path:
+    """``path`` made absolute with every symlink followed (missing tail parts are kept as given).
+
+    Raises:
+        OSError: on a symlink loop (one line naming the path).
+    """
+    try:
+        return Path(path).resolve()
+    except RuntimeError as error:  # Python < 3.13 reports a symlink loop as RuntimeError
+        raise OSError(f"symlink loop: {path}") from error
+
+
+def path_within(inner: Path, outer: Path) -> bool:
+    """``True`` when ``inner`` is the folder ``outer`` or lies anywhere inside it, symlinks followed.
+
+    Compares resolved paths and, for ``inner`` and each of its existing resolved parents, the
+    device and inode with ``outer`` (:func:`os.path.samefile`), so a bind mount or another path to
+    the same folder counts too.
+    """
+    inner_resolved, outer_resolved = resolve_path(inner), resolve_path(outer)
+    if inner_resolved == outer_resolved or outer_resolved in inner_resolved.parents:
+        return True
+    try:
+        outer_stat = os.stat(outer_resolved)
+    except OSError:
+        return False
+    for candidate in (inner_resolved, *inner_resolved.parents):
+        try:
+            if os.path.samestat(os.stat(candidate), outer_stat):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def same_file_reason(first: Path, second: Path) -> str | None:
+    """Why ``first`` and ``second`` are one file or folder, or ``None`` when they are not.
+
+    The reason is a short phrase for an error message: ``"a symlink to it"``, ``"hard links to one
+    file"``, ``"the same path once symlinks are followed"``, ...
+    """
+    first, second = Path(first), Path(second)
+    first_resolved, second_resolved = resolve_path(first), resolve_path(second)
+    try:
+        same = os.path.samefile(first, second)
+    except OSError:  # one of them is missing or a dangling symlink
+        same = False
+    if not same and first_resolved != second_resolved:
+        return None
+    if second.is_symlink() and resolve_path(second) == first_resolved:
+        return "a symlink to it"
+    if first.is_symlink() and resolve_path(first) == second_resolved:
+        return f"{first} is a symlink to it"
+    if first_resolved == second_resolved:
+        return f"both resolve to {first_resolved}"
+    if first_resolved.is_dir():
+        return "one folder under two names"
+    return "hard links to one file"
+
+
+def is_hard_link_of(source: Path, destination: Path) -> bool:
+    """True when ``destination`` is another name (not a symlink, another resolved path) of ``source``'s file.
+
+    A copy onto such a destination has nothing to do; a *move* onto it would unlink the only data, so
+    :func:`safe_move` refuses it (:func:`refuse_same_file`).
+    """
+    source, destination = Path(source), Path(destination)
+    if destination.is_symlink() or not destination.is_file():
+        return False
+    if resolve_path(destination.parent) / destination.name == resolve_path(source):
+        return False
+    return os.path.samefile(source, destination)
+
+
+def refuse_same_file(source: Path, destination: Path, verb: str = "move") -> None:
+    """Raise :class:`SameFileError` when ``destination`` is ``source`` itself.
+
+    Checked with :func:`os.path.samefile` (symlinks followed, hard links included) and by comparing
+    the resolved paths (the destination's folder resolving into the source's own folder).
+    """
+    source, destination = Path(source), Path(destination)
+    reason = same_file_reason(source, destination)
+    if reason is None:
+        # The destination's folder may resolve to the source's folder even when the name is new.
+        if resolve_path(destination.parent) / destination.name != resolve_path(source):
+            return
+        reason = f"{destination.parent} resolves to {source.parent}"
+    raise SameFileError(
+        f"{destination} is the same file as {source} ({reason}); refusing to {verb} a file onto itself"
+    )
 
 
 def _existing_outcome(source: Path, destination: Path) -> str | None:

@@ -16,6 +16,13 @@ Number of validation images of a class with ``n`` images and fraction ``f``: ``r
 class keeps a training image; a class with fewer than 2 images keeps them all in ``train/``.
 
 Moves are verified copies followed by deleting the source (see :mod:`utils.fileops`).
+
+Before anything is moved (also with ``--dry-run``) the split folders are checked with symlinks
+followed (:meth:`pathlib.Path.resolve` and :func:`os.path.samefile`): ``valid/`` and ``train/``
+being one folder (either a symlink to the other), one lying inside the other, a ``valid/<class>/``
+that is a ``train/<class>/`` folder (or the other way round), two class folders of one split that
+are one folder, and an image present in both splits as one file (hard links) are refused with
+exit status 2; a "move" onto itself would otherwise delete the only copy.
 Exit status: 0 when done, 1 when there were conflicts, 2 on an error (a one-line message).
 """
 
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import sys
 from collections.abc import Iterable, Sequence
@@ -32,7 +40,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from utils.copy_awa2 import list_images
-from utils.fileops import TransferSummary, describe_os_error, progress_disabled, remove_partials, safe_move
+from utils.fileops import (
+    TransferSummary,
+    describe_os_error,
+    path_within,
+    progress_disabled,
+    remove_partials,
+    resolve_path,
+    safe_move,
+    same_file_reason,
+)
 
 TRAIN_SPLIT = "train"
 VALID_SPLIT = "valid"
@@ -137,6 +154,7 @@ def plan_move(dst: Path, valid_fraction: float, seed: int = 0) -> list[ClassMove
         raise MoveError(f"folder not found: {dst}")
     if not (dst / TRAIN_SPLIT).is_dir():
         raise MoveError(f"no train/ folder (run utils.copy_awa2 first): {dst / TRAIN_SPLIT}")
+    check_split_folders(dst)
     class_names = sorted(
         {
             path.name
@@ -150,6 +168,7 @@ def plan_move(dst: Path, valid_fraction: float, seed: int = 0) -> list[ClassMove
     for class_name in class_names:
         train_names = _image_names(dst / TRAIN_SPLIT / class_name)
         valid_names_now = _image_names(dst / VALID_SPLIT / class_name)
+        _refuse_hard_linked_images(dst, class_name, train_names & valid_names_now)
         image_names = sorted(train_names | valid_names_now)
         valid_names = choose_valid_names(image_names, valid_fraction, seed, class_name)
         chosen = set(valid_names)
@@ -164,6 +183,62 @@ def plan_move(dst: Path, valid_fraction: float, seed: int = 0) -> list[ClassMove
             )
         )
     return plans
+
+
+_REFUSAL = "refusing to move anything"
+
+
+def check_split_folders(dst: Path) -> None:
+    """Refuse split folders where a move would land on its own source.
+
+    Symlinks are followed: paths are compared resolved (:meth:`pathlib.Path.resolve`) and by device
+    and inode (:func:`os.path.samefile`).
+
+    Raises:
+        MoveError: ``valid/`` is ``train/`` (a symlink either way, or the same directory), one lies
+            inside the other, a class folder of one split is (or lies inside) the other split or
+            one of its class folders, or two class folders of one split are one folder. One line
+            naming the paths.
+    """
+    dst = Path(dst)
+    train, valid = dst / TRAIN_SPLIT, dst / VALID_SPLIT
+    if os.path.lexists(valid):
+        reason = same_file_reason(train, valid)
+        if reason is not None:
+            raise MoveError(f"{valid} is the same folder as {train} ({reason}); {_REFUSAL}")
+        for inner, outer in ((valid, train), (train, valid)):
+            if path_within(inner, outer):
+                raise MoveError(
+                    f"{inner} lies inside {outer} (it resolves to {resolve_path(inner)}); {_REFUSAL}"
+                )
+    seen: dict[tuple[int, int], Path] = {}  # (device, inode) -> the first class folder found there
+    for split, other in ((TRAIN_SPLIT, VALID_SPLIT), (VALID_SPLIT, TRAIN_SPLIT)):
+        for folder in _class_folders(dst / split):
+            folder_stat = os.stat(folder)
+            twin = seen.setdefault((folder_stat.st_dev, folder_stat.st_ino), folder)
+            if twin != folder:
+                reason = same_file_reason(twin, folder) or "one folder under two names"
+                raise MoveError(f"{folder} is the same folder as {twin} ({reason}); {_REFUSAL}")
+            if os.path.lexists(dst / other) and path_within(folder, dst / other):
+                raise MoveError(
+                    f"{folder} lies inside {dst / other} (it resolves to {resolve_path(folder)}); {_REFUSAL}"
+                )
+
+
+def _class_folders(split_folder: Path) -> list[Path]:
+    if not split_folder.is_dir():
+        return []
+    return sorted(path for path in split_folder.iterdir() if path.is_dir() and not path.name.startswith("."))
+
+
+def _refuse_hard_linked_images(dst: Path, class_name: str, names_in_both: Iterable[str]) -> None:
+    """Refuse an image whose ``train/`` and ``valid/`` copies are one file (a hard link, a symlink)."""
+    for name in sorted(names_in_both):
+        train_image = dst / TRAIN_SPLIT / class_name / name
+        valid_image = dst / VALID_SPLIT / class_name / name
+        reason = same_file_reason(train_image, valid_image)
+        if reason is not None:
+            raise MoveError(f"{valid_image} is the same file as {train_image} ({reason}); {_REFUSAL}")
 
 
 def move_awa2(
@@ -184,7 +259,8 @@ def move_awa2(
         The counts; ``summary.ok`` is ``False`` when some files conflicted.
 
     Raises:
-        MoveError: if ``dst/train`` is missing or the fraction is not in ``[0, 1)``.
+        MoveError: if ``dst/train`` is missing, the fraction is not in ``[0, 1)``, or the split
+            folders overlap (see :func:`check_split_folders`); raised before anything is moved.
     """
     dst = Path(dst)
     plans = plan_move(dst, valid_fraction, seed)

@@ -12,6 +12,7 @@ from utils.fileops import (
     COPIED,
     IDENTICAL,
     MOVED,
+    SameFileError,
     TransferSummary,
     VerificationError,
     files_identical,
@@ -200,3 +201,83 @@ def test_crash_hook_leaves_a_partial_that_the_next_copy_replaces(tmp_path, sourc
     assert safe_copy(source_file, destination, summary=summary) == COPIED
     assert destination.read_bytes() == source_file.read_bytes()
     assert summary.removed_partials == 1
+
+
+# --- same file: a "move" onto itself must never delete the source ---------------------------------
+
+
+def _assert_untouched(source_file, content, inode):
+    assert source_file.read_bytes() == content
+    assert source_file.stat().st_ino == inode
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+def test_hard_linked_copy_counts_as_identical(tmp_path, source_file, dry_run):
+    # A copy whose destination is already a hard link of the source has nothing to do and loses nothing.
+    content, inode = source_file.read_bytes(), source_file.stat().st_ino
+    destination = tmp_path / "valid" / source_file.name
+    destination.parent.mkdir()
+    os.link(source_file, destination)
+    assert safe_copy(source_file, destination, dry_run=dry_run) == "identical"
+    _assert_untouched(source_file, content, inode)
+    assert destination.stat().st_ino == inode and destination.stat().st_nlink == 2
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+@pytest.mark.parametrize("operation", [safe_move], ids=["move"])
+def test_hard_linked_pair_is_refused_and_both_names_kept(tmp_path, source_file, operation, dry_run):
+    content, inode = source_file.read_bytes(), source_file.stat().st_ino
+    destination = tmp_path / "valid" / source_file.name
+    destination.parent.mkdir()
+    os.link(source_file, destination)
+    summary = TransferSummary()
+
+    with pytest.raises(SameFileError, match="hard links to one file") as raised:
+        operation(source_file, destination, summary=summary, dry_run=dry_run)
+
+    assert str(source_file) in str(raised.value) and str(destination) in str(raised.value)
+    assert "\n" not in str(raised.value)
+    _assert_untouched(source_file, content, inode)
+    assert destination.stat().st_ino == inode and destination.stat().st_nlink == 2
+    assert summary == TransferSummary()
+
+
+@pytest.mark.parametrize("operation", [safe_move, safe_copy], ids=["move", "copy"])
+def test_destination_through_a_symlinked_folder_is_refused(tmp_path, source_file, operation):
+    content, inode = source_file.read_bytes(), source_file.stat().st_ino
+    (tmp_path / "valid").symlink_to(source_file.parent.name)
+    destination = tmp_path / "valid" / source_file.name
+
+    with pytest.raises(SameFileError, match="is the same file as"):
+        operation(source_file, destination)
+
+    _assert_untouched(source_file, content, inode)
+    assert sorted(path.name for path in source_file.parent.iterdir()) == [source_file.name]
+
+
+def test_destination_symlink_to_the_source_is_refused(tmp_path, source_file):
+    content, inode = source_file.read_bytes(), source_file.stat().st_ino
+    destination = tmp_path / "link.jpg"
+    destination.symlink_to(source_file)
+
+    with pytest.raises(SameFileError, match="a symlink to it"):
+        safe_move(source_file, destination)
+
+    _assert_untouched(source_file, content, inode)
+
+
+def test_source_as_its_own_destination_is_refused(tmp_path, source_file):
+    content, inode = source_file.read_bytes(), source_file.stat().st_ino
+
+    with pytest.raises(SameFileError):
+        safe_move(source_file, source_file.parent / ".." / source_file.parent.name / source_file.name)
+
+    _assert_untouched(source_file, content, inode)
+
+
+def test_same_file_error_is_an_os_error_with_a_one_line_description(tmp_path, source_file):
+    with pytest.raises(OSError) as raised:
+        safe_move(source_file, source_file)
+    assert isinstance(raised.value, SameFileError)
+    assert fileops.describe_os_error(raised.value) == str(raised.value)
+    assert "\n" not in str(raised.value)

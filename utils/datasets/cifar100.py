@@ -9,7 +9,9 @@ A. Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", tech. re
         meta    pickled dict: fine_label_names (100), coarse_label_names (20)
 
 The pickles were written by Python 2, so they are loaded with ``encoding="latin1"`` (their keys then
-come back as ``str``; with ``encoding="bytes"`` they would be ``bytes``, which is also accepted).
+come back as ``str``; with ``encoding="bytes"`` they would be ``bytes``, which is also accepted), and
+through :mod:`utils.datasets.safe_pickle`: plain data and NumPy arrays only, any other global a
+crafted file names is refused with a :class:`DatasetFormatError` before it can run.
 Each row of ``data`` holds 1024 red, then 1024 green, then 1024 blue values, each plane row-major.
 
 The writers below produce the same structure (``str`` keys), so the embedded sample
@@ -31,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_file, require_folder, require_path
+from utils.datasets.errors import DatasetFormatError, require_folder, require_path
+from utils.datasets.safe_pickle import load_pickle
 
 FOLDER_NAME = "cifar-100-python"
 SPLITS = ("train", "test")
@@ -96,12 +99,9 @@ def _text(value: object) -> str:
 
 
 def _load_pickle(path: Path) -> dict[str, object]:
-    path = require_file(path)
-    try:
-        with path.open("rb") as handle:
-            contents = pickle.load(handle, encoding="latin1")
-    except Exception as error:  # a truncated or foreign file can raise almost anything from pickle
-        raise DatasetFormatError(path, f"not a readable pickle ({type(error).__name__}: {error})") from None
+    # Plain data and NumPy arrays only: a crafted pickle naming any other global (os.system, eval, ...)
+    # raises DatasetFormatError naming the file and the global before anything runs.
+    contents = load_pickle(path, encoding="latin1")
     if not isinstance(contents, dict):
         raise DatasetFormatError(path, f"holds a {type(contents).__name__}, expected a dict")
     return {_text(key): value for key, value in contents.items()}
@@ -302,7 +302,7 @@ def _write_pickle(path: Path, contents: dict[str, object]) -> Path:
     with path.open("wb") as handle:
         # The real files are protocol 2 (Python 2), but Python 3 can only write a NumPy array in protocol 2
         # by latin-1-encoding its bytes, which inflates them by half; protocol 4 keeps the array's raw bytes
-        # and loads the same way (``pickle.load(handle, encoding="latin1")``, as torchvision does).
+        # and loads the same way (``encoding="latin1"``, as torchvision does; see utils.datasets.safe_pickle).
         pickle.dump(contents, handle, protocol=4)
     return path
 

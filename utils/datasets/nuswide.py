@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from utils.datasets.errors import DatasetFormatError, require_file, require_path
+from utils.datasets.safe_pickle import load_pickle
 
 WORDVEC_FILE = "wordvec_array.pickle"
 CLASSES_FILE = "classes.pickle"
@@ -52,12 +53,9 @@ CLASS_IDS_FILE = "cls_ids.pickle"
 
 
 def _load_pickle(path: Path) -> object:
-    path = require_file(path)
-    try:
-        with path.open("rb") as handle:
-            return pickle.load(handle, encoding="latin1")
-    except Exception as error:  # a truncated or foreign file can raise almost anything from pickle
-        raise DatasetFormatError(path, f"not a readable pickle ({type(error).__name__}: {error})") from None
+    # Plain data and NumPy arrays only: a crafted pickle naming any other global (os.system, eval, ...)
+    # raises DatasetFormatError naming the file and the global before anything runs.
+    return load_pickle(path, encoding="latin1")
 
 
 def read_wordvec_array(path: str | Path) -> np.ndarray:
