@@ -18,7 +18,6 @@ on real xlsa17 files and prints the table.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import time
@@ -39,12 +38,12 @@ from utils.checkpoints import (
     Decision,
     arrays_sha256,
     decide,
-    load_weights,
+    load_state_into,
     record,
     save_weights,
     shaping_settings,
 )
-from utils.datasets.errors import DatasetFormatError
+from utils.cli import ArgumentParser, cli_entry
 from utils.metrics import ausuc, gzsl_scores, seen_unseen_curve, select_gamma, zsl_scores
 from utils.runtime import data_loader_generator, seed_everything, seed_worker
 
@@ -377,7 +376,7 @@ def fit_or_load(
     settings = shaping_settings(config, fields, **inputs)
     decision = decide(checkpoint, settings, config, name=name)
     if not decision.trained:
-        model.load_state_dict(load_weights(checkpoint))
+        load_state_into(model, checkpoint)
         model.eval()
         return decision
     seed_everything(config.seed)
@@ -800,16 +799,23 @@ def plot_attribute_spread(spreads: dict[str, np.ndarray], attribute_names: Seque
 # ---------------------------------------------------------------------------------------------- CLI
 
 
+@cli_entry("python -m utils.attribute_zsl")
 def main(argv: Sequence[str] | None = None) -> int:
-    """Feature-mode loss comparison on an xlsa17 folder; prints the table."""
+    """Feature-mode loss comparison on an xlsa17 folder; prints the table (errors: one line, :mod:`utils.cli`)."""
+    from models.losses import ATTRIBUTE_LOSSES
     from utils.config import AttributeZslConfig, data_dir
     from utils.runtime import choose_device, seed_everything
 
-    parser = argparse.ArgumentParser(description="MSE vs ReMSE vs BCE on xlsa17 features (ZSL T1, GZSL U/S/H, AUSUC)")
+    parser = ArgumentParser(
+        prog="python -m utils.attribute_zsl",
+        description="MSE vs ReMSE vs BCE on xlsa17 features (ZSL T1, GZSL U/S/H, AUSUC)",
+    )
     parser.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
-    parser.add_argument("--dataset", default="AWA2", help="AWA2, CUB or SUN (sets ReZSL's p, p2, λ1)")
+    parser.add_argument("--dataset", default="AWA2", type=str.upper, choices=sorted(REZSL_HYPERPARAMETERS),
+                        help="sets ReZSL's p, p2, λ1 (default AWA2)")
     parser.add_argument("--xlsa17-dir", type=Path, default=None, help="default: $ZSL_DATA_DIR/xlsa17/data/<DATASET> in full")
-    parser.add_argument("--losses", nargs="*", default=None)
+    parser.add_argument("--losses", nargs="*", default=None, choices=sorted(ATTRIBUTE_LOSSES), metavar="LOSS",
+                        help=f"losses compared (default: the profile's; any of {', '.join(sorted(ATTRIBUTE_LOSSES))})")
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {"xlsa17_dataset": args.dataset.upper()}
     config = AttributeZslConfig.for_profile(args.profile, **overrides)
@@ -819,11 +825,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.xlsa17_dir = data_dir() / "xlsa17" / "data" / config.xlsa17_dataset
     seed_everything(config.seed)
     device = choose_device(config.device)
-    try:
-        problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed)
-    except (FileNotFoundError, DatasetFormatError) as error:
-        print(error)
-        return 2
+    problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed)
     rows, _ = compare_losses(problem, config, config.run_dir / config.xlsa17_dataset, device, args.losses)
     import pandas as pd
 

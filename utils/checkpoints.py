@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from utils.datasets.errors import DatasetFormatError
+
 METADATA_VERSION = 1
 """Layout of the metadata file; a file of another version counts as no metadata."""
 
@@ -297,8 +299,113 @@ def save_weights(state: Mapping[str, Any], checkpoint: str | Path) -> Path:
     return _write_atomically(Path(checkpoint), lambda partial: torch.save(dict(state), partial))
 
 
+class CheckpointError(DatasetFormatError):
+    """A checkpoint that cannot be read, or whose weights do not fit the model: one line naming the file.
+
+    A :class:`~utils.datasets.errors.DatasetFormatError` (so a :class:`ValueError`): ``str(error)`` is
+    ``"<checkpoint>: <problem>"``; ``path`` and ``problem`` hold the two parts.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the one line."""
+        return [f"{type(self).__name__}: {self}"]
+
+
+def _one_line(error: BaseException, limit: int = 160) -> str:
+    """The first non-empty line of a library's message (shortened), with its type: the clue, not the story."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else "no message"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"{type(error).__name__}: {text}"
+
+
 def load_weights(checkpoint: str | Path) -> dict[str, Any]:
-    """``torch.load(checkpoint, map_location="cpu", weights_only=True)``: tensors and plain values only."""
+    """``torch.load(checkpoint, map_location="cpu", weights_only=True)``: tensors and plain values only.
+
+    Raises:
+        CheckpointError: naming the file, if it is missing, empty, truncated, not a PyTorch checkpoint,
+            holds objects ``weights_only`` refuses, or is not a dict.
+    """
+    import pickle
+
     import torch
 
-    return torch.load(Path(checkpoint), map_location="cpu", weights_only=True)
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise CheckpointError(path, "checkpoint not found" if not path.exists() else "checkpoint is not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(path, "empty file (0 bytes): an interrupted save? delete it and retrain")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(
+            path,
+            "refused by torch.load(weights_only=True): it holds something other than tensors and plain "
+            f"values, or is not a checkpoint ({_one_line(error)})",
+        ) from error
+    except (OSError, EOFError, RuntimeError, KeyError, ValueError, IndexError, TypeError,
+            AttributeError, UnicodeDecodeError, MemoryError, OverflowError) as error:  # fmt: skip
+        raise CheckpointError(
+            path,
+            f"not a readable PyTorch checkpoint ({size} bytes; truncated, or another kind of file?): "
+            f"{_one_line(error)}",
+        ) from error
+    if not isinstance(state, dict):
+        raise CheckpointError(path, f"holds a {type(state).__name__}, not a dict of weights")
+    return state
+
+
+def _describe_keys(keys: Iterable[str], limit: int = 3) -> str:
+    keys = list(keys)
+    shown = ", ".join(keys[:limit]) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+    return f"{len(keys)} ({shown})"
+
+
+def load_state_into(model: Any, checkpoint: str | Path, key: str | None = None, strict: bool = True) -> Any:
+    """``model.load_state_dict(load_weights(checkpoint)[key])``, failing in one line naming the file.
+
+    Args:
+        model: a ``torch.nn.Module``.
+        checkpoint: the checkpoint file.
+        key: the entry holding the state dict (e.g. ``"state_dict"``), or ``None`` for the whole file.
+        strict: as ``load_state_dict``'s.
+
+    Returns:
+        What ``load_state_dict`` returns (missing and unexpected keys).
+
+    Raises:
+        CheckpointError: naming the file, if it cannot be read (:func:`load_weights`), lacks ``key``,
+            or its weights do not fit ``model`` (missing or unexpected keys, mismatched shapes).
+    """
+    path = Path(checkpoint)
+    state = load_weights(path)
+    if key is not None:
+        if key not in state:
+            raise CheckpointError(path, f"has no entry {key!r} (entries: {', '.join(map(str, state)) or 'none'})")
+        state = state[key]
+    if not isinstance(state, Mapping):
+        raise CheckpointError(path, f"holds a {type(state).__name__}, not a state dict")
+    expected = model.state_dict()
+    problems = []
+    missing = [name for name in expected if name not in state]
+    unexpected = [name for name in state if name not in expected]
+    if strict and missing:
+        problems.append(f"missing keys {_describe_keys(missing)}")
+    if strict and unexpected:
+        problems.append(f"unexpected keys {_describe_keys(unexpected)}")
+    shapes = [
+        f"{name} {tuple(state[name].shape)} vs {tuple(expected[name].shape)}"
+        for name in expected
+        if name in state and hasattr(state[name], "shape") and tuple(state[name].shape) != tuple(expected[name].shape)
+    ]
+    if shapes:
+        problems.append(f"{len(shapes)} shape mismatch(es) (checkpoint vs model): {'; '.join(shapes[:3])}")
+    if problems:
+        raise CheckpointError(
+            path, f"does not fit the {type(model).__name__} model: {', '.join(problems)}; retrain or pick the right file"
+        )
+    try:
+        return model.load_state_dict(state, strict=strict)
+    except (RuntimeError, ValueError, TypeError) as error:
+        raise CheckpointError(path, f"does not fit the {type(model).__name__} model: {_one_line(error)}") from error

@@ -46,15 +46,28 @@ AWA2_UNSEEN_CLASSES = (
 )
 
 
+class ConfigError(ValueError):
+    """A configuration value that makes no sense: the message names the class (or the environment variable),
+    the field, the value and what is allowed, e.g. ``SiameseConfig.epochs = 0: must be at least 1``."""
+
+
+class UnknownFieldError(ConfigError, TypeError):
+    """``for_profile`` got an override that is not a field of the config (also a ``TypeError``)."""
+
+
+class DeviceError(ConfigError, RuntimeError):
+    """A device that torch cannot parse or this machine does not have (also a ``RuntimeError``)."""
+
+
 def current_profile(profile: str | None = None) -> str:
     """The run profile: ``profile`` if given, else ``$ZSL_PROFILE``, else ``sample``.
 
     Raises:
-        ValueError: if the name is not one of ``smoke``, ``sample``, ``full``.
+        ConfigError: (a ``ValueError``) if the name is not one of ``smoke``, ``sample``, ``full``.
     """
     name = (profile or os.environ.get("ZSL_PROFILE") or DEFAULT_PROFILE).strip().lower()
     if name not in PROFILES:
-        raise ValueError(f"ZSL_PROFILE={name!r} is not a profile; choose one of {', '.join(PROFILES)}")
+        raise ConfigError(f"ZSL_PROFILE={name!r} is not a profile; choose one of {', '.join(PROFILES)}")
     return name
 
 
@@ -62,12 +75,80 @@ def current_budget(budget: str | None = None) -> str | None:
     """The budget override: ``budget`` if given, else ``$ZSL_BUDGET``, else ``None`` (the profile's own).
 
     Raises:
-        ValueError: if the name is not one of :data:`BUDGETS`.
+        ConfigError: (a ``ValueError``) if the name is not one of :data:`BUDGETS`.
     """
     name = (budget or os.environ.get("ZSL_BUDGET") or "").strip().lower() or None
     if name is not None and name not in BUDGETS:
-        raise ValueError(f"ZSL_BUDGET={name!r} is not a budget; choose one of {', '.join(BUDGETS)} (or leave it unset)")
+        raise ConfigError(f"ZSL_BUDGET={name!r} is not a budget; choose one of {', '.join(BUDGETS)} (or leave it unset)")
     return name
+
+
+# ------------------------------------------------------------------------------------------- validation
+
+FRACTION_FIELDS = (
+    "valid_fraction",
+    "test_seen_fraction",
+    "train_fraction",
+    "validation_fraction",
+    "oracle_test_fraction",
+    "validation_holdout_fraction",
+)
+"""Shares that must lie strictly between 0 and 1 (0 or 1 would leave one side of the split empty)."""
+
+FRACTION_TUPLE_FIELDS = ("sweep_fractions",)
+
+POSITIVE_INT_FIELDS = (
+    "n_gammas", "k", "n_episodes", "n_query", "n_triplets", "n_pairs", "n_support_draws", "n_principal_vectors",
+    "n_validation_classes", "m_per_class", "embedding_dim", "semantic_hidden", "hnsw_m", "ef_construction",
+    "ef_search", "inference_images", "sample_test_per_class",
+)
+"""Counts of at least 1 (besides every ``*epochs``, ``*batch_size`` and ``image_size`` field)."""
+
+OPTIONAL_POSITIVE_INT_FIELDS = (
+    "images_per_class", "max_images_per_class", "max_train_images", "max_test_images", "sample_train_per_class",
+    "cpu_threads",
+)
+"""Counts of at least 1, or ``None`` (all / torch's default)."""
+
+NON_NEGATIVE_INT_FIELDS = ("gallery_size", "show_images_per_class", "regressor_hidden")
+"""Counts where 0 means none (no gallery, no thumbnails, a linear regressor)."""
+
+POSITIVE_INT_TUPLE_FIELDS = ("top_k", "ef_search_sweep", "comparison_principal_vectors")
+
+KNOWN_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_device_name(name: Any, where: str) -> None:
+    """Raise :class:`DeviceError` naming ``where`` unless ``name`` is ``auto`` or a device torch can parse."""
+    if not isinstance(name, str) or not name.strip():
+        raise DeviceError(f"{where} = {name!r}: must be 'auto' or a torch device such as 'cpu', 'cuda', 'cuda:0', 'mps'")
+    text = name.strip().lower()
+    if text == "auto":
+        return
+    kind, _, index = text.partition(":")
+    if kind in KNOWN_DEVICE_TYPES and (not index or index.isdigit()):
+        return
+    try:
+        import torch
+
+        torch.device(text)
+    except ImportError:
+        pass
+    except (RuntimeError, ValueError, TypeError):
+        raise DeviceError(
+            f"{where} = {name!r}: not a device torch can parse; use 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps'"
+        ) from None
+    else:
+        return
+    raise DeviceError(f"{where} = {name!r}: must be 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps'")
 
 
 def data_dir() -> Path:
@@ -117,6 +198,53 @@ class BaseConfig:
     budget: str | None = None
     retrain: bool = False
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field; called when the config is built (directly or by :meth:`for_profile`).
+
+        Raises:
+            ConfigError: naming the class, the field, the value and what is allowed, e.g.
+                ``SiameseConfig.epochs = 0: must be at least 1``.
+        """
+        name = type(self).__name__
+
+        def fail(field_name: str, value: Any, allowed: str) -> None:
+            raise ConfigError(f"{name}.{field_name} = {value!r}: {allowed}")
+
+        if self.profile not in PROFILES:
+            fail("profile", self.profile, f"must be one of {', '.join(PROFILES)}")
+        if self.budget is not None and self.budget not in BUDGETS:
+            fail("budget", self.budget, f"must be None or one of {', '.join(BUDGETS)}")
+        check_device_name(self.device, f"{name}.device")
+        for item in dataclasses.fields(self):
+            key, value = item.name, getattr(self, item.name)
+            if key.endswith("epochs") or key.endswith("batch_size") or key == "image_size" or key in POSITIVE_INT_FIELDS:
+                if not _is_int(value) or value < 1:
+                    fail(key, value, "must be an integer of at least 1")
+            elif key in OPTIONAL_POSITIVE_INT_FIELDS:
+                if value is not None and (not _is_int(value) or value < 1):
+                    fail(key, value, "must be None or an integer of at least 1")
+            elif key in NON_NEGATIVE_INT_FIELDS:
+                if not _is_int(value) or value < 0:
+                    fail(key, value, "must be an integer of at least 0")
+            elif key in FRACTION_FIELDS:
+                if not _is_number(value) or not 0 < value < 1:
+                    fail(key, value, "must be a fraction strictly between 0 and 1")
+            elif key in FRACTION_TUPLE_FIELDS:
+                if not value or any(not _is_number(v) or not 0 < v < 1 for v in value):
+                    fail(key, value, "must be a non-empty list of fractions strictly between 0 and 1")
+            elif key in POSITIVE_INT_TUPLE_FIELDS:
+                if not value or any(not _is_int(v) or v < 1 for v in value):
+                    fail(key, value, "must be a non-empty list of integers of at least 1")
+            elif key.endswith("learning_rate"):
+                if not _is_number(value) or not value > 0:
+                    fail(key, value, "must be a number greater than 0")
+            elif key == "weight_decay":
+                if not _is_number(value) or value < 0:
+                    fail(key, value, "must be a number of at least 0")
+
     @property
     def run_label(self) -> str:
         """The folder name of this profile's outputs: ``full``, or ``full-tiny`` under a budget override, so that
@@ -145,7 +273,7 @@ class BaseConfig:
         values.update(overrides)
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise TypeError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
+            raise UnknownFieldError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
         return cls(profile=name, budget=budget_name, **values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,6 +310,7 @@ class DataConfig(BaseConfig):
     show_images_per_class: int = 4
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # validates every field
         self.split_dir = awa2_split_dir(self)
 
     def datasets_to_check(self) -> dict[str, Path]:
@@ -273,6 +402,7 @@ class AttributeZslConfig(BaseConfig):
     distances: tuple[str, ...] = ("euclidean", "cosine", "hamming")
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # validates every field
         if self.xlsa17_dir is None:
             self.xlsa17_dir = self.run_dir / "xlsa17" / self.xlsa17_dataset
 
@@ -399,6 +529,7 @@ class SiameseConfig(BaseConfig):
     checkpoint_dir: Path | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # validates every field
         if self.checkpoint_dir is None:
             self.checkpoint_dir = Path(self.outputs) / "siamese"
 
@@ -633,6 +764,7 @@ class DeviseConfig(BaseConfig):
         return Path(self.outputs) / "devise" / self.run_label
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # validates every field
         self.split_dir = awa2_split_dir(self)
 
     @classmethod

@@ -43,12 +43,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from utils.cli import ArgumentParser, cli_entry, positive_int
 from utils.config import AWA2_UNSEEN_CLASSES
 from utils.fileops import (
     CONFLICT,
     IDENTICAL,
     TransferSummary,
-    describe_os_error,
     files_identical,
     path_within,
     progress_disabled,
@@ -353,7 +353,7 @@ def copy_awa2(
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``python -m utils.copy_awa2``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m utils.copy_awa2",
         description="Copy AwA2's seen classes to DST/train/<class>/ and its unseen classes to DST/test/<class>/.",
     )
@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true", help="print what would happen; write nothing")
     parser.add_argument(
         "--images-per-class",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="copy a seeded subset of N images per class",
@@ -388,40 +388,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry("python -m utils.copy_awa2")
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 done, 1 conflicts, 2 error)."""
+    """Run the command line; return the exit status (0 done, 1 conflicts, 2 error: one line, :mod:`utils.cli`)."""
     arguments = build_parser().parse_args(argv)
     show_progress = False if arguments.quiet else None
-    try:
-        if arguments.dry_run:
-            plans, _ = plan_copy(
-                arguments.src,
-                arguments.dst,
-                arguments.images_per_class,
-                arguments.seed,
-                arguments.seen_classes,
-                arguments.unseen_classes,
-            )
-            for plan in plans:
-                print(
-                    f"{plan.split}: {len(plan.source_images)} image(s) of {plan.class_name} -> {plan.destination_folder}"
-                )
-        summary = copy_awa2(
+    # CopyError and OSError become one line on stderr in the error boundary (utils.cli).
+    if arguments.dry_run:
+        plans, _ = plan_copy(
             arguments.src,
             arguments.dst,
-            dry_run=arguments.dry_run,
-            images_per_class=arguments.images_per_class,
-            seed=arguments.seed,
-            progress=show_progress,
-            seen_classes_file=arguments.seen_classes,
-            unseen_classes_file=arguments.unseen_classes,
+            arguments.images_per_class,
+            arguments.seed,
+            arguments.seen_classes,
+            arguments.unseen_classes,
         )
-    except CopyError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"error: {describe_os_error(error)}", file=sys.stderr)
-        return 2
+        for plan in plans:
+            print(
+                f"{plan.split}: {len(plan.source_images)} image(s) of {plan.class_name} -> {plan.destination_folder}"
+            )
+    summary = copy_awa2(
+        arguments.src,
+        arguments.dst,
+        dry_run=arguments.dry_run,
+        images_per_class=arguments.images_per_class,
+        seed=arguments.seed,
+        progress=show_progress,
+        seen_classes_file=arguments.seen_classes,
+        unseen_classes_file=arguments.unseen_classes,
+    )
     print(summary.to_text())
     return 0 if summary.ok else 1
 

@@ -13,13 +13,13 @@ and small images while the data path stays the profile's own: ``python -m utils.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from utils.cli import ArgumentParser, cli_entry
 from utils.config import BUDGETS, PROFILES, REPO_ROOT, current_budget, current_profile, outputs_dir
 from utils.results import load_results
 
@@ -134,25 +134,19 @@ def run_course(
     return runs
 
 
+@cli_entry("python -m utils.course")
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.course", description=__doc__.split("\n\n")[0])
+    """Run the notebooks; 0 when all ran, 1 when some failed, 2 on a bad setting (one line, :mod:`utils.cli`)."""
+    parser = ArgumentParser(prog="python -m utils.course", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebook names or prefixes (default: all)")
     parser.add_argument("--profile", choices=PROFILES, default=None, help="default: $ZSL_PROFILE or sample")
     parser.add_argument("--budget", choices=BUDGETS, default=None,
                         help="shrink epochs, images and image size, keeping the profile's data (default: $ZSL_BUDGET)")
     parser.add_argument("--out", type=Path, default=None, help="default: outputs/course (outputs/course-<budget>)")
     args = parser.parse_args(argv)
-    try:
-        profile, budget = current_profile(args.profile), current_budget(args.budget)
-    except ValueError as error:
-        print(f"course: {error}", file=sys.stderr)
-        return 2
+    profile, budget = current_profile(args.profile), current_budget(args.budget)
     out_dir = args.out or outputs_dir() / ("course" if budget is None else f"course-{budget}")
-    try:
-        runs = run_course(profile, out_dir, args.notebooks, budget)
-    except FileNotFoundError as error:
-        print(f"course: {error}", file=sys.stderr)
-        return 2
+    runs = run_course(profile, out_dir, args.notebooks, budget)
     failed = [run for run in runs if not run.ok]
     print(f"{len(runs) - len(failed)}/{len(runs)} notebooks ran; results in {out_dir / 'results.md'}")
     for run in failed:

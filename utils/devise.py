@@ -22,7 +22,6 @@ Command line (the integration test calls :func:`run_devise` the same way)::
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import random
@@ -64,11 +63,12 @@ from utils.checkpoints import (
     Decision,
     arrays_sha256,
     decide,
-    load_weights,
+    load_state_into,
     read_metadata,
     record,
     shaping_settings,
 )
+from utils.cli import ArgumentParser, cli_entry
 from utils.config import DeviseConfig
 from utils.copy_awa2 import copy_awa2
 from utils.datasets import load_awa2
@@ -397,7 +397,7 @@ def _start_run(learn: Learner) -> None:
 
 
 def _load_weights(learn: Learner, checkpoint: Path, device: torch.device | str) -> None:
-    learn.model.load_state_dict(load_weights(checkpoint))
+    load_state_into(learn.model, checkpoint)
     learn.model.to(device)
 
 
@@ -850,8 +850,10 @@ def run_devise(config: DeviseConfig, device: torch.device | str = "cpu", oracle:
     return {"figures": figures, "embeddings_file": made.embeddings_file, "stage1": made.stage1, "devise": made.devise}
 
 
+@cli_entry("python -m utils.devise")
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Train (or load) stages 1 and 2 of a profile and print the figures; errors are one line (:mod:`utils.cli`)."""
+    parser = ArgumentParser(prog="python -m utils.devise", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
     parser.add_argument("--loss", default=None, choices=["cosine", "hinge_rank"], help="default: the profile's")
     parser.add_argument("--no-oracle", action="store_true", help="skip the supervised reference")

@@ -43,8 +43,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from utils.cli import ArgumentParser, CliError, cli_entry
 from utils.config import data_dir
-from utils.fileops import describe_os_error, progress_disabled
+from utils.fileops import progress_disabled
 
 CHUNK_SIZE = 1024 * 1024
 TIMEOUT_SECONDS = 60
@@ -493,7 +494,7 @@ def _say(progress: bool | None, message: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``python -m utils.download``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m utils.download",
         description="Download, verify and extract the real data sets (resumable, idempotent).",
     )
@@ -509,8 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry("python -m utils.download")
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 done, 2 error)."""
+    """Run the command line; return the exit status (0 done, 2 error: one line on stderr, :mod:`utils.cli`)."""
     arguments = build_parser().parse_args(argv)
     if arguments.list or not arguments.names:
         for source in DATASETS.values():
@@ -519,21 +521,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     unknown = [name for name in arguments.names if name not in DATASETS]
     if unknown:
-        print(f"error: unknown data set {unknown[0]!r}; choose one of {', '.join(DATASETS)}", file=sys.stderr)
-        return 2
-    try:
-        for name in arguments.names:
-            if arguments.dry_run:
-                print("\n".join(describe_plan(name, arguments.dest)))
-            else:
-                folder = fetch_dataset(name, arguments.dest, progress=False if arguments.quiet else None)
-                print(f"{name}: ready in {folder}")
-    except DownloadError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"error: {describe_os_error(error)}", file=sys.stderr)
-        return 2
+        raise CliError(f"unknown data set {unknown[0]!r}; choose one of {', '.join(DATASETS)}")
+    for name in arguments.names:
+        if arguments.dry_run:
+            print("\n".join(describe_plan(name, arguments.dest)))
+        else:
+            folder = fetch_dataset(name, arguments.dest, progress=False if arguments.quiet else None)
+            print(f"{name}: ready in {folder}")
     return 0
 
 

@@ -14,11 +14,13 @@ projects image embeddings and label vectors into the same plane.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from utils.datasets.errors import DatasetFormatError, require_file
 from utils.word_vectors import l2_normalize
 
 SPLITS = ("seen_valid", "unseen_test")
@@ -100,8 +102,42 @@ class EmbeddingSet:
 
     @classmethod
     def load(cls, path: str | Path) -> EmbeddingSet:
-        with np.load(Path(path), allow_pickle=False) as arrays:
-            return cls(**{name: arrays[name] for name in cls.__dataclass_fields__})
+        """Read a file written by :meth:`save` (never unpickling anything).
+
+        Raises:
+            DatasetFormatError: one line naming the file, if it is missing, empty, truncated, not an
+                ``.npz``, lacks a field, holds an object array, or its arrays do not fit together.
+        """
+        path = require_file(path, "embeddings file")
+        size = path.stat().st_size
+        if size == 0:
+            raise DatasetFormatError(path, "empty file (0 bytes); rerun the notebook that saves the embeddings")
+        try:
+            arrays = np.load(path, allow_pickle=False)
+            if not isinstance(arrays, np.lib.npyio.NpzFile):
+                raise DatasetFormatError(path, "holds a single array, not the .npz of an EmbeddingSet")
+            with arrays:
+                missing = [name for name in cls.__dataclass_fields__ if name not in arrays.files]
+                if missing:
+                    raise DatasetFormatError(path, f"lacks the array(s) {', '.join(missing)}")
+                fields = {name: arrays[name] for name in cls.__dataclass_fields__}
+        except DatasetFormatError:
+            raise
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, MemoryError) as error:
+            raise DatasetFormatError(
+                path, f"not a readable .npz of embeddings ({size} bytes; truncated or corrupt?): {_one_line(error)}"
+            ) from error
+        try:
+            return cls(**fields)
+        except (ValueError, TypeError, IndexError) as error:
+            raise DatasetFormatError(path, f"arrays do not fit together: {_one_line(error)}") from error
+
+
+def _one_line(error: BaseException, limit: int = 160) -> str:
+    """The first line of a library's message (shortened), with its type."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else "no message"
+    return f"{type(error).__name__}: {text if len(text) <= limit else text[: limit - 1] + '…'}"
 
 
 def confusion_matrix(true_labels: np.ndarray, predicted_labels: np.ndarray, n_classes: int) -> np.ndarray:

@@ -21,7 +21,6 @@ the seed. Larger variants (``--cifar-train-per-class 500``) go to ``outputs/cach
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -34,6 +33,7 @@ import numpy as np
 import PIL
 from PIL import Image
 
+from utils.cli import ArgumentParser, cli_entry
 from utils.config import AWA2_UNSEEN_CLASSES, DATA_SAMPLES_DIR
 from utils.sample_world.profiles import (
     ATTRIBUTE_NAMES,
@@ -338,8 +338,10 @@ def generate(out: Path = DATA_SAMPLES_DIR, spec: SampleWorldSpec | None = None, 
     return manifest
 
 
+@cli_entry("python -m utils.make_samples")
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.make_samples", description=__doc__.split("\n\n")[0])
+    """Write the sample world; a bad option or an unwritable folder is one line, exit 2 (:mod:`utils.cli`)."""
+    parser = ArgumentParser(prog="python -m utils.make_samples", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DATA_SAMPLES_DIR, help="output folder (default: data_samples/)")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     defaults = SampleWorldSpec()
@@ -348,11 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     spec = SampleWorldSpec(**{name: getattr(args, name) for name in asdict(defaults)})
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
-    try:
-        manifest = generate(args.out, spec, parts)
-    except (ValueError, OSError) as error:
-        print(f"make_samples: {error}", file=sys.stderr)
-        return 2
+    manifest = generate(args.out, spec, parts)
     total = sum(path.stat().st_size for path in args.out.rglob("*") if path.is_file())
     print(f"wrote {len(manifest['files'])} files ({total / 1e6:.1f} MB) to {args.out}: {json.dumps(manifest['counts'])}")
     return 0

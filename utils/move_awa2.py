@@ -39,10 +39,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from utils.cli import ArgumentParser, cli_entry
 from utils.copy_awa2 import list_images
 from utils.fileops import (
     TransferSummary,
-    describe_os_error,
     path_within,
     progress_disabled,
     remove_partials,
@@ -297,7 +297,7 @@ def _image_names(folder: Path) -> set[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``python -m utils.move_awa2``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m utils.move_awa2",
         description="Move a seeded fraction of each DST/train/<class>/ into DST/valid/<class>/ (safe to re-run).",
     )
@@ -317,26 +317,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry("python -m utils.move_awa2")
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 done, 1 conflicts, 2 error)."""
+    """Run the command line; return the exit status (0 done, 1 conflicts, 2 error: one line, :mod:`utils.cli`)."""
     arguments = build_parser().parse_args(argv)
     show_progress = False if arguments.quiet else None
-    try:
-        if arguments.dry_run:
-            for plan in plan_move(arguments.dst, arguments.valid, arguments.seed):
-                print(
-                    f"{plan.class_name}: {len(plan.valid_names)} of {len(plan.image_names)} image(s) in valid/ "
-                    f"({len(plan.to_valid)} to move there, {len(plan.to_train)} back to train/)"
-                )
-        summary = move_awa2(
-            arguments.dst, arguments.valid, arguments.seed, dry_run=arguments.dry_run, progress=show_progress
-        )
-    except MoveError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"error: {describe_os_error(error)}", file=sys.stderr)
-        return 2
+    # MoveError and OSError become one line on stderr in the error boundary (utils.cli).
+    if arguments.dry_run:
+        for plan in plan_move(arguments.dst, arguments.valid, arguments.seed):
+            print(
+                f"{plan.class_name}: {len(plan.valid_names)} of {len(plan.image_names)} image(s) in valid/ "
+                f"({len(plan.to_valid)} to move there, {len(plan.to_train)} back to train/)"
+            )
+    summary = move_awa2(
+        arguments.dst, arguments.valid, arguments.seed, dry_run=arguments.dry_run, progress=show_progress
+    )
     print(summary.to_text())
     return 0 if summary.ok else 1
 

@@ -81,25 +81,61 @@ def choose_device(requested: str = "auto", verbose: bool = True):
     ``$ZSL_DEVICE`` overrides ``requested`` so tests and CI can pin the CPU.
 
     Raises:
-        RuntimeError: if a CUDA/MPS device is requested but not available.
+        utils.config.DeviceError: (a ``ConfigError`` and a ``RuntimeError``) naming ``ZSL_DEVICE`` (or the
+            requested device) and what this machine has, if the name is not a device torch can parse or a
+            CUDA/MPS device is requested but not available.
     """
     import torch
 
-    name = os.environ.get("ZSL_DEVICE", requested or "auto").lower()
+    from utils.config import DeviceError, check_device_name
+
+    from_environment = bool(os.environ.get("ZSL_DEVICE", "").strip())
+    where = "ZSL_DEVICE" if from_environment else "device"
+    raw = os.environ["ZSL_DEVICE"] if from_environment else (requested or "auto")
+    check_device_name(raw, where)
+    name = raw.strip().lower()
     if name == "auto":
         if torch.cuda.is_available():
             name = "cuda"
-        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        elif _mps_available(torch):
             name = "mps"
         else:
             name = "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but torch sees no CUDA device")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as error:
+        raise DeviceError(f"{where}={raw!r}: not a device torch can parse ({error})") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise DeviceError(
+                f"{where}={raw!r} requested but torch sees no CUDA device; available: {_available_devices(torch)}"
+            )
+        if device.index is not None and device.index >= count:
+            raise DeviceError(
+                f"{where}={raw!r} requested but torch sees only {count} CUDA device(s); "
+                f"available: {_available_devices(torch)}"
+            )
+    if device.type == "mps" and not _mps_available(torch):
+        raise DeviceError(f"{where}={raw!r} requested but MPS is not available; available: {_available_devices(torch)}")
     if verbose:
         detail = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{os.cpu_count()} CPU cores"
         print(f"device: {device} ({detail}); torch {torch.__version__}")
     return device
+
+
+def _mps_available(torch) -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def _available_devices(torch) -> str:
+    """What this machine offers, e.g. ``cpu, cuda:0, cuda:1`` (for error messages)."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += [f"cuda:{index}" for index in range(torch.cuda.device_count())]
+    if _mps_available(torch):
+        names.append("mps")
+    return ", ".join(names)
 
 
 def in_colab() -> bool:

@@ -42,7 +42,6 @@ tags marked ``*tag*``.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import time
 from collections.abc import Sequence
@@ -67,6 +66,7 @@ from utils.checkpoints import (
     save_weights,
     shaping_settings,
 )
+from utils.cli import ArgumentParser, CliError, cli_entry, positive_int
 from utils.datasets.errors import DatasetFormatError, MissingDataError
 from utils.datasets.nuswide import load_label_vectors
 from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
@@ -577,9 +577,14 @@ def default_checkpoint(profile: str | None = None) -> Path:
     return Path(config.run_dir) / run_name(config.n_principal_vectors, config.use_diversity_weight) / "model.pt"
 
 
+@cli_entry("python -m utils.sdl")
 def main(argv: Sequence[str] | None = None) -> int:
-    """``train``: fit (or load) the main model and print ZSL/GZSL figures; ``predict``: tag images."""
-    parser = argparse.ArgumentParser(prog="python -m utils.sdl", description="Multi-label zero-shot tagging with SDL")
+    """``train``: fit (or load) the main model and print ZSL/GZSL figures; ``predict``: tag images.
+
+    Errors (a bad option, setting or checkpoint, a missing, empty or undecodable image, missing data) are one
+    line on stderr, exit 2 (:mod:`utils.cli`; ``--debug`` shows the traceback).
+    """
+    parser = ArgumentParser(prog="python -m utils.sdl", description="Multi-label zero-shot tagging with SDL")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="fit (or load) the main model of a profile and print its figures")
     train.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
@@ -587,16 +592,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     predict.add_argument("images", nargs="+", type=Path)
     predict.add_argument("--checkpoint", type=Path, default=None, help="default: the profile's main model")
     predict.add_argument("--profile", default=None, help="picks the default checkpoint")
-    predict.add_argument("--top-k", type=int, default=5)
+    predict.add_argument("--top-k", type=positive_int, default=5, help="tags per image, at least 1 (default 5)")
     args = parser.parse_args(argv)
 
     if args.command == "predict":
         checkpoint = args.checkpoint or default_checkpoint(args.profile)
+        for path in args.images:
+            _check_image(path)
+        load_checkpoint(checkpoint)  # a missing or unreadable checkpoint: one line naming it
         try:
             results = predict_tags(args.images, checkpoint, args.top_k)
-        except FileNotFoundError as error:
-            print(f"error: {error}")
-            return 2
+        except (RuntimeError, KeyError) as error:
+            raise CliError(f"{checkpoint}: not a usable SDL checkpoint ({type(error).__name__}: {error})") from error
         for path, tags in zip(args.images, results, strict=True):
             print(f"{path}: " + "  ".join(f"{tag} ({score:.2f})" for tag, score in tags))
         return 0
@@ -607,11 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = SdlConfig.for_profile(args.profile)
     seed_everything(config.seed)
     device = choose_device(config.device)
-    try:
-        problem = load_problem(config)
-    except (FileNotFoundError, DatasetFormatError) as error:
-        print(f"error: {error}")
-        return 2
+    problem = load_problem(config)
     start = time.perf_counter()
     model, _, _ = fit_or_load(problem, config, device=device)
     matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices], config.image_size, device)
@@ -619,6 +622,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{setting}: " + "  ".join(f"{key} {value:.3f}" for key, value in figures.items()))
     print(f"wall time {time.perf_counter() - start:.1f} s; checkpoint {default_checkpoint(config.profile)}")
     return 0
+
+
+def _check_image(path: Path) -> None:
+    """Raise :class:`~utils.cli.CliError` naming ``path`` unless it is a decodable image file."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise CliError(f"no image at {path}" if not path.exists() else f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise CliError(f"{path}: the image file is empty (0 bytes)")
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except UnidentifiedImageError:
+        raise CliError(f"{path}: not an image PIL can decode") from None
+    except Image.DecompressionBombError as error:
+        raise CliError(f"{path}: refused as a decompression bomb ({error})") from None
+    except (OSError, ValueError, SyntaxError) as error:
+        raise CliError(f"{path}: the image cannot be decoded ({type(error).__name__}: {error})") from None
 
 
 if __name__ == "__main__":

@@ -48,8 +48,13 @@ from typing import Any
 
 import numpy as np
 
+from utils.datasets.errors import DatasetFormatError
+from utils.word_vectors import read_npy
+
 INDEX_METADATA_FILE = "index.json"
 NMSLIB_INDEX_FILE = "index.nmslib"
+NMSLIB_DATA_SUFFIX = ".dat"
+"""nmslib's ``saveIndex(..., save_data=True)`` writes the vectors to ``<index file>.dat``."""
 EXACT_VECTORS_FILE = "vectors.npy"
 FORMAT_VERSION = 1
 SPACE = "cosine"
@@ -58,8 +63,11 @@ EXACT_CHUNK_BYTES = 256 * 2**20
 """Memory bound of one block of the exact similarity matrix (queries × items, float32)."""
 
 
-class IndexMismatchError(ValueError):
-    """A saved index does not fit what it is used with (dimension, source, or its own files).
+class IndexMismatchError(DatasetFormatError):
+    """A saved index does not fit what it is used with (dimension, source, or its own files), or is corrupt.
+
+    A :class:`~utils.datasets.errors.DatasetFormatError` (so a :class:`ValueError`) whose message is one
+    line: ``"<file>: <problem>"``.
 
     Attributes:
         path: the file at fault (``index.json``, or ``None`` for an index built in memory).
@@ -70,7 +78,7 @@ class IndexMismatchError(ValueError):
         self.path = None if path is None else Path(path)
         self.problem = problem
         where = f"{self.path}: " if self.path is not None else "index built in memory: "
-        super().__init__(where + problem)
+        ValueError.__init__(self, where + " ".join(str(problem).split()))
 
     def __reduce__(self) -> tuple:
         return type(self), (self.path, self.problem)
@@ -395,11 +403,11 @@ class ExactIndex(SearchIndex):
 
     @classmethod
     def _from_files(cls, folder: Path, metadata: dict[str, Any]) -> ExactIndex:
-        index = cls(metadata["dimension"], metadata.get("source", ""), **metadata.get("parameters", {}))
+        index = _construct(cls, folder, metadata)
         vectors_path = folder / EXACT_VECTORS_FILE
         if not vectors_path.is_file():
             raise IndexMismatchError(vectors_path, "missing: the exact index's vectors were not saved here")
-        vectors = np.load(vectors_path)
+        vectors = read_npy(vectors_path, error=IndexMismatchError)
         expected = (metadata["count"], metadata["dimension"])
         if vectors.shape != expected:
             raise IndexMismatchError(
@@ -528,11 +536,33 @@ class NmslibIndex(SearchIndex):
 
     @classmethod
     def _from_files(cls, folder: Path, metadata: dict[str, Any]) -> NmslibIndex:
-        index = cls(metadata["dimension"], metadata.get("source", ""), **metadata.get("parameters", {}))
+        index = _construct(cls, folder, metadata)
         index_path = folder / NMSLIB_INDEX_FILE
+        data_path = folder / (NMSLIB_INDEX_FILE + NMSLIB_DATA_SUFFIX)
         if not index_path.is_file():
             raise IndexMismatchError(index_path, "missing: the nmslib index was not saved here")
-        index._index.loadIndex(str(index_path), load_data=True)
+        if not data_path.is_file():
+            raise IndexMismatchError(
+                data_path, f"missing: nmslib keeps the vectors of {index_path.name} here; save the index again"
+            )
+        for path in (index_path, data_path):
+            if path.stat().st_size == 0:
+                raise IndexMismatchError(path, "empty file (0 bytes): an interrupted save? save the index again")
+        needed = int(metadata["count"]) * int(metadata["dimension"]) * 4
+        if data_path.stat().st_size < needed:
+            raise IndexMismatchError(
+                data_path,
+                f"truncated: {data_path.stat().st_size} bytes cannot hold the {metadata['count']} vectors of "
+                f"dimension {metadata['dimension']} that index.json announces ({needed} bytes at least)",
+            )
+        try:
+            index._index.loadIndex(str(index_path), load_data=True)
+        except (RuntimeError, ValueError, OSError, MemoryError, IndexError) as error:
+            raise IndexMismatchError(
+                index_path,
+                f"nmslib cannot read it or its {data_path.name} (truncated or corrupt? save the index again): "
+                f"{type(error).__name__}: {str(error).strip()[:120] or 'no message'}",
+            ) from None
         index._built = True
         index._query_ef = None
         if len(index._index) != metadata["count"]:
@@ -540,6 +570,17 @@ class NmslibIndex(SearchIndex):
                 index_path, f"holds {len(index._index)} items, but index.json says {metadata['count']}"
             )
         return index
+
+
+def _construct(cls: type[SearchIndex], folder: Path, metadata: dict[str, Any]) -> SearchIndex:
+    """An empty index of ``cls`` with the dimension, source and parameters ``index.json`` records."""
+    try:
+        return cls(metadata["dimension"], metadata.get("source", ""), **metadata.get("parameters", {}))
+    except (TypeError, ValueError) as error:
+        raise IndexMismatchError(
+            folder / INDEX_METADATA_FILE,
+            f"parameters {metadata.get('parameters')!r} do not fit a {cls.kind} index ({error})",
+        ) from None
 
 
 # ---------------------------------------------------------------------------- name → builder
@@ -584,6 +625,22 @@ def build_index(
     return index
 
 
+def _check_metadata_types(metadata_path: Path, metadata: dict[str, Any]) -> None:
+    """Refuse an ``index.json`` whose fields have the wrong type or range (an edited file)."""
+    for name in ("dimension", "count"):
+        value = metadata[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise IndexMismatchError(metadata_path, f"{name} is {value!r}, not a positive integer")
+    for name, kind in (("kind", str), ("space", str), ("source", str), ("parameters", dict)):
+        if name in metadata and not isinstance(metadata[name], kind):
+            raise IndexMismatchError(
+                metadata_path, f"{name} is {metadata[name]!r}, not a JSON {'string' if kind is str else 'object'}"
+            )
+    for name in ("labels", "paths"):
+        if metadata.get(name) is not None and not isinstance(metadata[name], list):
+            raise IndexMismatchError(metadata_path, f"{name} is a JSON {type(metadata[name]).__name__}, not a list")
+
+
 def load_index(
     folder: str | Path, expected_source: str | None = None, expected_dimension: int | None = None
 ) -> SearchIndex:
@@ -607,12 +664,19 @@ def load_index(
     if not metadata_path.is_file():
         raise FileNotFoundError(f"no saved search index at {folder}: {metadata_path} is missing")
     try:
-        metadata = json.loads(metadata_path.read_text())
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise IndexMismatchError(metadata_path, f"not valid JSON ({error})") from None
+        raise IndexMismatchError(
+            metadata_path, f"not valid JSON ({error}; truncated or edited? save the index again)"
+        ) from None
+    except (UnicodeDecodeError, OSError) as error:
+        raise IndexMismatchError(metadata_path, f"cannot be read as UTF-8 JSON ({type(error).__name__})") from None
+    if not isinstance(metadata, dict):
+        raise IndexMismatchError(metadata_path, f"holds a JSON {type(metadata).__name__}, not an object")
     missing = {"kind", "dimension", "count", "space"} - set(metadata)
     if missing:
         raise IndexMismatchError(metadata_path, f"lacks the field(s) {', '.join(sorted(missing))}")
+    _check_metadata_types(metadata_path, metadata)
     if metadata.get("format_version") != FORMAT_VERSION or metadata["space"] != SPACE:
         raise IndexMismatchError(
             metadata_path,

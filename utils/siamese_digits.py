@@ -26,7 +26,7 @@ from torch import nn
 
 from models.pair_losses import build_pair_loss, pairwise_distances
 from models.siamese import build_siamese_encoder
-from utils.checkpoints import Decision, canonical, decide, load_weights, record, save_weights
+from utils.checkpoints import Decision, canonical, decide, load_state_into, record, save_weights
 from utils.episodes import best_threshold, binary_accuracy, pair_distances, sample_pairs
 from utils.runtime import seed_everything
 
@@ -178,7 +178,7 @@ def train_digit_siamese(
     checkpoint = Path(folder) / "model.pt" if folder is not None else None
     decision = decide(checkpoint, settings, retrain=retrain, name="digits") if checkpoint is not None else None
     if decision is not None and not decision.trained:
-        encoder.load_state_dict(load_weights(checkpoint))
+        load_state_into(encoder, checkpoint)
     else:
         _fit_digits(encoder, images[train_indices], labels[train_indices], epochs, seed, device, loss, distance, margin)
         if checkpoint is not None:

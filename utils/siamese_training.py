@@ -31,7 +31,7 @@ from torch import nn
 
 from models.pair_losses import build_pair_loss
 from models.siamese import build_siamese_encoder
-from utils.checkpoints import Decision, decide, load_weights, record, shaping_settings
+from utils.checkpoints import Decision, decide, load_state_into, record, shaping_settings
 from utils.config import DATA_SAMPLES_DIR, SiameseConfig, cache_dir
 from utils.datasets.cifar100 import load_cifar100
 from utils.datasets.errors import MissingDataError, fetch_hint
@@ -367,7 +367,7 @@ def fit_or_load(
     seed_everything(config.seed)
     encoder = new_encoder(config)
     if not decision.trained:
-        encoder.load_state_dict(load_weights(checkpoint))
+        load_state_into(encoder, checkpoint)
         log_path = folder / "log.csv"
         history = pd.read_csv(log_path) if log_path.is_file() else pd.DataFrame()
     else:

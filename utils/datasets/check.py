@@ -1,8 +1,12 @@
-"""``python -m utils.datasets check PATH [--json] [--label-vectors DIR]``: recognise a data set and summarise it.
+"""``python -m utils.datasets check PATH [--json] [--label-vectors DIR] [--images]``: recognise and summarise.
 
 Recognised formats (see each loader's module for the details):
 
-* ``awa2``: an AwA2 folder (``classes.txt``, ``predicates.txt``, ...);
+* ``awa2``: an AwA2 folder (``classes.txt``, ``predicates.txt``, ...). A folder with ``JPEGImages/``,
+  ``predicates.txt`` or a ``predicate-matrix-*.txt`` is taken for one, and a missing required file is
+  reported as ``PATH: AwA2 folder: classes.txt missing``. Zero-byte images are always reported (one
+  ``stat`` each); ``--images`` also decodes every image with Pillow (verify, then a full load; about
+  0.4 s for the sample world's 3000 images) and adds ``images_checked: N`` to the summary;
 * ``xlsa17-att-splits`` / ``xlsa17-res101``: an ``att_splits.mat``-like (also FLO's, without
   ``allclasses_names``) or a ``res101.mat`` file;
 * ``xlsa17``: one xlsa17 data set folder (``xlsa17/data/AWA2``) holding its ``.mat`` files;
@@ -38,9 +42,17 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 
-def describe_awa2(folder: Path) -> dict[str, Any]:
-    """Summary of an AwA2 folder: classes, attributes, split sizes, images per split if present."""
-    from utils.datasets.awa2 import IMAGES_FOLDER, image_index, load_awa2
+def describe_awa2(folder: Path, images: bool = False) -> dict[str, Any]:
+    """Summary of an AwA2 folder: classes, attributes, split sizes, images per split if present.
+
+    Args:
+        folder: the AwA2 folder.
+        images: decode every image under ``JPEGImages/`` (True) or only look for empty files (False).
+
+    Raises:
+        DatasetFormatError: for a missing or malformed file, or unreadable (or empty) images.
+    """
+    from utils.datasets.awa2 import IMAGES_FOLDER, check_images, image_index, load_awa2
 
     dataset = load_awa2(folder)
     summary: dict[str, Any] = {
@@ -52,12 +64,17 @@ def describe_awa2(folder: Path) -> dict[str, Any]:
         "missing_continuous_values": int(np.isnan(dataset.continuous_attributes).sum()),
     }
     if (folder / IMAGES_FOLDER).is_dir():
-        _, labels = image_index(dataset)
+        image_paths, labels = image_index(dataset)
+        checked = check_images(image_paths, decode=images, folder=folder / IMAGES_FOLDER)
         summary["images"] = {
             "all": int(labels.size),
             "seen": int(np.isin(labels, dataset.seen_class_indices).sum()),
             "unseen": int(np.isin(labels, dataset.unseen_class_indices).sum()),
         }
+        if images:
+            summary["images_checked"] = checked
+    elif images:
+        raise DatasetFormatError(folder, f"--images: AwA2 folder has no {IMAGES_FOLDER}/ to check")
     return summary
 
 
@@ -365,13 +382,16 @@ def _is_xlsa17_collection(path: Path) -> bool:
     return False
 
 
-def describe(path: str | Path, label_vectors: str | Path | None = None) -> dict[str, Any]:
+def describe(
+    path: str | Path, label_vectors: str | Path | None = None, images: bool = False
+) -> dict[str, Any]:
     """Recognise ``path`` and summarise it as a JSON-friendly dict with a ``format`` key.
 
     Args:
         path: the file or folder.
         label_vectors: for a NUS-WIDE folder, the SDL label-vector folder to check its tags against
             (default: ``../ZS_SDL/data/NUS_WIDE`` beside it, if there).
+        images: for an AwA2 folder, decode every image (the summary gains ``images_checked``).
 
     Raises:
         DatasetFormatError: naming the file, if the path is missing, of an unknown format or malformed
@@ -387,6 +407,13 @@ def describe(path: str | Path, label_vectors: str | Path | None = None) -> dict[
         raise DatasetFormatError(
             path, "--label-vectors applies only to a NUS-WIDE folder (images/ + labels.csv)"
         )
+    from utils.datasets.awa2 import looks_like_awa2
+
+    is_awa2 = path.is_dir() and looks_like_awa2(path)
+    if images and not is_awa2:
+        raise DatasetFormatError(
+            path, "--images applies only to an AwA2 folder (JPEGImages/, predicates.txt, ...)"
+        )
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in (".vec", ".bin"):
@@ -397,8 +424,8 @@ def describe(path: str | Path, label_vectors: str | Path | None = None) -> dict[
             raise DatasetFormatError(
                 path, "unknown format (expected a .mat, .vec or .bin file, or a data set folder)"
             )
-    elif (path / "classes.txt").is_file() and (path / "predicates.txt").is_file():
-        summary = describe_awa2(path)
+    elif is_awa2:
+        summary = describe_awa2(path, images=images)
     elif (path / "labels.csv").is_file() and (path / "classes.txt").is_file():
         summary = describe_scenes(path)
     elif _is_nuswide_folder(path):
@@ -475,6 +502,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="for a NUS-WIDE folder: the SDL label-vector folder (wordvec_array.pickle, classes.pickle, "
         "unseen_classes.pickle) to check its tags against (default: ../ZS_SDL/data/NUS_WIDE beside it)",
     )
+    check.add_argument(
+        "--images",
+        action="store_true",
+        help="for an AwA2 folder: decode every image under JPEGImages/ with Pillow (verify and a full load; "
+        "about 0.4 s per 3000 small images) and exit 2 naming the first unreadable ones; without it only "
+        "empty (0-byte) image files are reported",
+    )
     return parser
 
 
@@ -488,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            summary = describe(arguments.path, label_vectors=arguments.label_vectors)
+            summary = describe(arguments.path, label_vectors=arguments.label_vectors, images=arguments.images)
         if caught:
             summary["warnings"] = [_one_line(str(warning.message)) for warning in caught]
     except (MissingDataError, DatasetFormatError) as error:
