@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from utils.datasets.errors import DatasetFormatError
+from utils.datasets.errors import DatasetFormatError, library_message
 
 METADATA_VERSION = 1
 """Layout of the metadata file; a file of another version counts as no metadata."""
@@ -311,13 +311,6 @@ class CheckpointError(DatasetFormatError):
         return [f"{type(self).__name__}: {self}"]
 
 
-def _one_line(error: BaseException, limit: int = 160) -> str:
-    """The first non-empty line of a library's message (shortened), with its type: the clue, not the story."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = lines[0] if lines else "no message"
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return f"{type(error).__name__}: {text}"
-
 
 def load_weights(checkpoint: str | Path) -> dict[str, Any]:
     """``torch.load(checkpoint, map_location="cpu", weights_only=True)``: tensors and plain values only.
@@ -342,14 +335,14 @@ def load_weights(checkpoint: str | Path) -> dict[str, Any]:
         raise CheckpointError(
             path,
             "refused by torch.load(weights_only=True): it holds something other than tensors and plain "
-            f"values, or is not a checkpoint ({_one_line(error)})",
+            f"values, or is not a checkpoint ({library_message(error)})",
         ) from error
     except (OSError, EOFError, RuntimeError, KeyError, ValueError, IndexError, TypeError,
             AttributeError, UnicodeDecodeError, MemoryError, OverflowError) as error:  # fmt: skip
         raise CheckpointError(
             path,
             f"not a readable PyTorch checkpoint ({size} bytes; truncated, or another kind of file?): "
-            f"{_one_line(error)}",
+            f"{library_message(error)}",
         ) from error
     if not isinstance(state, dict):
         raise CheckpointError(path, f"holds a {type(state).__name__}, not a dict of weights")
@@ -408,4 +401,4 @@ def load_state_into(model: Any, checkpoint: str | Path, key: str | None = None, 
     try:
         return model.load_state_dict(state, strict=strict)
     except (RuntimeError, ValueError, TypeError) as error:
-        raise CheckpointError(path, f"does not fit the {type(model).__name__} model: {_one_line(error)}") from error
+        raise CheckpointError(path, f"does not fit the {type(model).__name__} model: {library_message(error)}") from error

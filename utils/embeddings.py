@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_file
+from utils.datasets.errors import DatasetFormatError, library_message, require_file
 from utils.word_vectors import l2_normalize
 
 SPLITS = ("seen_valid", "unseen_test")
@@ -125,19 +125,13 @@ class EmbeddingSet:
             raise
         except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, MemoryError) as error:
             raise DatasetFormatError(
-                path, f"not a readable .npz of embeddings ({size} bytes; truncated or corrupt?): {_one_line(error)}"
+                path, f"not a readable .npz of embeddings ({size} bytes; truncated or corrupt?): {library_message(error)}"
             ) from error
         try:
             return cls(**fields)
         except (ValueError, TypeError, IndexError) as error:
-            raise DatasetFormatError(path, f"arrays do not fit together: {_one_line(error)}") from error
+            raise DatasetFormatError(path, f"arrays do not fit together: {library_message(error)}") from error
 
-
-def _one_line(error: BaseException, limit: int = 160) -> str:
-    """The first line of a library's message (shortened), with its type."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = lines[0] if lines else "no message"
-    return f"{type(error).__name__}: {text if len(text) <= limit else text[: limit - 1] + '…'}"
 
 
 def confusion_matrix(true_labels: np.ndarray, predicted_labels: np.ndarray, n_classes: int) -> np.ndarray:

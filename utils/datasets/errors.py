@@ -258,3 +258,13 @@ def require_data(**paths_by_dataset: str | Path | None) -> dict[str, Path]:
         others = "; and ".join(missing_data_message(path, key) for path, key in missing[1:])
         raise MissingDataError(first_path, first_key, how=f"{fetch_hint(first_key)}; and {others}")
     return checked
+
+
+def library_message(error: BaseException, limit: int = 160) -> str:
+    """The first non-empty line of a library's error message (shortened), with its type: the clue, not the story.
+
+    Loaders append it to their own one-line message naming the file, e.g. ``...: RuntimeError: basic_ios::clear``.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else "no message"
+    return f"{type(error).__name__}: {text if len(text) <= limit else text[: limit - 1] + '…'}"
