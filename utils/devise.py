@@ -396,9 +396,18 @@ def _start_run(learn: Learner) -> None:
     learn.epoch_timer.reset()
 
 
-def _load_weights(learn: Learner, checkpoint: Path, device: torch.device | str) -> None:
-    load_state_into(learn.model, checkpoint)
-    learn.model.to(device)
+def _decide_or_load(
+    learn: Learner, config: DeviseConfig, name: str, checkpoint: Path, settings: dict[str, Any],
+    device: torch.device | str,
+) -> Decision:
+    """Decide whether run ``name`` trains (:mod:`utils.checkpoints`); when it does not, load its weights into
+    ``learn``. The decision's fingerprint is kept on ``learn`` as the upstream input of runs built on it."""
+    decision = decide(checkpoint, settings, config, name=name)
+    learn.checkpoint_fingerprint = decision.fingerprint
+    if not decision.trained:
+        load_state_into(learn.model, checkpoint)
+        learn.model.to(device)
+    return decision
 
 
 # --- stage 1 ------------------------------------------------------------------------------------------
@@ -469,10 +478,8 @@ def train_classifier(
     if initial_fingerprint is not None:
         extra["initial_body"] = initial_fingerprint
     settings = run_settings(config, name, **extra)
-    decision = decide(checkpoint, settings, config, name=name)
-    learn.checkpoint_fingerprint = decision.fingerprint
+    decision = _decide_or_load(learn, config, name, checkpoint, settings, device)
     if not decision.trained:
-        _load_weights(learn, checkpoint, device)
         return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision)
     _start_run(learn)
     callbacks = [SaveModelCallback(monitor="valid_loss", fname=name)] if save_best else []
@@ -590,10 +597,8 @@ def train_devise(
     if upstream is not None:
         extra["stage1"] = upstream
     settings = run_settings(config, name, **extra)
-    decision = decide(checkpoint, settings, config, name=name)
-    learn.checkpoint_fingerprint = decision.fingerprint
+    decision = _decide_or_load(learn, config, name, checkpoint, settings, device)
     if not decision.trained:
-        _load_weights(learn, checkpoint, device)
         snapshots = dict(np.load(snapshot_file)) if snapshot_file.exists() else {}
         return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision), snapshots
 
