@@ -35,6 +35,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.sample_world_baselines
 	$(BIN)/python -m benchmarks.search_bench
 	$(BIN)/python -m benchmarks.fastai_vs_pytorch
+	$(BIN)/python -m benchmarks.loader_bench
 
 ## make samples: regenerate data_samples/ from its seed
 samples: $(VENV)/.installed

@@ -45,7 +45,14 @@ from utils.checkpoints import (
 )
 from utils.cli import ArgumentParser, cli_entry
 from utils.metrics import ausuc, gzsl_scores, seen_unseen_curve, select_gamma, zsl_scores
-from utils.runtime import data_loader_generator, seed_everything, seed_worker
+from utils.runtime import (
+    data_loader_generator,
+    loader_options,
+    mixed_precision_enabled,
+    seed_everything,
+    seed_worker,
+    use_channels_last,
+)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -129,10 +136,10 @@ def hold_out_per_class(indices: np.ndarray, labels: np.ndarray, fraction: float,
 
 
 def read_image(path: str | Path, side: int) -> np.ndarray:
-    """An RGB image resized to (side, side), as uint8 of shape (3, side, side)."""
+    """An RGB image resized to (side, side), as uint8 of shape (3, side, side) (contiguous and writable)."""
     with Image.open(path) as image:
         array = np.asarray(image.convert("RGB").resize((side, side), Image.BILINEAR), dtype=np.uint8)
-    return array.transpose(2, 0, 1)
+    return np.ascontiguousarray(array.transpose(2, 0, 1))
 
 
 class ImageFiles(Dataset):
@@ -140,20 +147,34 @@ class ImageFiles(Dataset):
 
     Items are ``(uint8 tensor of shape (3, side, side), label)``; :func:`to_network_input` turns a
     batch into normalised floats on the device.
+
+    Args:
+        paths: the source images (``self.paths`` keeps them, e.g. for the names of an xlsa17 export).
+        labels: one label (or target row) per image.
+        side: the square input side in pixels.
+        image_cache: an :class:`utils.image_cache.ImageCache` (e.g. ``image_cache_for(config)``): its stale
+            entries are built first, and each image is read from its cached copy where one is fresh
+            (``self.read_paths``); ``None`` reads the sources.
+        preload: decode everything into memory now (``None``: when it takes at most :data:`PRELOAD_LIMIT_BYTES`).
     """
 
-    def __init__(self, paths: Sequence[str | Path], labels: np.ndarray, side: int):
+    def __init__(self, paths: Sequence[str | Path], labels: np.ndarray, side: int, image_cache: Any = None,
+                 preload: bool | None = None):
         self.paths, self.labels, self.side = list(paths), torch.as_tensor(np.asarray(labels)), side
+        self.read_paths = list(self.paths) if image_cache is None else image_cache.paths_for(self.paths)
         self.cache: torch.Tensor | None = None
-        if len(self.paths) * 3 * side * side <= PRELOAD_LIMIT_BYTES:
-            self.cache = torch.from_numpy(np.stack([read_image(path, side) for path in self.paths]))
+        if preload is None:
+            preload = len(self.paths) * 3 * side * side <= PRELOAD_LIMIT_BYTES
+        if preload:
+            self.cache = torch.from_numpy(np.stack([read_image(path, side) for path in self.read_paths]))
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = self.cache[index] if self.cache is not None else torch.from_numpy(read_image(self.paths[index], self.side))
-        return image, self.labels[index]
+        if self.cache is not None:
+            return self.cache[index], self.labels[index]
+        return torch.from_numpy(read_image(self.read_paths[index], self.side)), self.labels[index]
 
 
 def to_network_input(batch: torch.Tensor, device: torch.device | str) -> torch.Tensor:
@@ -173,11 +194,20 @@ class ImageBatches:
     """Batches of ``(inputs, labels)``: by tensor indexing when the data sit in memory, else a DataLoader.
 
     Indexing whole tensors avoids the per-item collation of a DataLoader, which dominates the time
-    of a small regressor on features.
+    of a small regressor on features. Images read lazily go through one DataLoader kept for every epoch, with
+    :func:`utils.runtime.loader_options` for ``device``: decoding workers from the core count and pinned memory
+    on CUDA, the main process on the CPU (the batches are the same either way: the order comes from ``seed``).
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0):
+    def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
+                 device: torch.device | str = "cpu", workers: int | None = None):
         self.batch_size, self.shuffle = batch_size, shuffle
+        self.options = loader_options(device)
+        if workers is not None:
+            self.options.update(num_workers=workers, persistent_workers=workers > 0)
+            if workers == 0:
+                self.options.pop("persistent_workers")
+        self.loader: DataLoader | None = None
         self.generator = data_loader_generator(seed)
         self.tensors = None
         if isinstance(dataset, TensorDataset):
@@ -193,10 +223,12 @@ class ImageBatches:
 
     def __iter__(self):
         if self.tensors is None:
-            yield from DataLoader(
-                self.dataset, batch_size=self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last,
-                generator=self.generator, worker_init_fn=seed_worker,
-            )
+            if self.loader is None:
+                self.loader = DataLoader(
+                    self.dataset, batch_size=self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last,
+                    generator=self.generator, worker_init_fn=seed_worker, **self.options,
+                )
+            yield from self.loader
             return
         n = len(self.dataset)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
@@ -220,10 +252,12 @@ def train_attribute_model(
     log_path: Path | None = None,
     verbose: bool = True,
     threads: int | None = None,
+    mixed_precision: bool = False,
 ) -> list[dict[str, float]]:
     """Train ``model`` so that ``loss(model(x), y, class_attribute_vectors)`` falls.
 
-    Images (uint8 items) are flipped left-right at random; features are used as they are.
+    Images (uint8 items) are flipped left-right at random; features are used as they are. On CUDA images
+    go ``channels_last`` and lazily read files are decoded by worker processes (:class:`ImageBatches`).
 
     Args:
         model: maps a batch of inputs to attribute outputs of shape (batch, n_attributes).
@@ -238,6 +272,8 @@ def train_attribute_model(
         verbose: print one line per epoch.
         threads: torch CPU threads while training (``None``: unchanged). Small models gain nothing
             from several threads, and on a shared CPU their synchronisation can stall for seconds.
+        mixed_precision: the forward pass under ``torch.autocast`` float16 and a gradient scaler, on CUDA only
+            (ignored on the CPU; the loss is computed in float32).
 
     Returns:
         One ``{"epoch", "loss", "seconds"}`` row per epoch.
@@ -247,7 +283,7 @@ def train_attribute_model(
         torch.set_num_threads(threads)
     try:
         return _train(model, dataset, class_attribute_vectors, loss, epochs, batch_size, learning_rate,
-                      weight_decay, schedule, device, seed, log_path, verbose)
+                      weight_decay, schedule, device, seed, log_path, verbose, mixed_precision)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -268,26 +304,70 @@ def adamw_with_schedule(
     return optimizer, None
 
 
+class MixedPrecision:
+    """float16 autocast and a gradient scaler on CUDA; on the CPU (or when not requested) plain float32 steps.
+
+    ``step(optimizer, loss)`` does ``backward`` and the optimizer step, scaled when enabled; ``autocast()`` is
+    the context of the forward pass.
+    """
+
+    def __init__(self, requested: bool, device: torch.device | str):
+        self.enabled = mixed_precision_enabled(requested, device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.enabled else None
+
+    def autocast(self):
+        import contextlib
+
+        return torch.autocast("cuda", dtype=torch.float16) if self.enabled else contextlib.nullcontext()
+
+    def step(self, optimizer: torch.optim.Optimizer, value: torch.Tensor) -> None:
+        if self.scaler is None:
+            value.backward()
+            optimizer.step()
+            return
+        self.scaler.scale(value).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+
+def prepare_for_device(model: nn.Module, device: torch.device | str) -> nn.Module:
+    """``model`` on ``device``, in ``channels_last`` memory format on CUDA (:func:`utils.runtime.use_channels_last`)."""
+    model.to(device)
+    if use_channels_last(device):
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def device_batch(inputs: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """:func:`to_network_input`, then ``channels_last`` for image batches on CUDA."""
+    batch = to_network_input(inputs, device)
+    if batch.dim() == 4 and use_channels_last(device):
+        batch = batch.contiguous(memory_format=torch.channels_last)
+    return batch
+
+
 def _train(model, dataset, class_attribute_vectors, loss, epochs, batch_size, learning_rate, weight_decay,
-           schedule, device, seed, log_path, verbose) -> list[dict[str, float]]:
-    model.to(device).train()
+           schedule, device, seed, log_path, verbose, mixed_precision=False) -> list[dict[str, float]]:
+    prepare_for_device(model, device).train()
     loss.to(device).train()
     targets = class_attribute_vectors.to(device).float()
-    loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed)
+    loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed, device=device)
     optimizer, scheduler = adamw_with_schedule(model, learning_rate, weight_decay, schedule, epochs * len(loader))
+    precision = MixedPrecision(mixed_precision, device)
     history = []
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         total, count = 0.0, 0
         for inputs, labels in loader:
             is_image = inputs.dtype == torch.uint8
-            inputs, labels = to_network_input(inputs, device), labels.to(device)
+            inputs, labels = device_batch(inputs, device), labels.to(device)
             if is_image and torch.rand(()) < 0.5:
                 inputs = inputs.flip(-1)
-            value = loss(model(inputs), labels, targets)
+            with precision.autocast():
+                outputs = model(inputs)
+            value = loss(outputs.float(), labels, targets)
             optimizer.zero_grad(set_to_none=True)
-            value.backward()
-            optimizer.step()
+            precision.step(optimizer, value)
             if scheduler is not None:
                 scheduler.step()
             total, count = total + float(value.detach()) * len(labels), count + len(labels)
@@ -305,23 +385,35 @@ def _train(model, dataset, class_attribute_vectors, loss, epochs, batch_size, le
 
 
 @torch.no_grad()
-def predict_outputs(model: nn.Module, dataset: Dataset, batch_size: int = 256, device: torch.device | str = "cpu") -> torch.Tensor:
-    """The model's outputs for every item of ``dataset``, in order, of shape (n_items, n_outputs), on the CPU."""
-    model.to(device).eval()
-    loader = ImageBatches(dataset, batch_size, shuffle=False)
-    return torch.cat([model(to_network_input(inputs, device)).cpu() for inputs, _ in loader])
+def predict_outputs(
+    model: nn.Module, dataset: Dataset, batch_size: int = 256, device: torch.device | str = "cpu",
+    mixed_precision: bool = False,
+) -> torch.Tensor:
+    """The model's outputs for every item of ``dataset``, in order, of shape (n_items, n_outputs), on the CPU
+    (float32; under float16 autocast on CUDA when ``mixed_precision``)."""
+    prepare_for_device(model, device).eval()
+    loader = ImageBatches(dataset, batch_size, shuffle=False, device=device)
+    precision = MixedPrecision(mixed_precision, device)
+    outputs = []
+    for inputs, _ in loader:
+        with precision.autocast():
+            outputs.append(model(device_batch(inputs, device)).float().cpu())
+    return torch.cat(outputs)
 
 
 SEED_A_FIELDS = (
     "awa2_dir", "images_per_class", "test_seen_fraction", "n_validation_classes", "image_size",
     "backbone", "pretrained",
     "image_epochs", "image_batch_size", "image_learning_rate", "image_schedule", "weight_decay",
+    "mixed_precision",
     "seed",
 )
 """The config fields that shape seed A's end-to-end network, in groups: which images it trains on (the
 folder, the cap per class, the trainval/test_seen split and its validation classes) and at what size; the
-body it starts from; its training (epochs, batches, learning rate, schedule, weight decay; the loss is
-always BCE on the binary attributes); and the seed of the split, initial weights, batch order and flips."""
+body it starts from; its training (epochs, batches, learning rate, schedule, weight decay, float16 on CUDA;
+the loss is always BCE on the binary attributes); and the seed of the split, initial weights, batch order and
+flips. With the image cache on, its side is added too (:func:`utils.image_cache.image_cache_settings`: the
+cached pixels differ slightly from a resize of the original)."""
 
 FEATURE_REGRESSOR_FIELDS = (
     "regressor_hidden",
@@ -373,6 +465,10 @@ def fit_or_load(
         The :class:`utils.checkpoints.Decision`; ``bool(decision)`` is True when the model was trained now.
     """
     checkpoint = Path(checkpoint)
+    if "image_size" in fields:  # a network trained on images: the image cache's side shapes it too
+        from utils.image_cache import image_cache_settings
+
+        inputs = {**image_cache_settings(config), **inputs}
     settings = shaping_settings(config, fields, **inputs)
     decision = decide(checkpoint, settings, config, name=name)
     if not decision.trained:
@@ -395,6 +491,7 @@ def export_backbone_features(
     folder: Path,
     image_size: int,
     device: torch.device | str = "cpu",
+    image_cache: Any = None,
 ) -> dict[str, Path]:
     """Write an AwA2-format folder's backbone features as an xlsa17 pair (+ ``binaryAtt_splits.mat``).
 
@@ -406,13 +503,16 @@ def export_backbone_features(
         folder: destination of ``res101.mat``, ``att_splits.mat`` and ``binaryAtt_splits.mat``.
         image_size: input side in pixels.
         device: where to run the backbone.
+        image_cache: read the images through this :class:`utils.image_cache.ImageCache` (``None``: the
+            sources); the exported file names are the sources' either way.
 
     Returns:
         What :func:`utils.xlsa17_export.write_xlsa17_pair` returns.
     """
     from utils.xlsa17_export import write_xlsa17_pair
 
-    features = predict_outputs(backbone, ImageFiles(image_paths, labels, image_size), device=device).numpy()
+    images = ImageFiles(image_paths, labels, image_size, image_cache=image_cache)
+    features = predict_outputs(backbone, images, device=device).numpy()
     root = Path(awa2.root)
     image_files = [f"{root.name}//{Path(path).relative_to(root).as_posix()}" for path in image_paths]
     return write_xlsa17_pair(

@@ -374,9 +374,26 @@ def load_state_into(model: Any, checkpoint: str | Path, key: str | None = None, 
     path = Path(checkpoint)
     state = load_weights(path)
     if key is not None:
-        if key not in state:
-            raise CheckpointError(path, f"has no entry {key!r} (entries: {', '.join(map(str, state)) or 'none'})")
-        state = state[key]
+        state = checkpoint_entry(state, key, path)
+    return apply_state(model, state, path, strict=strict)
+
+
+def checkpoint_entry(bundle: Mapping[str, Any], key: str, checkpoint: str | Path) -> Any:
+    """``bundle[key]`` of a loaded checkpoint, or :class:`CheckpointError` naming the file and its entries."""
+    if key not in bundle:
+        raise CheckpointError(
+            Path(checkpoint), f"has no entry {key!r} (entries: {', '.join(map(str, bundle)) or 'none'})"
+        )
+    return bundle[key]
+
+
+def apply_state(model: Any, state: Any, checkpoint: str | Path, strict: bool = True) -> Any:
+    """``model.load_state_dict(state)`` for a state read from ``checkpoint``, with :func:`load_state_into`'s checks.
+
+    Raises:
+        CheckpointError: naming ``checkpoint``, if ``state`` is not a state dict or does not fit ``model``.
+    """
+    path = Path(checkpoint)
     if not isinstance(state, Mapping):
         raise CheckpointError(path, f"holds a {type(state).__name__}, not a state dict")
     expected = model.state_dict()

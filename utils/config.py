@@ -15,6 +15,7 @@ Each notebook builds its config once in a cell tagged ``parameters`` (papermill 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -49,6 +50,10 @@ AWA2_UNSEEN_CLASSES = (
 class ConfigError(ValueError):
     """A configuration value that makes no sense: the message names the class (or the environment variable),
     the field, the value and what is allowed, e.g. ``SiameseConfig.epochs = 0: must be at least 1``."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython, Jupyter and Colab show instead of a traceback (a settings cell's mistake): the one line."""
+        return [f"{type(self).__name__}: {self}"]
 
 
 class UnknownFieldError(ConfigError, TypeError):
@@ -100,7 +105,7 @@ FRACTION_TUPLE_FIELDS = ("sweep_fractions",)
 POSITIVE_INT_FIELDS = (
     "n_gammas", "k", "n_episodes", "n_query", "n_triplets", "n_pairs", "n_support_draws", "n_principal_vectors",
     "n_validation_classes", "m_per_class", "embedding_dim", "semantic_hidden", "hnsw_m", "ef_construction",
-    "ef_search", "inference_images", "sample_test_per_class",
+    "ef_search", "inference_images", "sample_test_per_class", "cache_side",
 )
 """Counts of at least 1 (besides every ``*epochs``, ``*batch_size`` and ``image_size`` field)."""
 
@@ -200,9 +205,30 @@ class BaseConfig:
 
     def __post_init__(self) -> None:
         self.validate()
+        object.__setattr__(self, "_check_assignments", True)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        """Once built, a config checks every assignment as it checks a new config: ``config.epochs = 0`` in a
+        notebook's settings cell fails there, naming the field, instead of deep inside training; a misspelt
+        field (``config.epoch = 5``) is an error, not a new attribute nobody reads. A refused value is not kept."""
+        if not self.__dict__.get("_check_assignments"):
+            object.__setattr__(self, key, value)
+            return
+        if key not in self.__dataclass_fields__:
+            close = difflib.get_close_matches(key, list(self.__dataclass_fields__), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UnknownFieldError(f"{type(self).__name__} has no field {key!r}{hint}")
+        previous = getattr(self, key)
+        object.__setattr__(self, key, value)
+        try:
+            self.validate()
+        except ConfigError:
+            object.__setattr__(self, key, previous)
+            raise
 
     def validate(self) -> None:
-        """Check every field; called when the config is built (directly or by :meth:`for_profile`).
+        """Check every field; called when the config is built (directly or by :meth:`for_profile`) and after
+        every assignment to a field.
 
         Raises:
             ConfigError: naming the class, the field, the value and what is allowed, e.g.
@@ -299,6 +325,8 @@ class DataConfig(BaseConfig):
         images_per_class: cap on images per class copied (``None``: all).
         split_dir: where the split scripts write ``train/``, ``valid/`` and ``test/`` (``None``:
             ``outputs/<run label>/awa2_split``, the folder notebooks 01–04 read).
+        split_link: make the split with hard links instead of copies (``copy_awa2 --link``): no disk
+            space, same files; copies where links are impossible (``full``: on, the rest: off).
         show_images_per_class: thumbnails per class in the image grid.
     """
 
@@ -307,6 +335,7 @@ class DataConfig(BaseConfig):
     valid_fraction: float = 0.1
     images_per_class: int | None = None
     split_dir: Path | None = None
+    split_link: bool = False
     show_images_per_class: int = 4
 
     def __post_init__(self) -> None:
@@ -336,6 +365,7 @@ class DataConfig(BaseConfig):
             "full": {
                 "awa2_dir": data_dir() / "Animals_with_Attributes2",
                 "word_vectors": str(data_dir() / "fasttext" / "cc.en.300.bin"),
+                "split_link": True,
             },
         }
 
@@ -371,6 +401,14 @@ class AttributeZslConfig(BaseConfig):
             for ``xlsa17_dataset``); lambda_ce: weight of the scaled-cosine CE; cosine_scale: its scale.
         n_gammas: size of the calibrated-stacking grid searched on validation data.
         distances: nearest-class distances compared for seed A.
+        mixed_precision: ``torch.autocast`` float16 with a gradient scaler while seed A trains on CUDA
+            (ignored on the CPU).
+        image_cache: read AwA2's images through the image cache (``utils.image_cache``): each resized once
+            to ``cache_side`` on its shorter side, built on first use (``full``; the sample world's images
+            are small already).
+        cache_side: the cached shorter side in pixels (256 for 224-pixel training).
+        cache_root: the cache's folder (``None``: ``<outputs>/cache/<run label>/images``, shared by the
+            profile's notebooks).
     """
 
     awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
@@ -400,6 +438,10 @@ class AttributeZslConfig(BaseConfig):
     cosine_scale: float = 20.0
     n_gammas: int = 81
     distances: tuple[str, ...] = ("euclidean", "cosine", "hamming")
+    mixed_precision: bool = False
+    image_cache: bool = False
+    cache_side: int = 256
+    cache_root: Path | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()  # validates every field
@@ -435,6 +477,8 @@ class AttributeZslConfig(BaseConfig):
                 "image_batch_size": 24,
                 "image_learning_rate": 2.5e-5,
                 "image_schedule": "constant",
+                "mixed_precision": True,
+                "image_cache": True,
                 "n_validation_classes": 13,
                 "regressor_hidden": 1024,
                 "feature_epochs": 50,
@@ -449,6 +493,7 @@ class AttributeZslConfig(BaseConfig):
             "tiny": {
                 "pretrained": False,
                 "image_size": 32,
+                "cache_side": 64,  # the tiny analogue of 256 px for 224 px: the cache is exercised
                 "images_per_class": TINY_IMAGES_PER_CLASS * 2,
                 "image_epochs": 1,
                 "image_batch_size": 16,
@@ -614,6 +659,13 @@ class SdlConfig(BaseConfig):
         retrain: train even if a checkpoint exists.
         cpu_threads: torch CPU threads while training (``None``: torch's default).
         verbose: print one line per epoch.
+        mixed_precision: ``torch.autocast`` float16 with a gradient scaler while training on CUDA (ignored on
+            the CPU).
+        image_cache: read the images through the image cache (``utils.image_cache``): each resized once to
+            ``cache_side`` on its shorter side, built on first use (``full``).
+        cache_side: the cached shorter side in pixels (256 for 224-pixel training).
+        cache_root: the cache's folder (``None``: ``<outputs>/cache/<run label>/images``, shared by the
+            profile's notebooks).
     """
 
     scenes_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "scenes")
@@ -636,6 +688,10 @@ class SdlConfig(BaseConfig):
     gallery_size: int = 8
     cpu_threads: int | None = 1
     verbose: bool = True
+    mixed_precision: bool = False
+    image_cache: bool = False
+    cache_side: int = 256
+    cache_root: Path | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -665,6 +721,8 @@ class SdlConfig(BaseConfig):
                 "batch_size": 48,
                 "learning_rate": 2.5e-5,
                 "cpu_threads": None,
+                "mixed_precision": True,
+                "image_cache": True,
             },
         }
 
@@ -674,6 +732,7 @@ class SdlConfig(BaseConfig):
             "tiny": {
                 "pretrained": False,
                 "image_size": 32,
+                "cache_side": 64,  # the tiny analogue of 256 px for 224 px: the cache is exercised
                 "epochs": 1,
                 "batch_size": 16,
                 "max_train_images": 64,
@@ -698,6 +757,8 @@ class DeviseConfig(BaseConfig):
             written by ``utils.copy_awa2`` and ``utils.move_awa2`` if absent (``None``:
             ``outputs/<run label>/awa2_split``, the folder notebook 00 writes).
         images_per_class: cap on images per class copied into ``split_dir`` (``None``: all).
+        split_link: make the split of hard links instead of copies when it is missing (``full``: no disk; as
+            ``DataConfig.split_link``, for a notebook run before notebook 00).
         valid_fraction: share of each seen class moved into ``valid/``.
         backbones: the stage-1 backbones compared in notebook 01 (keys of ``models.backbones.BACKBONES``).
         backbone: the one whose body DeViSE reuses (stage 2) and the oracle trains.
@@ -724,12 +785,18 @@ class DeviseConfig(BaseConfig):
         inference_images: images timed for the CPU inference throughput of notebook 01.
         retrain: train even if a checkpoint exists.
         cpu_threads: torch's intra-op threads on the CPU (``None``: torch's default).
+        image_cache: read the split's images through the image cache (``utils.image_cache``): each resized
+            once to ``cache_side`` on its shorter side, built on first use (``full``).
+        cache_side: the cached shorter side in pixels (256 for 224-pixel training).
+        cache_root: the cache's folder (``None``: ``<outputs>/cache/<run label>/images``, shared by the
+            profile's notebooks).
     """
 
     awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
     word_vectors: str = str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec")
     split_dir: Path | None = None
     images_per_class: int | None = None
+    split_link: bool = False
     valid_fraction: float = 0.1
     backbones: tuple[str, ...] = ("squeezenet1_1", "resnet34")
     backbone: str = "resnet18"
@@ -757,6 +824,9 @@ class DeviseConfig(BaseConfig):
     mixed_precision: bool = False
     inference_images: int = 256
     cpu_threads: int | None = None
+    image_cache: bool = False
+    cache_side: int = 256
+    cache_root: Path | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -802,6 +872,8 @@ class DeviseConfig(BaseConfig):
                 "semantic_hidden": 1024,
                 "oracle_epochs": 5,
                 "mixed_precision": True,
+                "image_cache": True,
+                "split_link": True,
             },
         }
 
@@ -812,6 +884,7 @@ class DeviseConfig(BaseConfig):
                 "images_per_class": TINY_IMAGES_PER_CLASS,
                 "pretrained": False,
                 "image_size": 32,
+                "cache_side": 64,  # the tiny analogue of 256 px for 224 px: the cache is exercised
                 "batch_size": 16,
                 "stage1_epochs": 1,
                 "head_epochs": 1,
@@ -834,7 +907,10 @@ class SearchConfig(DeviseConfig):
     this notebook does when ``outputs/devise/<profile>/embeddings.npz`` is missing), plus:
 
     Attributes:
-        index: the approximate index, a key of ``utils.search.SEARCH_INDEXES`` (``nmslib`` or ``exact``).
+        index: the index searched, a key of ``utils.search.SEARCH_INDEXES``: ``nmslib`` (the HNSW graph the
+            course teaches, the default), ``faiss-hnsw`` (the same graph from FAISS, ``pip install faiss-cpu``:
+            about half nmslib's build time and 1.1–1.6× its batch throughput at recall@10 ≥ 0.99 on
+            100 k × 300, ``benchmarks/search_bench.py``), or ``exact``.
         hnsw_m: HNSW's ``M``, the links per node (Malkov & Yashunin, TPAMI 2018): more links, better
             recall, a bigger index.
         ef_construction: candidate-list size while building; more is slower to build and more accurate.

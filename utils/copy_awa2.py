@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m utils.copy_awa2 SRC DST [--dry-run] [--images-per-class N] [--seed S]
+    python -m utils.copy_awa2 SRC DST [--link] [--dry-run] [--images-per-class N] [--seed S]
                               [--seen-classes FILE] [--unseen-classes FILE] [--quiet]
 
 ``SRC`` is an AwA2 root (``JPEGImages/<class>/*.jpg``, ``trainclasses.txt``, ``testclasses.txt``).
@@ -11,6 +11,15 @@ Each seen class's images are copied to ``DST/train/<class>/`` and each unseen cl
 (see :mod:`utils.fileops`), so the command can be re-run at any time, also after being killed: files
 already present with the same bytes are skipped, files present with other bytes are reported as
 conflicts and left alone.
+
+With ``--link`` each image becomes a **hard link** of the source image instead of a copy
+(:func:`utils.fileops.safe_link`): the split costs no disk space, because the two names share one
+file and its bytes, so editing a linked image would edit the data set's image too (the split scripts
+never edit images; do not edit them by hand). Where links are impossible (``DST`` on another file
+system, or a file system without hard links) the images are copied and verified instead, and the
+summary says so once: ``hard links not possible from SRC to DST (cross-device): copying instead``.
+The guarantees are those of a copy: nothing is overwritten, the source is never modified or removed,
+and a re-run skips what is in place (a link or a copy with the same bytes counts as done).
 
 The class split comes from ``trainclasses.txt`` (seen) and ``testclasses.txt`` (unseen), one
 name per line with ``+`` for spaces, or from the files given with ``--seen-classes`` /
@@ -26,9 +35,10 @@ inside ``SRC`` (for example ``SRC/JPEGImages``, or a symlink into ``SRC``), ``SR
 and a ``DST/<split>/`` or ``DST/<split>/<class>/`` folder that resolves into ``SRC`` are refused
 with exit status 2, so the source is never written to.
 
-Then move part of ``train/`` into ``valid/`` with ``python -m utils.move_awa2 DST --valid 0.1``. A seen
-image already in ``DST/valid/<class>/`` (moved there earlier) counts as present, so re-running the copy
-after the move never puts an image into both ``train/`` and ``valid/``.
+Then move part of ``train/`` into ``valid/`` with ``python -m utils.move_awa2 DST --valid 0.1`` (a
+linked image is moved by a rename, so it stays a link). A seen image already in
+``DST/valid/<class>/`` (moved there earlier) counts as present, so re-running the copy after the move
+never puts an image into both ``train/`` and ``valid/``.
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ from utils.config import AWA2_UNSEEN_CLASSES
 from utils.fileops import (
     CONFLICT,
     IDENTICAL,
+    LinkFallback,
     TransferSummary,
     files_identical,
     path_within,
@@ -55,6 +66,7 @@ from utils.fileops import (
     remove_partials,
     resolve_path,
     safe_copy,
+    safe_link,
     same_file_reason,
 )
 
@@ -88,14 +100,16 @@ class CopySummary:
     Attributes:
         split_classes: ``{"train": [...], "test": [...]}``, the classes copied to each split.
         split_transfers: per split, the counts of :class:`utils.fileops.TransferSummary`.
-        notes: remarks about how the class split was decided.
+        notes: remarks about how the class split was decided, and a fallback from links to copies.
         dry_run: ``True`` when nothing was written.
+        link: ``True`` in link mode (``--link``): the table then counts links in their own column.
     """
 
     split_classes: dict[str, list[str]] = field(default_factory=dict)
     split_transfers: dict[str, TransferSummary] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    link: bool = False
 
     @property
     def conflicts(self) -> list[tuple[Path, Path]]:
@@ -110,10 +124,15 @@ class CopySummary:
     def to_text(self) -> str:
         """A human-readable table of the counts per split, then the notes and the conflicts."""
         copied_label = "would copy" if self.dry_run else "copied"
-        lines = [f"{'split':<6} {'classes':>7} {copied_label:>10} {'already present':>15} {'conflicts':>9}"]
+        linked_label = "would link" if self.dry_run else "linked"
+        linked_header = f" {linked_label:>10}" if self.link else ""
+        lines = [
+            f"{'split':<6} {'classes':>7}{linked_header} {copied_label:>10} {'already present':>15} {'conflicts':>9}"
+        ]
         for split, transfer in self.split_transfers.items():
+            linked_cell = f" {transfer.linked:>10}" if self.link else ""
             lines.append(
-                f"{split:<6} {len(self.split_classes[split]):>7} {transfer.copied:>10} "
+                f"{split:<6} {len(self.split_classes[split]):>7}{linked_cell} {transfer.copied:>10} "
                 f"{transfer.skipped_identical:>15} {len(transfer.conflicts):>9}"
             )
         removed = sum(transfer.removed_partials for transfer in self.split_transfers.values())
@@ -305,8 +324,9 @@ def copy_awa2(
     progress: bool | None = True,
     seen_classes_file: Path | None = None,
     unseen_classes_file: Path | None = None,
+    link: bool = False,
 ) -> CopySummary:
-    """Copy AwA2's seen classes to ``dst/train/<class>/`` and its unseen ones to ``dst/test/<class>/``.
+    """Copy (or link) AwA2's seen classes to ``dst/train/<class>/`` and its unseen ones to ``dst/test/<class>/``.
 
     Args:
         src: an AwA2 root with ``JPEGImages/<class>/`` and the class lists.
@@ -317,6 +337,9 @@ def copy_awa2(
         progress: show a progress bar on stderr (``None``: only when stderr is a terminal).
         seen_classes_file: list of seen classes (default ``src/trainclasses.txt``).
         unseen_classes_file: list of unseen classes (default ``src/testclasses.txt``).
+        link: hard-link each image instead of copying it (no disk space; the link shares the source's
+            bytes, so editing it edits the source). Where links are impossible the images are copied
+            and ``summary.notes`` says so once (:class:`utils.fileops.LinkFallback`).
 
     Returns:
         The counts per split; ``summary.ok`` is ``False`` when some destination files conflicted.
@@ -327,14 +350,19 @@ def copy_awa2(
             before anything is written.
     """
     plans, notes = plan_copy(src, dst, images_per_class, seed, seen_classes_file, unseen_classes_file)
-    summary = CopySummary(notes=notes, dry_run=dry_run)
+    summary = CopySummary(notes=notes, dry_run=dry_run, link=link)
+    fallback = LinkFallback()
     for split in (SPLIT_OF_SEEN, SPLIT_OF_UNSEEN):
         summary.split_classes[split] = [plan.class_name for plan in plans if plan.split == split]
         summary.split_transfers[split] = TransferSummary(dry_run=dry_run)
         summary.split_transfers[split].removed_partials += remove_partials(Path(dst) / split, dry_run=dry_run)
     total = sum(len(plan.source_images) for plan in plans)
     with tqdm(
-        total=total, desc="copy AwA2", unit="img", file=sys.stderr, disable=progress_disabled(progress)
+        total=total,
+        desc="link AwA2" if link else "copy AwA2",
+        unit="img",
+        file=sys.stderr,
+        disable=progress_disabled(progress),
     ) as bar:
         for plan in plans:
             transfer = summary.split_transfers[plan.split]
@@ -345,9 +373,12 @@ def copy_awa2(
                     # Copying it back into train/ would put the image in both train/ and valid/.
                     outcome = IDENTICAL if files_identical(image, moved_copy) else CONFLICT
                     transfer.record(outcome, image, moved_copy)
+                elif link:
+                    safe_link(image, destination, summary=transfer, dry_run=dry_run, fallback=fallback)
                 else:
                     safe_copy(image, destination, summary=transfer, dry_run=dry_run)
                 bar.update(1)
+    summary.notes.extend(fallback.messages(Path(src), Path(dst)))
     return summary
 
 
@@ -356,11 +387,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m utils.copy_awa2",
         description="Copy AwA2's seen classes to DST/train/<class>/ and its unseen classes to DST/test/<class>/.",
+        epilog=(
+            "--link makes hard links instead of copies: no disk space, but a link shares the source's bytes, "
+            "so editing a linked image edits the data set's image (the split scripts never edit images). "
+            "Where links are impossible (another file system) the images are copied and verified instead, "
+            "with one message saying so. Nothing is overwritten and the source is never modified either way."
+        ),
     )
     parser.add_argument(
         "src", type=Path, metavar="SRC", help="AwA2 root (JPEGImages/, trainclasses.txt, testclasses.txt)"
     )
     parser.add_argument("dst", type=Path, metavar="DST", help="destination root")
+    parser.add_argument(
+        "--link",
+        action="store_true",
+        help="hard-link the images instead of copying them (no disk space; links share the source's bytes; "
+        "falls back to verified copies where links are impossible)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print what would happen; write nothing")
     parser.add_argument(
         "--images-per-class",
@@ -403,9 +446,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             arguments.seen_classes,
             arguments.unseen_classes,
         )
+        how = " as hard links" if arguments.link else ""
         for plan in plans:
             print(
-                f"{plan.split}: {len(plan.source_images)} image(s) of {plan.class_name} -> {plan.destination_folder}"
+                f"{plan.split}: {len(plan.source_images)} image(s) of {plan.class_name}{how} -> "
+                f"{plan.destination_folder}"
             )
     summary = copy_awa2(
         arguments.src,
@@ -416,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=show_progress,
         seen_classes_file=arguments.seen_classes,
         unseen_classes_file=arguments.unseen_classes,
+        link=arguments.link,
     )
     print(summary.to_text())
     return 0 if summary.ok else 1

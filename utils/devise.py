@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from fastai.callback.channelslast import ChannelsLast
 from fastai.vision.all import (
     Callback,
     CategoryBlock,
@@ -75,7 +76,7 @@ from utils.datasets import load_awa2
 from utils.embeddings import EmbeddingSet
 from utils.metrics import gzsl_scores, per_class_mean_accuracy, select_gamma, zsl_scores
 from utils.move_awa2 import move_awa2
-from utils.runtime import choose_device, seed_everything
+from utils.runtime import choose_device, mixed_precision_enabled, seed_everything, use_channels_last
 from utils.split_settings import prepare_split_folder, record_split_settings
 from utils.word_vectors import class_word_matrix
 
@@ -94,7 +95,7 @@ def ensure_split(config: DeviseConfig) -> Path:
     if not state.up_to_date:
         print(state)
         copy_awa2(Path(config.awa2_dir), split_dir, images_per_class=config.images_per_class,
-                  seed=config.seed, progress=False)
+                  seed=config.seed, link=config.split_link, progress=False)
         move_awa2(split_dir, valid_fraction=config.valid_fraction, seed=config.seed, progress=False)
         record_split_settings(config)
     return split_dir
@@ -130,9 +131,19 @@ def image_dataloaders(
     """fastai DataLoaders: resize, flips/rotations/zoom/lighting on the batch, ImageNet normalisation.
 
     Labels are indices into ``class_names`` (the vocabulary), so column ``j`` of a classifier — and
-    row ``j`` of the label vectors given to a DeViSE loss — is ``class_names[j]``.
+    row ``j`` of the label vectors given to a DeViSE loss — is ``class_names[j]``. With ``config.image_cache``
+    the images are read from the image cache (:func:`utils.image_cache.cached_image_paths`; stale entries are
+    built first) and ``dls.image_cache`` keeps it for :func:`embed_paths`. Worker processes, pinned memory and
+    persistent workers come from :func:`utils.runtime.loader_options` (none on the CPU).
     """
+    from utils.image_cache import image_cache_for
+    from utils.runtime import loader_options
+
     items = list(train_items) + list(valid_items)
+    image_cache = image_cache_for(config)
+    if image_cache is not None:
+        read_paths = image_cache.paths_for([path for path, _ in items])
+        items = [(path, label) for path, (_, label) in zip(read_paths, items, strict=True)]
     augmentations = aug_transforms(size=config.image_size, min_scale=0.75, max_rotate=10.0) if augment else []
     block = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=list(class_names), sort=False)),
@@ -142,7 +153,15 @@ def image_dataloaders(
         item_tfms=Resize(config.image_size),
         batch_tfms=[*augmentations, Normalize.from_stats(*imagenet_stats)],
     )
-    return block.dataloaders(items, bs=config.batch_size, num_workers=0, device=torch.device(device))
+    dls = block.dataloaders(items, bs=config.batch_size, device=torch.device(device), **loader_options(device))
+    dls.image_cache = image_cache
+    return dls
+
+
+def read_paths_of(dls: DataLoaders, paths: Sequence[Path]) -> list[Path]:
+    """The files to read for ``paths``: their image-cache copies when ``dls`` reads a cache, else ``paths``."""
+    image_cache = getattr(dls, "image_cache", None)
+    return list(paths) if image_cache is None else image_cache.paths_for(list(paths))
 
 
 def label_vectors(config: DeviseConfig, class_names: Sequence[str]) -> np.ndarray:
@@ -322,8 +341,10 @@ def build_learner(
         path=Path(config.run_dir), model_dir="checkpoints",
         cbs=[RunLog(f"logs/{name}.csv"), EpochTimer(), PlainTensorBatches()],
     )
-    if config.mixed_precision and torch.device(device).type == "cuda":
+    if mixed_precision_enabled(config.mixed_precision, device):
         learn.to_fp16()
+    if use_channels_last(device):  # NHWC feeds the tensor cores; the weights and batches follow (fastai callback)
+        learn.add_cb(ChannelsLast())
     return learn
 
 
@@ -368,8 +389,11 @@ def shaping_fields(name: str) -> tuple[str, ...]:
 
 
 def run_settings(config: DeviseConfig, name: str, **extra: Any) -> dict[str, Any]:
-    """The shaping settings of run ``name``: its fields' values (:func:`shaping_fields`) and ``extra`` inputs."""
-    return shaping_settings(config, shaping_fields(name), **extra)
+    """The shaping settings of run ``name``: its fields' values (:func:`shaping_fields`) and ``extra`` inputs,
+    plus the image cache's side when the cache is on (:func:`utils.image_cache.image_cache_settings`)."""
+    from utils.image_cache import image_cache_settings
+
+    return shaping_settings(config, shaping_fields(name), **image_cache_settings(config), **extra)
 
 
 def read_run_info(config: DeviseConfig, name: str) -> dict[str, Any]:
@@ -608,7 +632,7 @@ def train_devise(
     snapshot_callback = None
     if probe_paths:
         with random_state_kept():  # making a DataLoader draws from ``random``
-            snapshot_callback = EmbeddingSnapshots(dls.test_dl(list(probe_paths)))
+            snapshot_callback = EmbeddingSnapshots(dls.test_dl(read_paths_of(dls, probe_paths)))
         callbacks.append(snapshot_callback)
     learn.freeze()
     if snapshot_callback:
@@ -643,7 +667,7 @@ def feature_channels(body: nn.Module) -> int:
 
 def embed_paths(learn: Learner, paths: Sequence[Path]) -> np.ndarray:
     """The model's outputs for ``paths`` (validation transforms: no augmentation), float32 (n, dim)."""
-    dl = learn.dls.test_dl(list(paths))
+    dl = learn.dls.test_dl(read_paths_of(learn.dls, paths))
     with learn.no_bar():
         outputs, _ = learn.get_preds(dl=dl)
     return outputs.float().numpy()

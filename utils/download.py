@@ -3,23 +3,35 @@
 Usage::
 
     python -m utils.download awa2|awa2-base|xlsa17|cifar100|fasttext|fasttext-vec [...]
-                             [--dest DIR] [--dry-run] [--quiet]
+                             [--dest DIR] [--dry-run] [--quiet] [--remove-archive] [--verify]
     python -m utils.download --list
 
 Files go to ``--dest`` (default :func:`utils.config.data_dir`, i.e. ``$ZSL_DATA_DIR`` or ``data/``).
 Each download:
 
 * is written to ``<name>.part`` and resumed with an HTTP ``Range`` request when the server answers
-  ``206 Partial Content`` (otherwise it restarts from the first byte);
+  ``206 Partial Content`` (otherwise it restarts from the first byte). The resume carries ``If-Range``
+  with the ``ETag`` (or ``Last-Modified``) of the first answer, kept in ``<name>.part.json``, so a
+  file changed on the server restarts instead of being spliced onto old bytes;
 * shows a progress bar (total from ``Content-Length``);
-* is verified after download (MD5 or SHA-256 where :data:`DATASETS` knows one; otherwise by its size
-  where known; with neither, only against the ``Content-Length`` the server announced) and only
-  then renamed to its final name; a file that fails verification is deleted;
+* is verified before it is renamed to its final name: its size must be the file's full length as
+  the server reported it (``Content-Length``, the ``/TOTAL`` of ``Content-Range``, or a ``416``'s
+  ``bytes */TOTAL``), then the published MD5 or SHA-256 where :data:`DATASETS` knows one. A ``.part``
+  longer than the remote file, or a ``416`` that names no length, is deleted and downloaded again
+  from the first byte. A file that fails verification is deleted;
+* gets a record ``.<name>.verified.json`` (URL, size, SHA-256, MD5, date) measured on its first
+  complete download. None of the non-CIFAR sources publishes a checksum or an exact size, and these
+  machines cannot reach them to measure one, so :data:`DATASETS` holds none made up: the record is
+  the next best thing, and later runs check the file against it (size always; checksums with
+  ``--verify``);
 * is skipped, without any request, when the final file already exists and verifies.
 
 Archives (``.zip``, ``.tar.gz``/``.tgz``, single-file ``.gz``) are extracted next to the download;
-a marker file ``.<archive>.extracted`` makes re-runs skip the extraction, and members whose path
-would land outside the destination folder (``../x``, absolute paths, links) are refused.
+members whose path would land outside the destination folder (``../x``, absolute paths, links) are
+refused. After extraction every member is checked on disk (present, with its size in the archive)
+and only then is the marker ``.<archive>.extracted`` written, which makes re-runs skip the
+extraction. ``--remove-archive`` then deletes the archive (AwA2's zip is 13 GB on a Colab disk that
+also holds the extracted images); the marker and the record keep later runs from downloading again.
 
 Exit status: 0 when done, 2 on an error (a one-line message naming the URL or file).
 """
@@ -27,9 +39,11 @@ Exit status: 0 when done, 2 on an error (a one-line message naming the URL or fi
 from __future__ import annotations
 
 import argparse
+import datetime
 import gzip
 import hashlib
 import http.client
+import json
 import os
 import shutil
 import sys
@@ -100,7 +114,9 @@ class DatasetSource:
 
 
 # Checksums are the published ones where known (CIFAR-100's MD5 is the one torchvision checks);
-# `None` means not known: never made up, the file is then verified by size or Content-Length.
+# `None` means not known: never made up. The other sources publish neither a checksum nor an exact
+# size (only "13 GB" and the like), so those files are verified against the length the server
+# reports and then against the record measured on their first complete download.
 DATASETS: dict[str, DatasetSource] = {
     "awa2": DatasetSource(
         name="awa2",
@@ -195,18 +211,76 @@ def verification_problem(
     expected_md5: str | None = None,
     expected_sha256: str | None = None,
     expected_size: int | None = None,
+    digests: dict[str, str] | None = None,
 ) -> str | None:
-    """What is wrong with ``path`` against the expected size and checksums, or ``None`` if nothing."""
+    """What is wrong with ``path`` against the expected size and checksums, or ``None`` if nothing.
+
+    ``digests`` (from :func:`file_digests`) saves a second read of a file already hashed.
+    """
     size = Path(path).stat().st_size
     if expected_size is not None and size != expected_size:
         return f"size is {size} bytes, expected {expected_size}"
     if expected_md5 is None and expected_sha256 is None:
         return None
-    digests = file_digests(path)
+    digests = digests or file_digests(path)
     if expected_md5 is not None and digests["md5"] != expected_md5.lower():
         return f"md5 is {digests['md5']}, expected {expected_md5.lower()}"
     if expected_sha256 is not None and digests["sha256"] != expected_sha256.lower():
         return f"sha256 is {digests['sha256']}, expected {expected_sha256.lower()}"
+    return None
+
+
+def record_path(dest_path: Path) -> Path:
+    """The record of a verified download: ``.<name>.verified.json`` beside it."""
+    dest_path = Path(dest_path)
+    return dest_path.with_name(f".{dest_path.name}.verified.json")
+
+
+def read_record(dest_path: Path) -> dict | None:
+    """The record :func:`download_file` wrote for ``dest_path``, or ``None`` when there is none.
+
+    Raises:
+        DownloadError: the record exists but is not what this module writes (names the record).
+    """
+    path = record_path(dest_path)
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DownloadError(f"{path}: unreadable download record ({error}); delete it to measure again") from None
+    if not isinstance(record, dict) or not isinstance(record.get("size"), int):
+        raise DownloadError(f"{path}: not a download record (no integer 'size'); delete it to measure again")
+    return record
+
+
+def _write_record(dest_path: Path, url: str, digests: dict[str, str]) -> None:
+    record = {
+        "url": url,
+        "size": Path(dest_path).stat().st_size,
+        "sha256": digests["sha256"],
+        "md5": digests["md5"],
+        "measured": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "note": "measured on the first complete download; the source publishes no checksum",
+    }
+    temporary = record_path(dest_path).with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    os.replace(temporary, record_path(dest_path))
+
+
+def record_problem(dest_path: Path, checksums: bool = False) -> str | None:
+    """What is wrong with ``dest_path`` against its record (``None``: no record, or it matches).
+
+    The size is always compared; the SHA-256 only when ``checksums`` (it reads the whole file).
+    """
+    record = read_record(dest_path)
+    if record is None:
+        return None
+    size = Path(dest_path).stat().st_size
+    if size != record["size"]:
+        return f"size is {size} bytes, the record of its first download says {record['size']}"
+    if checksums and record.get("sha256") and file_digests(dest_path)["sha256"] != record["sha256"]:
+        return "sha256 differs from the record of its first download"
     return None
 
 
@@ -217,13 +291,16 @@ def download_file(
     expected_sha256: str | None = None,
     expected_size: int | None = None,
     progress: bool | None = True,
+    verify: bool = False,
 ) -> Path:
     """Download ``url`` to ``dest_path``, resuming a partial download, and verify it.
 
     The bytes go to ``dest_path`` + ``.part``; when that file exists, the download resumes with a
-    ``Range`` request if the server answers ``206``, else restarts. After a full download the file
-    is checked against the expected size and checksums (any that are given) and only then renamed
-    to ``dest_path``. If ``dest_path`` already exists and verifies, nothing is requested.
+    ``Range`` request (and ``If-Range``) if the server answers ``206``, else restarts. Before the
+    rename to ``dest_path`` the file's size must equal the full length the server reported, and
+    then the expected size and checksums (any that are given). A record of its size and checksums
+    is written beside it. If ``dest_path`` already exists and verifies (against the expected values
+    and its record), nothing is requested.
 
     Args:
         url: an ``http://``, ``https://`` or ``file://`` URL.
@@ -233,6 +310,7 @@ def download_file(
         expected_size: size in bytes the file must have, or ``None``.
         progress: show a progress bar on stderr and one-line status messages (``None``: the bar
             only when stderr is a terminal, the messages always; ``False``: neither).
+        verify: also re-read an existing file to compare its SHA-256 with its record.
 
     Returns:
         ``dest_path``.
@@ -248,56 +326,119 @@ def download_file(
         "expected_size": expected_size,
     }
     if dest_path.exists():
-        problem = verification_problem(dest_path, **expected)
+        problem = verification_problem(dest_path, **expected) or record_problem(dest_path, checksums=verify)
         if problem:
             raise DownloadError(f"{dest_path} exists but {problem}; delete it to download {url} again")
-        checked = any(value is not None for value in expected.values())
+        checked = any(value is not None for value in expected.values()) or read_record(dest_path) is not None
         _say(progress, f"already downloaded{' and verified' if checked else ''}: {dest_path}")
         return dest_path
     dest_path.parent.mkdir(parents=True, exist_ok=True)
     part_path = dest_path.with_name(dest_path.name + ".part")
     offset = part_path.stat().st_size if part_path.exists() else 0
     if expected_size is not None and offset > expected_size:
-        part_path.unlink()
-        offset = 0
+        offset = _restart(part_path)
     if expected_size is None or offset < expected_size:
-        _fetch_into(url, part_path, offset, progress)
-    problem = verification_problem(part_path, **expected)
+        full_length = _fetch_into(url, part_path, offset, progress)
+        if full_length is None and offset:
+            # A 416 naming no length: the part cannot be checked against anything, so start over.
+            offset = _restart(part_path)
+            full_length = _fetch_into(url, part_path, offset, progress)
+        if full_length is not None and full_length < offset:
+            # The stale part is longer than the remote file: it is not this file's beginning.
+            _say(progress, f"{part_path} has {offset} bytes, more than the {full_length} of {url}: restarting")
+            offset = _restart(part_path)
+            full_length = _fetch_into(url, part_path, offset, progress)
+        if full_length is not None and part_path.stat().st_size != full_length:
+            size = part_path.stat().st_size
+            _restart(part_path)
+            raise DownloadError(
+                f"download of {url} failed verification: {size} bytes received, the server says the file "
+                f"has {full_length}; the bad file was deleted, run again"
+            )
+    digests = file_digests(part_path)
+    problem = verification_problem(part_path, **expected, digests=digests)
     if problem:
-        part_path.unlink(missing_ok=True)
+        _restart(part_path)
         raise DownloadError(f"download of {url} failed verification: {problem}; the bad file was deleted")
     os.replace(part_path, dest_path)
-    _say(progress, f"downloaded {dest_path}")
+    _part_state_path(part_path).unlink(missing_ok=True)
+    _write_record(dest_path, url, digests)
+    _say(progress, f"downloaded {dest_path} (sha256 {digests['sha256']}, recorded in {record_path(dest_path).name})")
     return dest_path
 
 
-def _fetch_into(url: str, part_path: Path, offset: int, progress: bool | None) -> None:
-    """Append the bytes from ``offset`` on to ``part_path`` (or rewrite it when the server cannot resume)."""
+def _part_state_path(part_path: Path) -> Path:
+    """Where the validator (``ETag``/``Last-Modified``) of a partial download is kept: ``<part>.json``."""
+    return part_path.with_name(part_path.name + ".json")
+
+
+def _restart(part_path: Path) -> int:
+    """Delete a partial download and its state; the next fetch starts at byte 0 (returned)."""
+    part_path.unlink(missing_ok=True)
+    _part_state_path(part_path).unlink(missing_ok=True)
+    return 0
+
+
+def _read_part_state(part_path: Path, url: str) -> dict:
+    try:
+        state = json.loads(_part_state_path(part_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return state if isinstance(state, dict) and state.get("url") == url else {}
+
+
+def _if_range(state: dict) -> str | None:
+    """The ``If-Range`` value for a resume: a strong ``ETag``, else ``Last-Modified`` (RFC 9110 §13.1.5)."""
+    etag = state.get("etag")
+    if isinstance(etag, str) and etag and not etag.startswith("W/"):
+        return etag
+    modified = state.get("last_modified")
+    return modified if isinstance(modified, str) and modified else None
+
+
+def _fetch_into(url: str, part_path: Path, offset: int, progress: bool | None) -> int | None:
+    """Append the bytes from ``offset`` on to ``part_path`` (or rewrite it when the server cannot resume).
+
+    Returns:
+        The remote file's full length as the server reported it, or ``None`` when it said none.
+        After a ``416`` (no bytes after ``offset``) nothing is written and the length the answer
+        names is returned (``None`` if it names none): the caller compares it with ``offset``.
+    """
     headers = {"User-Agent": USER_AGENT}
+    state = _read_part_state(part_path, url) if offset else {}
     if offset:
         headers["Range"] = f"bytes={offset}-"
+        validator = _if_range(state)
+        if validator:
+            headers["If-Range"] = validator
     request = urllib.request.Request(url, headers=headers)
     try:
         response = urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS)
     except urllib.error.HTTPError as error:
         if error.code == 416 and offset:
-            # The server has no bytes after `offset`: the partial file is already complete.
-            return
+            return _content_range_total(error.headers.get("Content-Range") if error.headers else None)
         raise DownloadError(f"{url}: HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise DownloadError(f"{url}: cannot open ({reason})") from None
     with response:
         resumed = offset > 0 and getattr(response, "status", None) == 206
+        full_length = None
         if resumed:
-            start = _content_range_start(response.headers.get("Content-Range"))
+            content_range = response.headers.get("Content-Range")
+            start = _content_range_start(content_range)
             if start != offset:
                 raise DownloadError(f"{url}: asked for bytes from {offset}, server sent from {start}")
+            full_length = _content_range_total(content_range)
         else:
             offset = 0
         length = response.headers.get("Content-Length")
         expected_bytes = int(length) if length and length.isdigit() else None
         total = offset + expected_bytes if expected_bytes is not None else None
+        if full_length is None:
+            full_length = total
+        if not resumed:
+            _write_part_state(part_path, url, response.headers, full_length)
         received = 0
         try:
             with (
@@ -327,6 +468,25 @@ def _fetch_into(url: str, part_path: Path, offset: int, progress: bool | None) -
         raise DownloadError(
             f"{url}: connection ended after {offset + received} of {total} bytes; run again to resume"
         )
+    return full_length
+
+
+def _write_part_state(part_path: Path, url: str, headers, full_length: int | None) -> None:
+    state = {
+        "url": url,
+        "etag": headers.get("ETag"),
+        "last_modified": headers.get("Last-Modified"),
+        "length": full_length,
+    }
+    _part_state_path(part_path).write_text(json.dumps(state) + "\n", encoding="utf-8")
+
+
+def _content_range_total(content_range: str | None) -> int | None:
+    """The ``TOTAL`` of ``Content-Range: bytes START-END/TOTAL`` or ``bytes */TOTAL``, or ``None``."""
+    if not content_range or "/" not in content_range:
+        return None
+    total = content_range.rsplit("/", 1)[1].strip()
+    return int(total) if total.isdigit() else None
 
 
 def _content_range_start(content_range: str | None) -> int | None:
@@ -380,9 +540,67 @@ def extract_archive(archive_path: Path, dest_dir: Path | None = None, progress: 
             raise DownloadError(f"{archive_path}: not a .zip, .tar.gz, .tgz, .tar or .gz archive")
     except (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile, EOFError) as error:
         raise DownloadError(f"{archive_path}: cannot extract ({error})") from None
+    problem = extraction_problem(archive_path, dest_dir)
+    if problem:
+        raise DownloadError(f"{archive_path}: extraction into {dest_dir} is incomplete ({problem}); run again")
     marker.write_text(f"{archive_path.name} extracted into {dest_dir}\n")
     _say(progress, f"extracted {archive_path} into {dest_dir}")
     return dest_dir
+
+
+def _member_sizes(archive_path: Path) -> dict[str, int]:
+    """Each regular file of an archive and its size: ``{member name: bytes}``."""
+    name = archive_path.name.lower()
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(archive_path) as archive:
+            return {info.filename: info.file_size for info in archive.infolist() if not info.is_dir()}
+    with tarfile.open(archive_path) as archive:
+        return {member.name: member.size for member in archive.getmembers() if member.isfile()}
+
+
+def extraction_problem(archive_path: Path, dest_dir: Path) -> str | None:
+    """What is missing from ``dest_dir`` compared with ``archive_path``, or ``None`` when every member is there.
+
+    Every regular file of a ``.zip``/``.tar*`` must exist with its size in the archive; a single-file
+    ``.gz`` must have produced its (non-empty unless the archive holds nothing) output file.
+    """
+    archive_path, dest_dir = Path(archive_path), Path(dest_dir)
+    name = archive_path.name.lower()
+    try:
+        if name.endswith(".gz") and not name.endswith(".tar.gz"):
+            output = dest_dir / archive_path.name[: -len(".gz")]
+            return None if output.is_file() else f"{output} is missing"
+        for member, size in _member_sizes(archive_path).items():
+            path = dest_dir / member
+            if not path.is_file():
+                return f"{path} is missing"
+            if path.stat().st_size != size:
+                return f"{path} has {path.stat().st_size} bytes, the archive says {size}"
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
+        return f"cannot read {archive_path} ({error})"
+    return None
+
+
+def remove_archive(archive_path: Path, dest_dir: Path, progress: bool | None = True) -> bool:
+    """Delete a downloaded archive after a verified extraction; return whether it was deleted.
+
+    The archive goes only when its extraction marker exists and :func:`extraction_problem` finds
+    every member on disk; the marker and the download record stay, so later runs neither download
+    nor extract it again.
+
+    Raises:
+        DownloadError: the archive was not (fully) extracted; it is kept.
+    """
+    archive_path = Path(archive_path)
+    if not archive_path.exists():
+        return False
+    problem = None if extraction_marker(archive_path).exists() else "it was never fully extracted"
+    problem = problem or extraction_problem(archive_path, dest_dir)
+    if problem:
+        raise DownloadError(f"{archive_path}: not removed, {problem}")
+    archive_path.unlink()
+    _say(progress, f"removed {archive_path} (extracted and checked into {dest_dir})")
+    return True
 
 
 def _inside(dest_dir: Path, member_name: str, archive_path: Path) -> Path:
@@ -426,13 +644,21 @@ def _decompress_gzip(archive_path: Path, output_path: Path) -> None:
     os.replace(temporary, output_path)
 
 
-def fetch_dataset(name: str, dest: Path | None = None, progress: bool | None = True) -> Path:
+def fetch_dataset(
+    name: str,
+    dest: Path | None = None,
+    progress: bool | None = True,
+    remove_archives: bool = False,
+    verify: bool = False,
+) -> Path:
     """Download, verify and extract one registered data set (see :data:`DATASETS`).
 
     Args:
         name: a key of :data:`DATASETS` (``awa2``, ``xlsa17``, ``cifar100``, ``fasttext``, ...).
         dest: the destination root (default :func:`utils.config.data_dir`).
         progress: progress bars and status messages, as in :func:`download_file`.
+        remove_archives: delete each archive once its extraction is verified (:func:`remove_archive`).
+        verify: re-read files already downloaded to compare their SHA-256 with their record.
 
     Returns:
         The data set's folder, ``dest / DATASETS[name].root``.
@@ -446,16 +672,23 @@ def fetch_dataset(name: str, dest: Path | None = None, progress: bool | None = T
     dest = Path(dest) if dest is not None else data_dir()
     for remote in source.files:
         folder = dest / remote.subdir
-        archive = download_file(
+        archive = folder / remote.filename
+        if remote.extract and not archive.exists() and extraction_marker(archive).exists():
+            _say(progress, f"already extracted, archive removed: {archive}")
+            continue
+        download_file(
             remote.url,
-            folder / remote.filename,
+            archive,
             expected_md5=remote.md5,
             expected_sha256=remote.sha256,
             expected_size=remote.size,
             progress=progress,
+            verify=verify,
         )
         if remote.extract:
             extract_archive(archive, folder, progress=progress)
+            if remove_archives:
+                remove_archive(archive, folder, progress=progress)
     return dest / source.root
 
 
@@ -472,9 +705,12 @@ def describe_plan(name: str, dest: Path | None = None) -> list[str]:
             f"sha256 {remote.sha256}" if remote.sha256 else "",
         ]
         check = ", ".join(filter(None, checks)) or (
-            f"size {remote.size}" if remote.size else "no known checksum: checked against Content-Length only"
+            f"size {remote.size}" if remote.size else
+            "no published checksum: checked against the server's length, then recorded"
         )
-        if path.exists():
+        if not path.exists() and remote.extract and extraction_marker(path).exists():
+            state = "extracted, archive removed"
+        elif path.exists():
             state = "present (will be verified)"
         elif part.exists():
             state = f"partial, would resume from byte {part.stat().st_size}"
@@ -507,6 +743,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--list", action="store_true", help="list the data sets and their sources")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or status messages")
+    parser.add_argument(
+        "--remove-archive", action="store_true",
+        help="delete each archive once every member is extracted and checked (saves 13 GB for AwA2)",
+    )
+    parser.add_argument(
+        "--verify", action="store_true",
+        help="re-read files already downloaded and compare their SHA-256 with the record of their first download",
+    )
     return parser
 
 
@@ -526,7 +770,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.dry_run:
             print("\n".join(describe_plan(name, arguments.dest)))
         else:
-            folder = fetch_dataset(name, arguments.dest, progress=False if arguments.quiet else None)
+            folder = fetch_dataset(
+                name, arguments.dest, progress=False if arguments.quiet else None,
+                remove_archives=arguments.remove_archive, verify=arguments.verify,
+            )
             print(f"{name}: ready in {folder}")
     return 0
 

@@ -1,4 +1,4 @@
-"""Safe file copies and moves: copy to a temporary name, verify, then rename into place.
+"""Safe file copies, links and moves: copy to a temporary name, verify, then rename into place.
 
 Every operation here follows the same contract, so a run that is killed at any instant can be
 re-run and finishes the job without losing or duplicating a file:
@@ -12,6 +12,19 @@ re-run and finishes the job without losing or duplicating a file:
 * **Move**: a verified copy, then the source is deleted, only once the copy is in place. If a run
   dies between the two steps, both files exist with the same bytes; the next run sees the identical
   destination and just deletes the source.
+* **Link** (:func:`safe_link`, the split scripts' ``--link``): the destination becomes a hard link of
+  the source with one :func:`os.link` call, which is atomic and never replaces an existing name
+  (it fails on one, which is then judged identical or a conflict exactly as for a copy), so there is
+  no temporary name and no half-made link. A link costs no disk space and shares the source's
+  bytes: editing it edits the source. When links are impossible (another file system, ``EXDEV``;
+  ``EPERM``, ``EMLINK``, ``ENOTSUP``: file systems without hard links, protected links, too many
+  links) the file gets a verified copy instead, and :class:`LinkFallback` remembers it so that a
+  run reports the fallback once, not once per file.
+* **Moving a hard link**: a source with other names (a split made with ``--link``) is moved with
+  one :func:`os.rename` when the destination is on the same file system, so it stays a link of the
+  data set and exists under exactly one of its two split names at every instant; across file
+  systems it is a verified copy, then only that name is unlinked (the data set's own name is never
+  touched).
 * **Leftovers**: ``.partial`` files of a killed run are removed and redone on the next run.
 * **Same file**: a copy or move whose destination *is* its source (the same path through a
   symlinked folder, a symlink to the source, a hard link to it: :func:`os.path.samefile`, or a
@@ -24,14 +37,17 @@ Test hook (for the kill-half-way tests, never needed in normal use): the environ
 ``SIGKILL`` looks like) once ``K`` copies/moves have completed. ``ZSL_FILEOPS_CRASH_STAGE`` picks
 where the next operation dies instead:
 
-* ``complete`` (default): right after the ``K``-th operation completed;
-* ``partial``: half-way through writing the ``(K+1)``-th temporary file;
+* ``complete`` (default): right after the ``K``-th operation (copy, link or move) completed;
+* ``partial``: half-way through writing the ``(K+1)``-th temporary file; for a link, just before
+  :func:`os.link` (a link is made whole or not at all); for a move by rename, just before the rename;
 * ``before-delete``: in the ``(K+1)``-th move, after the verified copy is in place and before the
-  source is deleted (the file then exists in both places).
+  source is deleted (the file then exists in both places); for a move by rename, just before the
+  rename (the file is then still only at its old name).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -47,9 +63,19 @@ PARTIAL_SUFFIX = ".partial"
 CHUNK_SIZE = 1024 * 1024
 
 COPIED = "copied"
+LINKED = "linked"
 MOVED = "moved"
 IDENTICAL = "identical"
 CONFLICT = "conflict"
+
+LINK_IMPOSSIBLE_REASONS = {
+    errno.EXDEV: "cross-device",
+    errno.EPERM: "not permitted: no hard links on this file system, or protected links",
+    errno.EMLINK: "too many links to one file",
+    errno.ENOTSUP: "not supported by the file system",
+    errno.EOPNOTSUPP: "not supported by the file system",
+}
+"""``errno`` of an :func:`os.link` failure that makes :func:`safe_link` copy instead -> the reason shown."""
 
 _completed_operations = 0
 
@@ -71,7 +97,8 @@ class TransferSummary:
     """What a batch of copies or moves did (or, in a dry run, would do).
 
     Attributes:
-        copied: files copied to a new destination.
+        copied: files copied to a new destination (in link mode: where a link was impossible).
+        linked: files hard-linked to a new destination (:func:`safe_link`).
         skipped_identical: destinations that already held the same bytes (nothing to do).
         conflicts: ``(source, destination)`` pairs whose destination exists with other bytes;
             both files were left untouched.
@@ -82,6 +109,7 @@ class TransferSummary:
     """
 
     copied: int = 0
+    linked: int = 0
     skipped_identical: int = 0
     conflicts: list[tuple[Path, Path]] = field(default_factory=list)
     moved: int = 0
@@ -96,6 +124,7 @@ class TransferSummary:
     def merge(self, other: TransferSummary) -> TransferSummary:
         """Add ``other``'s counts and conflicts into this summary and return it."""
         self.copied += other.copied
+        self.linked += other.linked
         self.skipped_identical += other.skipped_identical
         self.conflicts.extend(other.conflicts)
         self.moved += other.moved
@@ -104,9 +133,11 @@ class TransferSummary:
         return self
 
     def record(self, outcome: str, source: Path, destination: Path) -> None:
-        """Count one outcome returned by :func:`safe_copy` or :func:`safe_move`."""
+        """Count one outcome returned by :func:`safe_copy`, :func:`safe_link` or :func:`safe_move`."""
         if outcome == COPIED:
             self.copied += 1
+        elif outcome == LINKED:
+            self.linked += 1
         elif outcome == MOVED:
             self.moved += 1
         elif outcome == IDENTICAL:
@@ -115,6 +146,63 @@ class TransferSummary:
             self.conflicts.append((Path(source), Path(destination)))
         else:
             raise ValueError(f"unknown outcome {outcome!r}")
+
+
+@dataclass
+class LinkFallback:
+    """The pairs of file systems on which hard links turned out impossible during one run.
+
+    :func:`safe_link` consults it before each link and records a failure in it, so that after the
+    first failure between two file systems the remaining files are copied without another attempt,
+    and the run can report the fallback once (:meth:`messages`), not once per file.
+
+    Attributes:
+        blocked: ``{(source device, destination device): (reason, source, destination)}``: why links
+            failed between the two file systems, and the first file pair it happened to.
+    """
+
+    blocked: dict[tuple[int, int], tuple[str, Path, Path]] = field(default_factory=dict)
+
+    def reason_for(self, source: Path, destination: Path) -> str | None:
+        """Why a link from ``source`` to ``destination`` cannot be made, if already known or plain from
+        the devices (another file system: ``"cross-device"``); ``None`` when it is worth trying."""
+        devices = _devices(source, destination)
+        if devices in self.blocked:
+            return self.blocked[devices][0]
+        if devices[0] != devices[1]:
+            self.block(source, destination, LINK_IMPOSSIBLE_REASONS[errno.EXDEV])
+            return LINK_IMPOSSIBLE_REASONS[errno.EXDEV]
+        return None
+
+    def block(self, source: Path, destination: Path, reason: str) -> None:
+        """Remember that links from ``source``'s file system to ``destination``'s failed (first pair kept)."""
+        self.blocked.setdefault(_devices(source, destination), (reason, Path(source), Path(destination)))
+
+    def messages(self, source_root: Path | None = None, destination_root: Path | None = None) -> list[str]:
+        """One line per distinct fallback, e.g. ``hard links not possible from SRC to DST (cross-device):
+        copying instead``; the roots default to the first files it happened to."""
+        lines: list[str] = []
+        for reason, source, destination in self.blocked.values():
+            line = (
+                f"hard links not possible from {source_root or source} to {destination_root or destination} "
+                f"({reason}): copying instead"
+            )
+            if line not in lines:
+                lines.append(line)
+        return lines
+
+
+def link_impossible_reason(error: OSError) -> str | None:
+    """The reason shown when ``error`` (from :func:`os.link`) means links cannot be made there, else ``None``."""
+    return LINK_IMPOSSIBLE_REASONS.get(error.errno)
+
+
+def _devices(source: Path, destination: Path) -> tuple[int, int]:
+    """``st_dev`` of ``source`` and of ``destination``'s nearest existing folder."""
+    folder = Path(destination).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.stat(source).st_dev, os.stat(folder).st_dev
 
 
 def partial_path(destination: Path) -> Path:
@@ -212,6 +300,79 @@ def safe_copy(
     return outcome
 
 
+def safe_link(
+    source: Path,
+    destination: Path,
+    summary: TransferSummary | None = None,
+    dry_run: bool = False,
+    fallback: LinkFallback | None = None,
+) -> str:
+    """Make ``destination`` a hard link of ``source`` (no bytes copied); copy where links are impossible.
+
+    The link is made with one :func:`os.link`, atomic and never replacing an existing name. An
+    existing destination is judged as in :func:`safe_copy`: a hard link of the source or the same
+    bytes is ``"identical"``, other bytes a ``"conflict"`` (both left untouched). The link shares the
+    source's bytes: writing to one writes to the other (the split scripts never write to images).
+
+    Args:
+        source: an existing file.
+        destination: the final path; its folder is created if needed.
+        summary: if given, the outcome is counted in it.
+        dry_run: only decide the outcome (a link to another file system counts as a copy); write nothing.
+        fallback: the run's :class:`LinkFallback`; pass the same one to every call of a run so that a
+            fallback is tried and reported once (``None``: a fresh one, tried for this file only).
+
+    Returns:
+        ``"linked"``, ``"copied"`` (links impossible between the two file systems, see
+        :data:`LINK_IMPOSSIBLE_REASONS`; recorded in ``fallback``), ``"identical"`` or ``"conflict"``.
+
+    Raises:
+        SameFileError: if ``destination`` is ``source`` itself (a symlink to it, the same path through a
+            symlinked folder); nothing is touched.
+        VerificationError: if a fallback copy does not match the source (it is removed).
+        OSError: if linking fails for another reason, or reading or writing a fallback copy fails.
+    """
+    source, destination = Path(source), Path(destination)
+    fallback = LinkFallback() if fallback is None else fallback
+    if is_hard_link_of(source, destination):
+        outcome = IDENTICAL
+    else:
+        refuse_same_file(source, destination, "link")
+        outcome = _existing_outcome(source, destination)
+    if outcome is None:
+        outcome = COPIED if fallback.reason_for(source, destination) else LINKED
+        if not dry_run:
+            if outcome == LINKED:
+                outcome = _link(source, destination, fallback)
+            if outcome == COPIED:
+                removed = _copy_verified(source, destination)
+                if summary is not None:
+                    summary.removed_partials += removed
+            if outcome in (LINKED, COPIED):
+                _operation_completed()
+    if summary is not None:
+        summary.record(outcome, source, destination)
+    return outcome
+
+
+def _link(source: Path, destination: Path, fallback: LinkFallback) -> str:
+    """:func:`os.link` ``source`` to ``destination``: ``"linked"``, ``"copied"`` (to do: links impossible,
+    recorded in ``fallback``), or the existing outcome of a destination that appeared meanwhile."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    _maybe_crash("partial")
+    try:
+        os.link(source, destination)
+    except FileExistsError:
+        return _existing_outcome(source, destination) or CONFLICT
+    except OSError as error:
+        reason = link_impossible_reason(error)
+        if reason is None:
+            raise
+        fallback.block(source, destination, reason)
+        return COPIED
+    return LINKED
+
+
 def safe_move(
     source: Path, destination: Path, summary: TransferSummary | None = None, dry_run: bool = False
 ) -> str:
@@ -219,6 +380,12 @@ def safe_move(
 
     When the destination already holds the same bytes (an earlier run was killed between its copy
     and its delete), only the source is deleted, which completes that move.
+
+    A source that is a hard link (other names share its file, as in a split made with ``--link``) is
+    moved by one :func:`os.rename` when the destination folder is on the same file system: it stays a
+    link, costs no copy, and is under exactly one of the two names at every instant. Across file
+    systems it is copied and verified like any file, then only the ``source`` name is unlinked; the
+    file's other names (the data set's own) are never touched.
 
     Args:
         source: an existing file.
@@ -244,14 +411,17 @@ def safe_move(
             summary.record(CONFLICT, source, destination)
         return CONFLICT
     if not dry_run:
-        if outcome is None:
-            removed = _copy_verified(source, destination)
-            if summary is not None:
-                summary.removed_partials += removed
-            # The new name must survive a power loss before the old one may disappear.
-            _fsync_folder(destination.parent)
-            _maybe_crash("before-delete")
-        source.unlink()
+        if outcome is None and _rename_hard_link(source, destination):
+            pass  # one name moved; the file and its other names are untouched
+        else:
+            if outcome is None:
+                removed = _copy_verified(source, destination)
+                if summary is not None:
+                    summary.removed_partials += removed
+                # The new name must survive a power loss before the old one may disappear.
+                _fsync_folder(destination.parent)
+                _maybe_crash("before-delete")
+            source.unlink()
         _operation_completed()
     if summary is not None:
         summary.record(MOVED, source, destination)
@@ -361,6 +531,30 @@ def refuse_same_file(source: Path, destination: Path, verb: str = "move") -> Non
     raise SameFileError(
         f"{destination} is the same file as {source} ({reason}); refusing to {verb} a file onto itself"
     )
+
+
+def _rename_hard_link(source: Path, destination: Path) -> bool:
+    """Move a hard-linked ``source`` with :func:`os.rename` if ``destination`` is free and on its file system.
+
+    Returns ``False`` (nothing done) for a file without other names, a destination on another file
+    system or one that exists in any form (a dangling symlink included): the caller then copies.
+    """
+    if os.lstat(source).st_nlink < 2 or os.path.lexists(destination):
+        return False
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if os.stat(destination.parent).st_dev != os.lstat(source).st_dev:
+        return False
+    _maybe_crash("partial")
+    _maybe_crash("before-delete")
+    try:
+        os.rename(source, destination)
+    except OSError as error:
+        if error.errno == errno.EXDEV:  # another mount of the same device
+            return False
+        raise
+    _fsync_folder(destination.parent)
+    _fsync_folder(source.parent)
+    return True
 
 
 def _existing_outcome(source: Path, destination: Path) -> str | None:

@@ -15,14 +15,21 @@ Number of validation images of a class with ``n`` images and fraction ``f``: ``r
 (halves round up), but at least 1 when ``n >= 2`` and ``f > 0``, and at most ``n - 1`` so every
 class keeps a training image; a class with fewer than 2 images keeps them all in ``train/``.
 
-Moves are verified copies followed by deleting the source (see :mod:`utils.fileops`).
+Moves are verified copies followed by deleting the source (see :mod:`utils.fileops`). A split made
+with ``python -m utils.copy_awa2 --link`` holds hard links of the data set's images; such an image is
+moved by one rename when ``valid/`` is on the same file system as ``train/`` (it stays a link of the
+data set, costs no copy, and is under exactly one split name at every instant). Across file systems
+it is copied and verified, then only the ``train/`` (or ``valid/``) name is unlinked: the data set's
+own file is never touched. So there is no ``--link`` option here: a move keeps a link a link by
+itself, and a plain copy stays a plain copy.
 
 Before anything is moved (also with ``--dry-run``) the split folders are checked with symlinks
 followed (:meth:`pathlib.Path.resolve` and :func:`os.path.samefile`): ``valid/`` and ``train/``
 being one folder (either a symlink to the other), one lying inside the other, a ``valid/<class>/``
 that is a ``train/<class>/`` folder (or the other way round), two class folders of one split that
 are one folder, and an image present in both splits as one file (hard links) are refused with
-exit status 2; a "move" onto itself would otherwise delete the only copy.
+exit status 2; a "move" onto itself would otherwise delete the only copy. Hard links *to the data set*
+(a split made with ``--link``) are not refused: each image is then in one split only.
 Exit status: 0 when done, 1 when there were conflicts, 2 on an error (a one-line message).
 """
 
@@ -232,7 +239,12 @@ def _class_folders(split_folder: Path) -> list[Path]:
 
 
 def _refuse_hard_linked_images(dst: Path, class_name: str, names_in_both: Iterable[str]) -> None:
-    """Refuse an image whose ``train/`` and ``valid/`` copies are one file (a hard link, a symlink)."""
+    """Refuse an image whose ``train/`` and ``valid/`` copies are one file (a hard link, a symlink).
+
+    Only a name present in *both* splits is checked: an image of a split made with ``--link`` is a hard
+    link of the data set's image, in one split only, and moves by a rename that keeps it so (never
+    leaving it in both splits), so linked splits pass.
+    """
     for name in sorted(names_in_both):
         train_image = dst / TRAIN_SPLIT / class_name / name
         valid_image = dst / VALID_SPLIT / class_name / name

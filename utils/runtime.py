@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,76 @@ def data_loader_generator(seed: int = 0):
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
+
+
+MAX_LOADER_WORKERS = 8
+"""More decoding processes than this rarely help one GPU and cost memory (each holds a copy of the dataset)."""
+LOADER_WORKERS_VARIABLE = "ZSL_LOADER_WORKERS"
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one, else ``os.cpu_count()``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def loader_workers(device: Any = "cpu", decoding: bool = True) -> int:
+    """``DataLoader(num_workers=...)`` for ``device``: from the core count on CUDA, 0 on the CPU.
+
+    On CUDA the GPU waits for decoded images, so files are decoded by ``min(cores, 8)`` worker processes
+    (``decoding=False``, tensors already in memory: 0). On the CPU the model is the bottleneck by one to two
+    orders of magnitude (``benchmarks/loader_bench.py``) and worker processes only take cores from the training
+    step, so images are decoded in the main process. ``$ZSL_LOADER_WORKERS`` overrides both.
+
+    Args:
+        device: a ``torch.device`` or its name.
+        decoding: whether the items are decoded from files (else they sit in memory).
+    """
+    override = os.environ.get(LOADER_WORKERS_VARIABLE, "").strip()
+    if override:
+        try:
+            value = int(override)
+        except ValueError:
+            from utils.config import ConfigError
+
+            raise ConfigError(f"{LOADER_WORKERS_VARIABLE}={override!r}: must be an integer of at least 0") from None
+        if value < 0:
+            from utils.config import ConfigError
+
+            raise ConfigError(f"{LOADER_WORKERS_VARIABLE}={override!r}: must be an integer of at least 0")
+        return value
+    if not decoding or _device_type(device) != "cuda":
+        return 0
+    return min(available_cores(), MAX_LOADER_WORKERS)
+
+
+def loader_options(device: Any = "cpu", decoding: bool = True) -> dict[str, Any]:
+    """``DataLoader`` keyword arguments for ``device``: ``num_workers`` (:func:`loader_workers`), with
+    ``persistent_workers`` when there are workers, and ``pin_memory`` on CUDA (faster, asynchronous copies)."""
+    workers = loader_workers(device, decoding)
+    options: dict[str, Any] = {"num_workers": workers, "pin_memory": _device_type(device) == "cuda"}
+    if workers > 0:
+        options["persistent_workers"] = True
+    return options
+
+
+def use_channels_last(device: Any) -> bool:
+    """Whether conv nets should use ``torch.channels_last`` on ``device``: on CUDA (tensor cores prefer NHWC)."""
+    return _device_type(device) == "cuda"
+
+
+def mixed_precision_enabled(requested: bool, device: Any) -> bool:
+    """Whether float16 autocast applies: requested and on CUDA (a ``mixed_precision`` field is ignored on the CPU)."""
+    return bool(requested) and _device_type(device) == "cuda"
+
+
+def _device_type(device: Any) -> str:
+    kind = getattr(device, "type", None)
+    if kind is not None:
+        return kind
+    return str(device or "cpu").split(":")[0].strip().lower()
 
 
 def choose_device(requested: str = "auto", verbose: bool = True):

@@ -56,10 +56,22 @@ from torch import nn
 from models.attribute_head import create_attribute_backbone
 from models.losses import SemanticDiversityLoss
 from models.sdl_head import SdlHead, SdlModel, label_scores, principal_vector_scores
-from utils.attribute_zsl import ImageBatches, ImageFiles, adamw_with_schedule, read_image, to_network_input
+from utils.attribute_zsl import (
+    ImageBatches,
+    ImageFiles,
+    MixedPrecision,
+    adamw_with_schedule,
+    device_batch,
+    prepare_for_device,
+    read_image,
+    to_network_input,
+)
 from utils.checkpoints import (
+    CheckpointError,
     Decision,
+    apply_state,
     arrays_sha256,
+    checkpoint_entry,
     decide,
     load_weights,
     record,
@@ -67,9 +79,10 @@ from utils.checkpoints import (
     shaping_settings,
 )
 from utils.cli import ArgumentParser, CliError, cli_entry, positive_int
-from utils.datasets.errors import DatasetFormatError, MissingDataError
+from utils.datasets.errors import DatasetFormatError, MissingDataError, library_message
 from utils.datasets.nuswide import load_label_vectors
 from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
+from utils.image_cache import image_cache_for, image_cache_settings
 from utils.metrics import multilabel_scores
 from utils.runtime import seed_everything
 
@@ -213,8 +226,12 @@ def train_sdl_model(
     seed: int = 0,
     verbose: bool = True,
     threads: int | None = None,
+    mixed_precision: bool = False,
 ) -> list[dict[str, float]]:
     """Train ``model`` on images whose targets are multi-hot rows over the seen labels.
+
+    On CUDA the images go ``channels_last`` and lazily read files are decoded by worker processes
+    (:class:`utils.attribute_zsl.ImageBatches`).
 
     Args:
         model: images (batch, 3, H, W) → embedding matrices (batch, d, M).
@@ -227,6 +244,8 @@ def train_sdl_model(
         seed: seeds the batch order.
         verbose: one line per epoch.
         threads: torch CPU threads while training (``None``: unchanged); 1 avoids stalls on a shared CPU.
+        mixed_precision: the forward pass under ``torch.autocast`` float16 and a gradient scaler, on CUDA only
+            (ignored on the CPU; the loss is computed in float32).
 
     Returns:
         One ``{"epoch", "loss", "rank", "weight", "seconds"}`` row per epoch.
@@ -235,21 +254,23 @@ def train_sdl_model(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        model.to(device).train()
+        prepare_for_device(model, device).train()
         vectors = seen_word_vectors.to(device).float()
-        loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed)
+        loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed, device=device)
         optimizer, scheduler = adamw_with_schedule(model, learning_rate, weight_decay, schedule, epochs * len(loader))
+        precision = MixedPrecision(mixed_precision, device)
         history, start = [], time.perf_counter()
         for epoch in range(1, epochs + 1):
             sums, count = {"loss": 0.0, "rank": 0.0, "weight": 0.0}, 0
             for images, targets in loader:
-                inputs = to_network_input(images, device)
+                inputs = device_batch(images, device)
                 if torch.rand(()) < 0.5:
                     inputs = inputs.flip(-1)  # a mirrored scene has the same labels
-                value = loss(model(inputs), targets.to(device), vectors)
+                with precision.autocast():
+                    matrices = model(inputs)
+                value = loss(matrices.float(), targets.to(device), vectors)
                 optimizer.zero_grad(set_to_none=True)
-                value.backward()
-                optimizer.step()
+                precision.step(optimizer, value)
                 if scheduler is not None:
                     scheduler.step()
                 size = len(targets)
@@ -293,6 +314,8 @@ def load_checkpoint(path: str | Path) -> tuple[SdlModel, dict[str, Any]]:
 
     Raises:
         FileNotFoundError: naming the checkpoint and how to create one.
+        CheckpointError: naming the checkpoint, if it is unreadable, lacks an entry, names a backbone this
+            library cannot build or holds weights that do not fit the model it describes.
     """
     path = Path(path)
     if not path.is_file():
@@ -300,22 +323,36 @@ def load_checkpoint(path: str | Path) -> tuple[SdlModel, dict[str, Any]]:
             f"no SDL checkpoint at {path}; train one with `python -m utils.sdl train` (or run notebook 07)"
         )
     bundle = load_weights(path)
-    vectors = bundle["label_word_vectors"]
-    model = build_model(bundle["backbone"], vectors.shape[1], bundle["n_principal_vectors"])
-    model.load_state_dict(bundle["state_dict"])
+    vectors = checkpoint_entry(bundle, "label_word_vectors", path)
+    backbone = checkpoint_entry(bundle, "backbone", path)
+    n_principal_vectors = checkpoint_entry(bundle, "n_principal_vectors", path)
+    if not (hasattr(vectors, "shape") and len(vectors.shape) == 2) or not _is_count(n_principal_vectors):
+        raise CheckpointError(path, "is not an SDL checkpoint (label_word_vectors or n_principal_vectors malformed)")
+    try:
+        model = build_model(backbone, vectors.shape[1], n_principal_vectors)
+    except (KeyError, ValueError) as error:
+        raise CheckpointError(path, f"names a model this library cannot build ({library_message(error)})") from None
+    apply_state(model, checkpoint_entry(bundle, "state_dict", path), path)
     return model.eval(), bundle
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 SDL_FIELDS = (
     "scenes_dir", "label_vectors_dir", "max_train_images", "image_size",
     "backbone", "pretrained",
     "regularization_weight", "epochs", "batch_size", "learning_rate", "weight_decay", "schedule",
+    "mixed_precision",
     "seed",
 )
 """The config fields that shape an SDL model, in groups: which scenes and label vectors it trains on (and the
-cap on them) at what image size; the body it starts from; the loss's regulariser and the training; the seed
-of the initial weights, batch order and flips. The variant (``M`` and the diversity weight) and the content
-of the training targets and label vectors (:func:`problem_sha256`) are added by :func:`fit_or_load`;
+cap on them) at what image size; the body it starts from; the loss's regulariser and the training (float16 on
+CUDA included); the seed of the initial weights, batch order and flips. With the image cache on, its side is
+added by :func:`fit_or_load` (:func:`utils.image_cache.image_cache_settings`). The variant (``M`` and the
+diversity weight) and the content of the training targets and label vectors (:func:`problem_sha256`) are added
+by :func:`fit_or_load`;
 ``max_test_images``, ``top_k`` and ``gallery_size`` only change what is evaluated or shown."""
 
 
@@ -363,7 +400,8 @@ def fit_or_load(
     folder = Path(config.run_dir) / name
     checkpoint = folder / "model.pt"
     settings = shaping_settings(config, SDL_FIELDS, n_principal_vectors=int(n_principal_vectors),
-                                use_diversity_weight=bool(use_diversity_weight), problem_sha256=problem_sha256(problem))
+                                use_diversity_weight=bool(use_diversity_weight), problem_sha256=problem_sha256(problem),
+                                **image_cache_settings(config))
     decision = decide(checkpoint, settings, config, name=name)
     if not decision.trained:
         return load_checkpoint(checkpoint)[0], read_history(folder), decision
@@ -374,12 +412,13 @@ def fit_or_load(
         [problem.image_paths[i] for i in problem.train_indices],
         problem.label_matrix[problem.train_indices][:, seen].astype(np.float32),
         config.image_size,
+        image_cache=image_cache_for(config),
     )
     loss = SemanticDiversityLoss(config.regularization_weight, use_diversity_weight)
     history = train_sdl_model(
         model, dataset, torch.from_numpy(problem.label_word_vectors[seen]), loss, config.epochs, config.batch_size,
         config.learning_rate, config.weight_decay, config.schedule, device, config.seed, config.verbose,
-        config.cpu_threads,
+        config.cpu_threads, config.mixed_precision,
     )
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "train_log.csv").open("w", newline="") as handle:
@@ -396,12 +435,18 @@ def fit_or_load(
 
 @torch.no_grad()
 def embedding_matrices(
-    model: nn.Module, image_paths: Sequence[Path], image_size: int, device: torch.device | str = "cpu", batch_size: int = 128
+    model: nn.Module, image_paths: Sequence[Path], image_size: int, device: torch.device | str = "cpu", batch_size: int = 128,
+    image_cache: Any = None,
 ) -> torch.Tensor:
-    """The model's embedding matrices of the images, of shape (n_images, d, M), on the CPU."""
-    model.to(device).eval()
-    dataset = ImageFiles(list(image_paths), np.zeros(len(image_paths)), image_size)
-    outputs = [model(to_network_input(images, device)).cpu() for images, _ in ImageBatches(dataset, batch_size, shuffle=False)]
+    """The model's embedding matrices of the images, of shape (n_images, d, M), on the CPU.
+
+    ``image_cache``: read the images through this :class:`utils.image_cache.ImageCache` (e.g.
+    ``image_cache_for(config)``; ``None``: the sources).
+    """
+    prepare_for_device(model, device).eval()
+    dataset = ImageFiles(list(image_paths), np.zeros(len(image_paths)), image_size, image_cache=image_cache)
+    loader = ImageBatches(dataset, batch_size, shuffle=False, device=device)
+    outputs = [model(device_batch(images, device)).float().cpu() for images, _ in loader]
     model.cpu()
     return torch.cat(outputs)
 
@@ -460,7 +505,8 @@ def compare_variants(
             model, _, decision = fit_or_load(problem, config, n_principal_vectors, use_weight, device)
             seconds = round(time.perf_counter() - start, 1) if decision.trained else None
             name = run_name(n_principal_vectors, use_weight)
-            matrices[name] = embedding_matrices(model, test_paths, config.image_size, device)
+            matrices[name] = embedding_matrices(model, test_paths, config.image_size, device,
+                                                image_cache=image_cache_for(config))
             figures = evaluate(problem, matrices[name], config.top_k)
             row: dict[str, Any] = {"M": n_principal_vectors, "diversity weight": use_weight}
             for setting in ("ZSL", "GZSL"):
@@ -617,7 +663,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = load_problem(config)
     start = time.perf_counter()
     model, _, _ = fit_or_load(problem, config, device=device)
-    matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices], config.image_size, device)
+    matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices], config.image_size, device,
+                                  image_cache=image_cache_for(config))
     for setting, figures in evaluate(problem, matrices, config.top_k).items():
         print(f"{setting}: " + "  ".join(f"{key} {value:.3f}" for key, value in figures.items()))
     print(f"wall time {time.perf_counter() - start:.1f} s; checkpoint {default_checkpoint(config.profile)}")

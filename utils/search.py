@@ -1,4 +1,4 @@
-"""Nearest-neighbour search over embeddings: nmslib HNSW and exact NumPy search behind one interface.
+"""Nearest-neighbour search over embeddings: nmslib HNSW, FAISS HNSW and exact NumPy search behind one interface.
 
 Notebook 04 searches three ways in DeViSE's visual-semantic space (Frome et al., NeurIPS 2013),
 where image embeddings and label word vectors share one cosine geometry:
@@ -8,20 +8,24 @@ where image embeddings and label word vectors share one cosine geometry:
 * text → image: the index holds image embeddings, the queries are word vectors of free text
   (:func:`embed_text_queries`, e.g. ``"spotted big cat"``).
 
-Two implementations of :class:`SearchIndex` answer the same calls:
+Three implementations of :class:`SearchIndex` answer the same calls:
 
 * :class:`NmslibIndex` — approximate search with Hierarchical Navigable Small World graphs
   (Y. A. Malkov, D. A. Yashunin, "Efficient and robust approximate nearest neighbor search using
-  Hierarchical Navigable Small World graphs", TPAMI 2018) through nmslib's ``hnsw`` method;
+  Hierarchical Navigable Small World graphs", TPAMI 2018) through nmslib's ``hnsw`` method, the
+  default the course teaches;
+* :class:`FaissHnswIndex` — the same algorithm from FAISS (``IndexHNSWFlat``), an optional dependency
+  (imported only when selected) that ``benchmarks/search_bench.py`` measured faster at the same recall;
 * :class:`ExactIndex` — brute force: unit vectors, one matrix product, ``argpartition``, sort.
 
-The exact one is the reference the approximate one is measured against (:func:`recall_at_k`), the
+The exact one is the reference the approximate ones are measured against (:func:`recall_at_k`), the
 way pytorch-metric-learning's accuracy calculator takes a pluggable ``knn_func``. A config string
 picks one through :data:`SEARCH_INDEXES` and :func:`build_index`.
 
-**Similarity.** Both rank by cosine similarity, best first; vectors are L2-normalised on the way in,
+**Similarity.** All rank by cosine similarity, best first; vectors are L2-normalised on the way in,
 and a zero (or non-finite) vector is rejected because its cosine is undefined. nmslib's space
-``cosinesimil`` returns the distance ``1 - cos``, converted back here.
+``cosinesimil`` returns the distance ``1 - cos``, converted back here; FAISS's inner product of unit
+vectors is the cosine itself.
 
 **Saved indexes** are folders: ``index.json`` (kind, space, dimension, count, parameters, the
 ``source`` the embeddings came from, and the per-item ``labels`` and ``paths``) beside the index's
@@ -42,6 +46,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +62,7 @@ NMSLIB_INDEX_FILE = "index.nmslib"
 NMSLIB_DATA_SUFFIX = ".dat"
 """nmslib's ``saveIndex(..., save_data=True)`` writes the vectors to ``<index file>.dat``."""
 EXACT_VECTORS_FILE = "vectors.npy"
+FAISS_INDEX_FILE = "index.faiss"
 FORMAT_VERSION = 1
 SPACE = "cosine"
 
@@ -572,6 +579,165 @@ class NmslibIndex(SearchIndex):
         return index
 
 
+# ------------------------------------------------------------------------------------ FAISS
+
+
+def _import_faiss():
+    try:
+        import faiss
+    except ImportError:
+        raise ModuleNotFoundError(
+            'the "faiss-hnsw" search index needs FAISS: pip install faiss-cpu==1.15.1 (or use index "nmslib")'
+        ) from None
+    return faiss
+
+
+FAISS_HEADER = struct.Struct("<4siq")
+"""The start of a FAISS ``IndexHNSWFlat`` file: fourcc ``IHNf``, dimension (int32), item count (int64)."""
+FAISS_HNSW_FOURCC = b"IHNf"
+
+
+def _faiss_problem(error: Exception) -> str:
+    """FAISS's multi-line C++ error as its last clause, e.g. ``read error in …: 704 != 1024``."""
+    text = " ".join(str(error).split())
+    match = re.search(r"\.cpp:\d+: (?:Error: )?(.*)", text)
+    return (match.group(1) if match else text)[:160] or "no message"
+
+
+class FaissHnswIndex(SearchIndex):
+    """Approximate cosine search with an HNSW graph (Malkov & Yashunin, TPAMI 2018) from FAISS.
+
+    The same algorithm and parameters as :class:`NmslibIndex` (FAISS's ``IndexHNSWFlat``, which keeps
+    the full vectors), compiled with the host's SIMD instructions; ``python -m benchmarks.search_bench``
+    compares the two. Unit vectors are searched by inner product, which is their cosine similarity.
+    Unlike nmslib's graph, FAISS's grows: :meth:`add` inserts into it at once, before or after queries.
+
+    Args:
+        dimension: see :class:`SearchIndex`.
+        source: see :class:`SearchIndex`.
+        M: graph degree (FAISS's ``M``; the bottom layer gets ``2 M`` links, as in nmslib).
+        ef_construction: candidate list size while building (FAISS's ``efConstruction``).
+        ef_search: candidate list size while querying (FAISS's ``efSearch``); at least ``k`` is used.
+        num_threads: OpenMP threads for adding and batched queries; 0 uses every core. FAISS's thread
+            count is process-wide, so it is set before each add and query.
+    """
+
+    kind = "faiss-hnsw"
+
+    def __init__(
+        self,
+        dimension: int | None = None,
+        source: str = "",
+        M: int = 16,
+        ef_construction: int = 200,
+        ef_search: int = 100,
+        num_threads: int = 0,
+    ) -> None:
+        super().__init__(dimension, source)
+        self.M = int(M)
+        self.ef_construction = int(ef_construction)
+        self.ef_search = int(ef_search)
+        self.num_threads = int(num_threads)
+        if self.M < 2:
+            raise ValueError(f"M must be at least 2, got {self.M}")
+        self._faiss = _import_faiss()
+        self._index: Any = None
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "M": self.M,
+            "ef_construction": self.ef_construction,
+            "ef_search": self.ef_search,
+            "num_threads": self.num_threads,
+        }
+
+    def _set_threads(self) -> None:
+        self._faiss.omp_set_num_threads(self.num_threads if self.num_threads > 0 else (os.cpu_count() or 1))
+
+    def _add_unit_vectors(self, unit_vectors: np.ndarray) -> None:
+        if self._index is None:
+            self._index = self._faiss.IndexHNSWFlat(
+                int(unit_vectors.shape[1]), self.M, self._faiss.METRIC_INNER_PRODUCT
+            )
+            self._index.hnsw.efConstruction = self.ef_construction
+        self._set_threads()
+        self._index.add(unit_vectors)
+
+    def build(self) -> FaissHnswIndex:
+        """Nothing to do (FAISS builds the graph as items are added); for symmetry with :class:`NmslibIndex`."""
+        if self.count == 0:
+            raise ValueError("cannot build an empty faiss-hnsw index: add vectors first")
+        return self
+
+    def set_ef_search(self, ef_search: int) -> None:
+        """Change ``ef_search`` (recall against speed) without rebuilding."""
+        self.ef_search = int(ef_search)
+
+    def _query_unit_vectors(self, unit_queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        self._index.hnsw.efSearch = max(self.ef_search, k)
+        self._set_threads()
+        similarities, ids = self._index.search(unit_queries, k)
+        # FAISS returns descending inner products, and id -1 where it found fewer than k items.
+        ids = ids.astype(np.int64, copy=False)
+        similarities = np.where(ids >= 0, similarities, -np.inf).astype(np.float32, copy=False)
+        order = np.argsort(-similarities, axis=1, kind="stable")  # keeps FAISS's order, fixes rare swaps
+        return np.take_along_axis(ids, order, axis=1), np.take_along_axis(similarities, order, axis=1)
+
+    def _save_files(self, folder: Path) -> None:
+        self._faiss.write_index(self._index, str(folder / FAISS_INDEX_FILE))
+
+    @classmethod
+    def _from_files(cls, folder: Path, metadata: dict[str, Any]) -> FaissHnswIndex:
+        index = _construct(cls, folder, metadata)
+        index_path = folder / FAISS_INDEX_FILE
+        if not index_path.is_file():
+            raise IndexMismatchError(index_path, "missing: the FAISS index was not saved here")
+        size = index_path.stat().st_size
+        if size == 0:
+            raise IndexMismatchError(index_path, "empty file (0 bytes): an interrupted save? save the index again")
+        count, dimension = int(metadata["count"]), int(metadata["dimension"])
+        if size < FAISS_HEADER.size:
+            raise IndexMismatchError(
+                index_path, f"truncated: {size} bytes, shorter than a FAISS index's {FAISS_HEADER.size}-byte header"
+            )
+        with open(index_path, "rb") as file:
+            fourcc, saved_dimension, saved_count = FAISS_HEADER.unpack(file.read(FAISS_HEADER.size))
+        if fourcc != FAISS_HNSW_FOURCC:
+            raise IndexMismatchError(
+                index_path, f"starts with {fourcc!r}, not FAISS's IndexHNSWFlat mark {FAISS_HNSW_FOURCC!r} "
+                "(corrupt, or another kind of file? save the index again)",
+            )
+        if (saved_count, saved_dimension) != (count, dimension):
+            raise IndexMismatchError(
+                index_path,
+                f"its header announces {saved_count} vectors of dimension {saved_dimension}, but index.json says "
+                f"{count} of dimension {dimension} (another index's file? save the index again)",
+            )
+        needed = count * dimension * 4
+        if size < needed:
+            raise IndexMismatchError(
+                index_path,
+                f"truncated: {size} bytes cannot hold the {count} vectors of dimension {dimension} that "
+                f"index.json announces ({needed} bytes at least)",
+            )
+        try:
+            graph = index._faiss.read_index(str(index_path))
+        except (RuntimeError, ValueError, OSError, MemoryError) as error:
+            raise IndexMismatchError(
+                index_path,
+                f"FAISS cannot read it (truncated or corrupt? save the index again): {_faiss_problem(error)}",
+            ) from None
+        if not isinstance(graph, index._faiss.IndexHNSWFlat) or graph.metric_type != index._faiss.METRIC_INNER_PRODUCT:
+            raise IndexMismatchError(
+                index_path, f"holds a FAISS {type(graph).__name__} (metric {graph.metric_type}), not an "
+                "inner-product IndexHNSWFlat",
+            )
+        if graph.ntotal != count:
+            raise IndexMismatchError(index_path, f"holds {graph.ntotal} items, but index.json says {count}")
+        index._index = graph
+        return index
+
+
 def _construct(cls: type[SearchIndex], folder: Path, metadata: dict[str, Any]) -> SearchIndex:
     """An empty index of ``cls`` with the dimension, source and parameters ``index.json`` records."""
     try:
@@ -585,8 +751,16 @@ def _construct(cls: type[SearchIndex], folder: Path, metadata: dict[str, Any]) -
 
 # ---------------------------------------------------------------------------- name → builder
 
-SEARCH_INDEXES: dict[str, type[SearchIndex]] = {"nmslib": NmslibIndex, "exact": ExactIndex}
-"""Index kinds by name, so a config string picks one (``"nmslib"`` or ``"exact"``)."""
+SEARCH_INDEXES: dict[str, type[SearchIndex]] = {
+    "nmslib": NmslibIndex,
+    "exact": ExactIndex,
+    "faiss-hnsw": FaissHnswIndex,
+}
+"""Index kinds by name, so a config string picks one: ``"nmslib"`` (the default the course teaches),
+``"exact"``, or ``"faiss-hnsw"`` (optional: needs ``pip install faiss-cpu``)."""
+HNSW_INDEXES = ("nmslib", "faiss-hnsw")
+"""The :data:`SEARCH_INDEXES` that take ``M``, ``ef_construction``, ``ef_search`` and ``num_threads`` and
+have :meth:`set_ef_search`."""
 
 
 def build_index(
@@ -607,20 +781,21 @@ def build_index(
         paths: per-item file paths of shape (n_items,), or ``None``.
         source: the embedding model the vectors came from (checked when the index is loaded).
         **parameters: the implementation's parameters (``M``, ``ef_construction``, ``ef_search``,
-            ``num_threads`` for ``"nmslib"``).
+            ``num_threads`` for ``"nmslib"`` and ``"faiss-hnsw"``).
 
     Returns:
-        The index; an nmslib index given vectors is already built.
+        The index; an HNSW index given vectors is already built.
 
     Raises:
         ValueError: for an unknown name (listing the known ones).
+        ModuleNotFoundError: for ``"faiss-hnsw"`` when FAISS is not installed (one line saying how).
     """
     if name not in SEARCH_INDEXES:
         raise ValueError(f"unknown search index {name!r}; choose one of {', '.join(SEARCH_INDEXES)}")
     index = SEARCH_INDEXES[name](source=source, **parameters)
     if vectors is not None:
         index.add(vectors, labels=labels, paths=paths)
-        if isinstance(index, NmslibIndex):
+        if isinstance(index, NmslibIndex | FaissHnswIndex):
             index.build()
     return index
 
@@ -832,8 +1007,10 @@ def embed_text_queries(word_vectors: Any, texts: Sequence[str]) -> np.ndarray:
 
 
 __all__ = [
+    "HNSW_INDEXES",
     "SEARCH_INDEXES",
     "ExactIndex",
+    "FaissHnswIndex",
     "IndexMismatchError",
     "NmslibIndex",
     "SearchIndex",

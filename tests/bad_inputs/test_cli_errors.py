@@ -89,6 +89,9 @@ CASES = [
          ("--valid", "1.5")),
     Case("download-unknown-name", ("utils.download", "imagenet", "--dest", "{tmp}/data"), ("'imagenet'", "awa2")),
     Case("datasets-check-missing", ("utils.datasets", "check", "{tmp}/nowhere"), ("{tmp}/nowhere",)),
+    Case("datasets-check-bad-option", ("utils.datasets", "check", "{tmp}/nowhere", "--imgaes"),
+         ("unrecognized arguments: --imgaes", "--help")),
+    Case("datasets-no-command", ("utils.datasets",), ("COMMAND",)),
     Case("make-samples-unknown-part", ("utils.make_samples", "--out", "{tmp}/samples", "--parts", "nope"),
          ("'nope'", "awa2")),
     Case("make-samples-bad-number", ("utils.make_samples", "--out", "{tmp}/samples", "--seed", "x"), ("--seed",)),
@@ -202,6 +205,43 @@ def test_a_config_is_checked_when_it_is_built(build, field_name: str) -> None:
     message = str(raised.value)
     assert message.startswith(field_name + ":"), message
     assert "must" in message or "not a device" in message, message
+
+
+@pytest.mark.parametrize(
+    ("config_class", "field_name", "value", "expected"),
+    [
+        (DeviseConfig, "stage1_epochs", 0, "DeviseConfig.stage1_epochs = 0: must be an integer of at least 1"),
+        (DeviseConfig, "batch_size", "32", "DeviseConfig.batch_size = '32': must be an integer of at least 1"),
+        (SiameseConfig, "train_fraction", 1.0, "SiameseConfig.train_fraction = 1.0: must be a fraction"),
+        (SdlConfig, "device", "gpu", "SdlConfig.device = 'gpu': not a device torch can parse"),
+        (AttributeZslConfig, "image_learning_rate", -1e-3, "AttributeZslConfig.image_learning_rate = -0.001: must be a number"),
+        (DataConfig, "profile", "ful", "DataConfig.profile = 'ful': must be one of"),
+        (SearchConfig, "ef_search_sweep", (5, 0), "SearchConfig.ef_search_sweep = (5, 0): must be a non-empty list"),
+    ],
+)
+def test_an_assignment_after_the_build_is_checked_and_a_refused_value_not_kept(
+    config_class, field_name: str, value, expected: str
+) -> None:
+    config = config_class.for_profile("smoke")
+    before = getattr(config, field_name)
+
+    with pytest.raises(ConfigError) as raised:
+        setattr(config, field_name, value)
+
+    assert str(raised.value).startswith(expected), str(raised.value)
+    assert getattr(config, field_name) == before
+    assert raised.value._render_traceback_() == [f"{type(raised.value).__name__}: {raised.value}"]
+
+
+def test_a_misspelt_field_is_an_error_not_a_new_attribute() -> None:
+    config = SiameseConfig.for_profile("smoke")
+
+    with pytest.raises(ConfigError, match=r"SiameseConfig has no field 'epoch'; did you mean 'epochs'\?"):
+        config.epoch = 5
+
+    assert not hasattr(config, "epoch")
+    config.epochs = 5  # a valid assignment still works, and is kept
+    assert config.epochs == 5
 
 
 def test_every_profile_and_budget_builds_and_replace_checks_again() -> None:

@@ -268,6 +268,47 @@ def test_weights_that_do_not_fit_the_model_name_the_file(checkpoint, model, frag
     assert torch.equal(target.weight, torch.load(checkpoint, weights_only=True)["weight"])
 
 
+def _sdl_bundle(torch, backbone: str = "tiny_cnn", n_principal_vectors: int = 2) -> dict:
+    from utils.sdl import build_model
+
+    vectors = torch.ones(3, 6)
+    model = build_model(backbone, vectors.shape[1], n_principal_vectors)
+    return {
+        "state_dict": model.state_dict(), "backbone": backbone, "image_size": 32,
+        "n_principal_vectors": n_principal_vectors, "label_names": ["a", "b", "c"],
+        "label_word_vectors": vectors, "unseen_labels": ["c"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda bundle: bundle.pop("state_dict"), "has no entry 'state_dict'"),
+        (lambda bundle: bundle.pop("label_word_vectors"), "has no entry 'label_word_vectors'"),
+        (lambda bundle: bundle.update(backbone="vgg99"), "names a model this library cannot build"),
+        (lambda bundle: bundle.update(n_principal_vectors=0), "is not an SDL checkpoint"),
+        (lambda bundle: bundle.update(n_principal_vectors=3), "does not fit the SdlModel model"),
+        (lambda bundle: bundle.update(backbone="small_cnn"), "does not fit the SdlModel model"),
+    ],
+)
+def test_an_sdl_checkpoint_that_does_not_describe_its_model_names_the_file(tmp_path, edit, fragment):
+    import torch
+
+    from utils.checkpoints import CheckpointError, save_weights
+    from utils.sdl import load_checkpoint
+
+    path = tmp_path / "model.pt"
+    save_weights(_sdl_bundle(torch), path)
+    load_checkpoint(path)  # the good file loads
+    bundle = _sdl_bundle(torch)
+    edit(bundle)
+    save_weights(bundle, path)
+
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert_one_line(caught.value, path, fragment)
+
+
 def test_a_truncated_metadata_file_means_retrain_not_a_crash(checkpoint):
     from utils.checkpoints import decide, metadata_path, read_metadata, record
 

@@ -149,3 +149,19 @@ def test_the_log_holds_every_epoch_of_every_phase_and_a_new_run_starts_it_afresh
     _fit(learn, "one_cycle", 1, 1e-3, [])
     log = pd.read_csv(config.run_dir / "logs" / "tiny.csv")
     assert list(log["phase"]) == ["one_cycle"] and list(log["epoch"]) == [0] and learn.epoch_timer.epoch_seconds
+
+
+def test_learners_go_channels_last_where_the_device_wants_it_and_still_train(tmp_path, monkeypatch):
+    import utils.devise as devise
+
+    config = DeviseConfig.for_profile("smoke", outputs=tmp_path, image_size=16, batch_size=4, mixed_precision=True)
+    plain = _tiny_learner(config, "plain")
+    assert not hasattr(plain, "channels_last") and not hasattr(plain, "mixed_precision")  # CPU: neither
+
+    monkeypatch.setattr(devise, "use_channels_last", lambda device: True)  # what CUDA answers
+    learn = _tiny_learner(config, "nhwc")
+    assert hasattr(learn, "channels_last") and not hasattr(learn, "mixed_precision")  # float16 stays CUDA-only
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, 1e-3)
+    assert learn.model.body[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert np.isfinite(learn.recorder.losses[-1].item())

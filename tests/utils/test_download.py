@@ -38,21 +38,27 @@ class RangeRequestHandler(BaseHTTPRequestHandler):
             self.send_error(404, "not found")
             return
         data = path.read_bytes()
+        etag = f'"{hashlib.md5(data).hexdigest()}"'
+        server.requests[-1]["if_range"] = self.headers.get("If-Range")
         requested = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
-        if requested and server.supports_range:
+        validator_holds = self.headers.get("If-Range") in (None, etag)
+        if requested and server.supports_range and validator_holds:
             start = int(requested.group(1))
             if start >= len(data):
                 self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
+                if server.range_in_416:
+                    self.send_header("Content-Range", f"bytes */{len(data)}")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
             body = data[start:]
             self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            total = server.claimed_total if server.claimed_total is not None else len(data)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{total}")
         else:
             body = data
             self.send_response(200)
+        self.send_header("ETag", etag)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         sent = body[: server.truncate_after] if server.truncate_after is not None else body
@@ -78,6 +84,8 @@ def server(tmp_path, monkeypatch):
     http_server.supports_range = True
     http_server.truncate_after = None
     http_server.bytes_sent = 0
+    http_server.range_in_416 = True
+    http_server.claimed_total = None
     http_server.base_url = f"http://127.0.0.1:{http_server.server_address[1]}"
     thread = threading.Thread(target=http_server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -107,7 +115,7 @@ def test_full_download_is_verified_and_renamed(tmp_path, server):
     assert result == destination
     assert destination.read_bytes() == PAYLOAD
     assert not destination.with_name("payload.bin.part").exists()
-    assert server.requests == [{"path": "/payload.bin", "range": None}]
+    assert [(r["path"], r["range"]) for r in server.requests] == [("/payload.bin", None)]
 
 
 def test_partial_download_resumes_with_a_range_request(tmp_path, server):
@@ -117,7 +125,7 @@ def test_partial_download_resumes_with_a_range_request(tmp_path, server):
     download_file(f"{server.base_url}/payload.bin", destination, expected_md5=md5_of(PAYLOAD), progress=False)
 
     assert destination.read_bytes() == PAYLOAD
-    assert server.requests == [{"path": "/payload.bin", "range": "bytes=1000-"}]
+    assert [(r["path"], r["range"]) for r in server.requests] == [("/payload.bin", "bytes=1000-")]
     assert server.bytes_sent == len(PAYLOAD) - 1000
 
 
@@ -350,3 +358,131 @@ def test_registry_entries_are_well_formed():
             assert remote.md5 is None or re.fullmatch(r"[0-9a-f]{32}", remote.md5)
             assert remote.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", remote.sha256)
     assert DATASETS["cifar100"].files[0].md5 == "eb9058c3a382ffc7106e4002c42a8d85"
+
+
+# -------------------------------------------------------------- resumed downloads verified before the rename
+
+
+def test_stale_part_longer_than_the_remote_file_is_downloaded_again(tmp_path, server):
+    # A 416 used to mean "already complete": the stale part was renamed into place as the file.
+    destination = tmp_path / "payload.bin"
+    destination.with_name("payload.bin.part").write_bytes(PAYLOAD + b"trailing bytes of some other file")
+
+    download_file(f"{server.base_url}/payload.bin", destination, progress=False)
+
+    assert destination.read_bytes() == PAYLOAD
+    assert [r["range"] for r in server.requests] == [f"bytes={len(PAYLOAD) + 33}-", None]
+
+
+def test_a_416_that_names_no_length_restarts_instead_of_trusting_the_part(tmp_path, server):
+    server.range_in_416 = False
+    destination = tmp_path / "payload.bin"
+    destination.with_name("payload.bin.part").write_bytes(PAYLOAD)
+
+    download_file(f"{server.base_url}/payload.bin", destination, progress=False)
+
+    assert destination.read_bytes() == PAYLOAD
+    assert [r["range"] for r in server.requests] == [f"bytes={len(PAYLOAD)}-", None]
+
+
+def test_a_resume_after_the_remote_file_changed_starts_over(tmp_path, server):
+    destination = tmp_path / "payload.bin"
+    url = f"{server.base_url}/payload.bin"
+    server.truncate_after = 5000
+    with pytest.raises(DownloadError, match="run again to resume"):
+        download_file(url, destination, progress=False)
+    server.truncate_after = None
+    changed = PAYLOAD[::-1]
+    (server.root / "payload.bin").write_bytes(changed)
+
+    download_file(url, destination, progress=False)
+
+    assert destination.read_bytes() == changed
+    assert server.requests[-1]["range"] == "bytes=5000-" and server.requests[-1]["if_range"].startswith('"')
+    assert not destination.with_name("payload.bin.part.json").exists()
+
+
+def test_a_resume_whose_length_disagrees_with_the_server_is_refused_and_deleted(tmp_path, server):
+    server.claimed_total = len(PAYLOAD) + 10
+    destination = tmp_path / "payload.bin"
+    destination.with_name("payload.bin.part").write_bytes(PAYLOAD[:1000])
+
+    with pytest.raises(DownloadError, match=rf"{len(PAYLOAD)} bytes received, the server says .* {len(PAYLOAD) + 10}"):
+        download_file(f"{server.base_url}/payload.bin", destination, progress=False)
+
+    assert not destination.exists() and not destination.with_name("payload.bin.part").exists()
+
+
+def test_first_download_is_recorded_and_later_runs_check_the_record(tmp_path, server):
+    destination = tmp_path / "payload.bin"
+    url = f"{server.base_url}/payload.bin"
+    download_file(url, destination, progress=False)
+
+    record = download.read_record(destination)
+    assert record["size"] == len(PAYLOAD) and record["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
+    assert record["url"] == url
+
+    destination.write_bytes(PAYLOAD[:-1])  # truncated later, e.g. by a full disk while copying
+    with pytest.raises(DownloadError, match=rf"{destination}.*record of its first download"):
+        download_file(url, destination, progress=False)
+
+    destination.write_bytes(b"X" + PAYLOAD[1:])  # same size, different bytes: only --verify reads them
+    assert download_file(url, destination, progress=False) == destination
+    with pytest.raises(DownloadError, match="sha256 differs from the record"):
+        download_file(url, destination, progress=False, verify=True)
+
+
+def test_an_unreadable_record_is_named(tmp_path, server):
+    destination = tmp_path / "payload.bin"
+    destination.write_bytes(PAYLOAD)
+    download.record_path(destination).write_text("{not json")
+
+    with pytest.raises(DownloadError, match=r"\.payload\.bin\.verified\.json: unreadable download record"):
+        download_file(f"{server.base_url}/payload.bin", destination, progress=False)
+
+
+def test_incomplete_extraction_writes_no_marker(tmp_path, monkeypatch):
+    archive = make_zip(tmp_path / "set.zip", {"set/a.txt": b"a", "set/b.txt": b"bb"})
+
+    def extract_only_the_first(archive_path, dest_dir):
+        with zipfile.ZipFile(archive_path) as opened:
+            opened.extract("set/a.txt", dest_dir)
+
+    monkeypatch.setattr(download, "_extract_zip", extract_only_the_first)
+    with pytest.raises(DownloadError, match=r"incomplete .*b\.txt is missing"):
+        extract_archive(archive, tmp_path / "out", progress=False)
+    assert not extraction_marker(archive).exists()
+
+
+def test_remove_archive_deletes_only_a_verified_extraction_and_reruns_skip_the_download(
+    tmp_path, server, monkeypatch
+):
+    archive = make_zip(server.root / "tiny.zip", {"tiny/classes.txt": b"1\tzebra\n", "tiny/x/y.bin": b"123"})
+    remote = RemoteFile(url=f"{server.base_url}/tiny.zip", filename="tiny.zip")
+    monkeypatch.setitem(DATASETS, "tiny", download.DatasetSource("tiny", "a test data set", (remote,), "tiny"))
+    data = tmp_path / "data"
+
+    assert download.main(["tiny", "--dest", str(data), "--quiet", "--remove-archive"]) == 0
+    assert not (data / "tiny.zip").exists()
+    assert (data / "tiny" / "x" / "y.bin").read_bytes() == b"123"
+    assert download.read_record(data / "tiny.zip")["size"] == archive.stat().st_size
+
+    requests_made = len(server.requests)
+    assert download.main(["tiny", "--dest", str(data), "--quiet"]) == 0
+    assert len(server.requests) == requests_made
+    assert "extracted, archive removed" in "\n".join(download.describe_plan("tiny", data))
+
+
+def test_remove_archive_keeps_an_archive_whose_files_are_missing(tmp_path):
+    archive = make_zip(tmp_path / "set.zip", {"set/a.txt": b"a", "set/b.txt": b"bb"})
+    extract_archive(archive, tmp_path, progress=False)
+    (tmp_path / "set" / "b.txt").write_bytes(b"b")  # shorter than in the archive
+
+    with pytest.raises(DownloadError, match=r"set\.zip: not removed, .*b\.txt has 1 bytes, the archive says 2"):
+        download.remove_archive(archive, tmp_path, progress=False)
+    assert archive.exists()
+
+    fresh = make_zip(tmp_path / "other.zip", {"o.txt": b"o"})
+    with pytest.raises(DownloadError, match="never fully extracted"):
+        download.remove_archive(fresh, tmp_path, progress=False)
+    assert fresh.exists()

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from utils.cli import ArgumentParser, UsageError
 from utils.datasets.errors import DatasetFormatError, MissingDataError
 
 EXIT_OK = 0
@@ -478,7 +479,7 @@ def _one_line(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m utils.datasets`` argument parser with its ``check`` subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m utils.datasets",
         description="Inspect zero-shot learning data sets in their real formats.",
     )
@@ -517,8 +518,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         arguments = parser.parse_args(argv)
-    except SystemExit as exit_request:
+    except SystemExit as exit_request:  # --help
         return int(exit_request.code or 0)
+    except UsageError as error:  # one line naming the option, exit 2, as every CLI here
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
