@@ -39,7 +39,7 @@ bench: $(VENV)/.installed
 
 ## make samples: regenerate data_samples/ from its seed
 samples: $(VENV)/.installed
-	$(BIN)/python -m utils.make_samples
+	$(BIN)/python -m utils.sample_world
 
 clean-outputs:
 	rm -rf outputs

@@ -23,8 +23,8 @@ from torch import nn
 
 from models.backbones import BodyHeadModel, ClassifierHead, create_body
 from utils.config import DeviseConfig
-from utils.devise import build_learner, image_dataloaders, split_items_per_class, stage1_items
 from utils.runtime import seed_everything
+from utils.stages.devise import build_learner, image_dataloaders, split_items_per_class, stage1_items
 
 
 def fresh_model(backbone: str, n_classes: int, seed: int) -> nn.Module:

@@ -2,9 +2,9 @@
 
 The real-data path reads AwA2's ~1000 x 750 JPEGs. This benchmark writes ``--images`` photo-like 1024 x 768
 JPEGs (the sample world's images enlarged, as ``tests/rehearsal/full_data_tree.py`` does) into a temporary
-folder, builds their image cache (``utils.image_cache``, shorter side ``--side``; prints the build rate), then
-times one shuffled pass of the project's own loader (:class:`utils.attribute_zsl.ImageFiles` read lazily
-through :class:`utils.attribute_zsl.ImageBatches`, at ``--image-size``) over the full-size files and over the
+folder, builds their image cache (``utils.training.image_cache``, shorter side ``--side``; prints the build rate), then
+times one shuffled pass of the project's own loader (:class:`utils.training.ImageFiles` read lazily
+through :class:`utils.training.ImageBatches`, at ``--image-size``) over the full-size files and over the
 cache with each number of ``--workers``, and the training step (forward, backward, AdamW) of the ``full``
 profiles' backbones at the same size: ResNet-34 (notebooks 01–04, :class:`utils.config.DeviseConfig`) and
 ResNet-50 (notebooks 05 and 07, :class:`utils.config.AttributeZslConfig` and :class:`utils.config.SdlConfig`),
@@ -40,9 +40,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from utils.attribute_zsl import ImageBatches, ImageFiles, MixedPrecision, device_batch, prepare_for_device  # noqa: E402
-from utils.image_cache import ImageCache  # noqa: E402
 from utils.runtime import available_cores, choose_device, seed_everything  # noqa: E402
+from utils.training import ImageBatches, ImageFiles, MixedPrecision, device_batch, prepare_for_device  # noqa: E402
+from utils.training.image_cache import ImageCache  # noqa: E402
 
 SAMPLE_IMAGES = REPO_ROOT / "data_samples" / "awa2" / "JPEGImages"
 FULL_BACKBONES = {"resnet34": "DeviseConfig (01-04)", "resnet50": "AttributeZslConfig, SdlConfig (05, 07)"}

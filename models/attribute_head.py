@@ -8,8 +8,9 @@ Visual Object Categorization", TPAMI 2014) with a deep network, and the regressi
 
 * :class:`AttributeHead` — seed A's head: BatchNorm → ReLU → Dropout(0.25) → Linear(width, n_attributes).
 * :class:`AttributeRegressor` — a linear map or a one-hidden-layer MLP for precomputed features.
-* :func:`create_attribute_backbone` — a torchvision ResNet or a small CNN, pooled to (batch, width).
-* :class:`AttributeNetwork` — backbone + head, end to end on images.
+* :func:`create_attribute_backbone` — a torchvision ResNet or a small CNN, pooled to (batch, width)
+  (the registry :data:`models.backbones.POOLED_BACKBONES`).
+* :class:`AttributeNetwork` — backbone + head, end to end on images (a ``BodyHeadModel``).
 * :func:`nearest_class_scores` — scores of every class by Euclidean, cosine or Hamming distance.
 """
 
@@ -18,7 +19,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision import models as tv_models
+
+from models.backbones import POOLED_BACKBONES, BodyHeadModel, look_up_backbone
 
 
 class AttributeHead(nn.Sequential):
@@ -66,31 +68,13 @@ class AttributeRegressor(nn.Sequential):
         super().__init__(*layers)
 
 
-def _conv_block(channels_in: int, channels_out: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(channels_in, channels_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(channels_out),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-    )
-
-
-def small_cnn(widths: tuple[int, ...] = (32, 64, 128, 128)) -> nn.Sequential:
-    """A CPU-sized CNN: one conv-BN-ReLU-maxpool block per width, then global average pooling.
-
-    Shapes:
-        images (batch, 3, H, W) → features (batch, widths[-1]).
-    """
-    blocks = [_conv_block(channels_in, channels_out) for channels_in, channels_out in zip((3, *widths[:-1]), widths, strict=True)]
-    return nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-
-
 def create_attribute_backbone(name: str, pretrained: bool = False) -> tuple[nn.Module, int]:
     """A backbone that maps images to pooled feature vectors, and its width.
 
     Args:
-        name: ``resnet18``, ``resnet34``, ``resnet50`` (torchvision; He et al., CVPR 2016; the ImageNet
-            classifier is dropped), ``small_cnn`` (widths 32-64-128-128) or ``tiny_cnn`` (8-16-32).
+        name: a key of :data:`models.backbones.POOLED_BACKBONES`: ``resnet18``, ``resnet34``,
+            ``resnet50`` (torchvision; He et al., CVPR 2016; the ImageNet classifier is dropped),
+            ``small_cnn`` (widths 32-64-128-128) or ``tiny_cnn`` (8-16-32).
         pretrained: load torchvision's ImageNet weights (ResNets only; downloads on first use).
 
     Returns:
@@ -99,42 +83,26 @@ def create_attribute_backbone(name: str, pretrained: bool = False) -> tuple[nn.M
     Raises:
         KeyError: naming the known backbones.
     """
-    if name == "small_cnn":
-        return small_cnn((32, 64, 128, 128)), 128
-    if name == "tiny_cnn":
-        return small_cnn((8, 16, 32)), 32
-    builders = {
-        "resnet18": (tv_models.resnet18, tv_models.ResNet18_Weights.IMAGENET1K_V1),
-        "resnet34": (tv_models.resnet34, tv_models.ResNet34_Weights.IMAGENET1K_V1),
-        "resnet50": (tv_models.resnet50, tv_models.ResNet50_Weights.IMAGENET1K_V2),
-    }
-    if name not in builders:
-        raise KeyError(f"unknown backbone {name!r}; choose one of small_cnn, tiny_cnn, {', '.join(builders)}")
-    builder, weights = builders[name]
-    network = builder(weights=weights if pretrained else None)
-    width = network.fc.in_features
-    network.fc = nn.Identity()
-    return network, width
+    builder, width = look_up_backbone(POOLED_BACKBONES, name)
+    return builder(pretrained), width
 
 
-class AttributeNetwork(nn.Module):
+class AttributeNetwork(BodyHeadModel):
     """A backbone and an attribute head, trained end to end on images (seed A).
+
+    :class:`models.backbones.BodyHeadModel` with the body registered as ``backbone``, so seed-A
+    checkpoints keep their ``backbone.*`` keys.
 
     Args:
         backbone: maps images (batch, 3, H, W) to features (batch, width).
         head: maps features (batch, width) to attribute outputs (batch, n_attributes).
     """
 
-    def __init__(self, backbone: nn.Module, head: nn.Module):
-        super().__init__()
-        self.backbone = backbone
-        self.head = head
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(images))
+    body_name = "backbone"
 
 
-DISTANCES = ("euclidean", "cosine", "hamming")
+ATTRIBUTE_DISTANCES = ("euclidean", "cosine", "hamming")
+"""Distances from predicted attributes to class attribute vectors that :func:`nearest_class_scores` accepts."""
 
 
 def nearest_class_scores(
@@ -167,4 +135,4 @@ def nearest_class_scores(
         candidate_bits = (candidates > 0.5).float()
         disagreements = predicted_bits @ (1 - candidate_bits).T + (1 - predicted_bits) @ candidate_bits.T
         return -disagreements
-    raise ValueError(f"distance must be one of {DISTANCES}, not {distance!r}")
+    raise ValueError(f"distance must be one of {ATTRIBUTE_DISTANCES}, not {distance!r}")

@@ -1,15 +1,39 @@
-"""Convolutional backbones split into a body (features) and a head, the way fastai trains them.
+"""Backbones (bodies), the one body+head wrapper, and parameter counts.
 
-Stage 1 of the course trains ``BodyHeadModel(body, ClassifierHead(...))``; stage 2 keeps the body
-and swaps the head for a :class:`models.semantic_head.SemanticHead`. fastai freezes and unfreezes
-by parameter group, so :func:`body_head_splitter` returns the body's and the head's parameters.
+A model of the course is a *body* that turns images into features and a *head* on top, the way fastai
+trains them: stage 1 trains ``BodyHeadModel(body, ClassifierHead(...))``; stage 2 keeps the body and
+swaps the head for a :class:`models.semantic_head.SemanticHead`. fastai freezes and unfreezes by
+parameter group, so :func:`body_head_splitter` returns the body's and the head's parameters.
 
-Backbones (torchvision):
+Every body is built from a registry, name → ``(builder, n_features)``. There is one registry per
+kind of output, because the same name means different layers in different stages (``small_cnn``,
+``resnet18``) and the names are config values that shape checkpoints:
+
+==========================  ==========================================  ==========================  =============
+registry                    output                                      front door                  notebooks
+==========================  ==========================================  ==========================  =============
+:data:`BACKBONES`           feature maps (batch, n_features, h, w)      :func:`create_body`         01–04
+:data:`POOLED_BACKBONES`    pooled features (batch, n_features)         ``models.attribute_head     05, 07
+                                                                        .create_attribute_backbone``
+:data:`SIAMESE_BACKBONES`   pooled features (batch, n_features)         ``models.siamese            06
+                                                                        .build_siamese_encoder``
+==========================  ==========================================  ==========================  =============
+
+Architectures:
 
 * SqueezeNet 1.1 — Iandola et al., "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters
   and <0.5MB model size", arXiv 1602.07360 (2016). 512 feature channels.
-* ResNet-18/34/50 — He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
-  512 / 512 / 2048 feature channels.
+* ResNet-18/34/50 (torchvision) — He et al., "Deep Residual Learning for Image Recognition",
+  CVPR 2016. 512 / 512 / 2048 feature channels; as bodies they stop before the global pool, as pooled
+  backbones they keep it and drop only the ImageNet classifier.
+* ``resnet20`` / ``resnet32`` / ``resnet56`` — the CIFAR ResNets of He et al. (CVPR 2016, section 4.2):
+  a 3×3 stem of 16 channels, then three stages of ``n`` basic blocks of widths 16, 32, 64 (depth
+  ``6n + 2``), global average pooling, and *option A* shortcuts — identity, with the spatial size
+  halved by subsampling and the new channels zero-padded, so the shortcuts add no parameters.
+  ResNet-56 has about 0.85 M weights.
+* :func:`small_cnn` (pooled ``small_cnn`` 32-64-128-128 and ``tiny_cnn`` 8-16-32) and
+  :class:`SmallConvNet` (Siamese ``small_cnn``, 32-64-128 with ceil-mode pooling, any input size and
+  channel count, so it also serves the 8×8 grey digits of scikit-learn): small CPU-sized CNNs.
 """
 
 from __future__ import annotations
@@ -17,8 +41,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torchvision import models as tv_models
+
+# ------------------------------------------------------------------------- feature-map bodies (01–04)
 
 
 def _squeezenet_body(pretrained: bool) -> nn.Module:
@@ -35,13 +62,197 @@ def _resnet_body(builder: Callable, weights) -> Callable[[bool], nn.Module]:
     return body
 
 
-# name → (body builder taking ``pretrained``, number of feature channels the body outputs)
+# ---------------------------------------------------------- pooled backbones (05, 07)
+
+
+def _conv_block(channels_in: int, channels_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(channels_in, channels_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(channels_out),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+def small_cnn(widths: tuple[int, ...] = (32, 64, 128, 128)) -> nn.Sequential:
+    """A CPU-sized CNN: one conv-BN-ReLU-maxpool block per width, then global average pooling.
+
+    Shapes:
+        images (batch, 3, H, W) → features (batch, widths[-1]).
+    """
+    blocks = [_conv_block(channels_in, channels_out) for channels_in, channels_out in zip((3, *widths[:-1]), widths, strict=True)]
+    return nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def _pooled_resnet(builder: Callable, weights) -> Callable[[bool], nn.Module]:
+    def backbone(pretrained: bool) -> nn.Module:
+        network = builder(weights=weights if pretrained else None)
+        # Keep the global pool (its output is flattened); drop only the ImageNet classifier.
+        network.fc = nn.Identity()
+        return network
+
+    return backbone
+
+
+# ---------------------------------------------------------------------- Siamese backbones (06)
+
+CIFAR_RESNET_BLOCKS = {"resnet20": 3, "resnet32": 5, "resnet56": 9}
+"""Basic blocks per stage of each CIFAR ResNet (depth = 6 × blocks + 2)."""
+
+
+class OptionAShortcut(nn.Module):
+    """The parameter-free shortcut of He et al. (2016), option A.
+
+    Subsamples the input by ``stride`` and zero-pads the channels from ``in_channels`` to
+    ``out_channels`` (half of the padding on each side, as in the reference CIFAR code).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+        self.padding = out_channels - in_channels
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Map (batch, in_channels, H, W) to (batch, out_channels, H / stride, W / stride)."""
+        subsampled = images[:, :, :: self.stride, :: self.stride]
+        before = self.padding // 2
+        return F.pad(subsampled, (0, 0, 0, 0, before, self.padding - before))
+
+
+class BasicBlock(nn.Module):
+    """Two 3×3 conv-BN layers with a residual connection (He et al., 2016).
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        stride: 2 at the first block of a stage (halves height and width), else 1.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        needs_projection = stride != 1 or in_channels != out_channels
+        self.shortcut = OptionAShortcut(in_channels, out_channels, stride) if needs_projection else nn.Identity()
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Map (batch, in_channels, H, W) to (batch, out_channels, H / stride, W / stride)."""
+        out = F.relu(self.bn1(self.conv1(features)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(features))
+
+
+class CifarResNet(nn.Module):
+    """CIFAR ResNet with option-A shortcuts and widths 16/32/64 (He et al., CVPR 2016, §4.2).
+
+    Args:
+        blocks_per_stage: ``n`` in depth ``6n + 2`` (3: ResNet-20, 5: ResNet-32, 9: ResNet-56).
+        in_channels: image channels.
+
+    Attributes:
+        feature_dim: channels of the pooled output (64).
+    """
+
+    feature_dim = 64
+
+    def __init__(self, blocks_per_stage: int, in_channels: int = 3) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True)
+        )
+        layers: list[nn.Module] = []
+        channels = 16
+        for width, stride in ((16, 1), (32, 2), (64, 2)):
+            for index in range(blocks_per_stage):
+                layers.append(BasicBlock(channels, width, stride if index == 0 else 1))
+                channels = width
+        self.stages = nn.Sequential(*layers)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Map images of shape (batch, in_channels, H, W) to features of shape (batch, 64)."""
+        features = self.stages(self.stem(images))
+        return features.mean(dim=(2, 3))
+
+
+class SmallConvNet(nn.Module):
+    """Three conv-BN-ReLU-max-pool blocks and global average pooling; any input size ≥ 1 pixel.
+
+    Args:
+        in_channels: image channels (3 for CIFAR, 1 for digits).
+        widths: channels of the three blocks.
+
+    Attributes:
+        feature_dim: channels of the pooled output (``widths[-1]``).
+    """
+
+    def __init__(self, in_channels: int = 3, widths: tuple[int, ...] = (32, 64, 128)) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for width in widths:
+            # ceil_mode keeps odd and tiny maps (8×8 digits → 4 → 2 → 1) from vanishing.
+            layers += [
+                nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2, ceil_mode=True),
+            ]
+            channels = width
+        self.blocks = nn.Sequential(*layers)
+        self.feature_dim = channels
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Map images of shape (batch, in_channels, H, W) to features of shape (batch, feature_dim)."""
+        return self.blocks(images).mean(dim=(2, 3))
+
+
+# ---------------------------------------------------------------------------------------------- registries
+
 BACKBONES: dict[str, tuple[Callable[[bool], nn.Module], int]] = {
     "squeezenet1_1": (_squeezenet_body, 512),
     "resnet18": (_resnet_body(tv_models.resnet18, tv_models.ResNet18_Weights.IMAGENET1K_V1), 512),
     "resnet34": (_resnet_body(tv_models.resnet34, tv_models.ResNet34_Weights.IMAGENET1K_V1), 512),
     "resnet50": (_resnet_body(tv_models.resnet50, tv_models.ResNet50_Weights.IMAGENET1K_V2), 2048),
 }
+"""Feature-map bodies (stages 1–2): name → (builder taking ``pretrained``, feature channels)."""
+
+POOLED_BACKBONES: dict[str, tuple[Callable[[bool], nn.Module], int]] = {
+    "small_cnn": (lambda pretrained: small_cnn((32, 64, 128, 128)), 128),
+    "tiny_cnn": (lambda pretrained: small_cnn((8, 16, 32)), 32),
+    "resnet18": (_pooled_resnet(tv_models.resnet18, tv_models.ResNet18_Weights.IMAGENET1K_V1), 512),
+    "resnet34": (_pooled_resnet(tv_models.resnet34, tv_models.ResNet34_Weights.IMAGENET1K_V1), 512),
+    "resnet50": (_pooled_resnet(tv_models.resnet50, tv_models.ResNet50_Weights.IMAGENET1K_V2), 2048),
+}
+"""Pooled backbones (notebooks 05, 07): name → (builder taking ``pretrained``, feature width).
+``pretrained`` loads torchvision's ImageNet weights (ResNets only; the small CNNs ignore it)."""
+
+
+def _cifar_resnet(blocks_per_stage: int) -> Callable[[int], nn.Module]:
+    return lambda in_channels: CifarResNet(blocks_per_stage, in_channels)
+
+
+SIAMESE_BACKBONES: dict[str, tuple[Callable[[int], nn.Module], int]] = {
+    **{name: (_cifar_resnet(blocks), CifarResNet.feature_dim) for name, blocks in CIFAR_RESNET_BLOCKS.items()},
+    "small_cnn": (lambda in_channels: SmallConvNet(in_channels), 128),
+}
+"""Siamese backbones (notebook 06): name → (builder taking ``in_channels``, feature width). Each
+module also carries its width as ``feature_dim``, which :class:`models.siamese.SiameseEncoder` reads."""
+
+
+def look_up_backbone(registry: dict[str, tuple[Callable, int]], name: str, kind: str = "backbone") -> tuple[Callable, int]:
+    """``registry[name]``, the ``(builder, n_features)`` of a backbone.
+
+    Raises:
+        KeyError: ``unknown <kind> 'name'; choose one of ...``, naming the registry's backbones.
+    """
+    if name not in registry:
+        raise KeyError(f"unknown {kind} {name!r}; choose one of {', '.join(registry)}")
+    return registry[name]
 
 
 def create_body(name: str, pretrained: bool = False) -> tuple[nn.Module, int]:
@@ -58,10 +269,11 @@ def create_body(name: str, pretrained: bool = False) -> tuple[nn.Module, int]:
     Raises:
         KeyError: naming the known backbones.
     """
-    if name not in BACKBONES:
-        raise KeyError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
-    builder, n_features = BACKBONES[name]
+    builder, n_features = look_up_backbone(BACKBONES, name)
     return builder(pretrained), n_features
+
+
+# ----------------------------------------------------------------------------------------- heads, wrapper
 
 
 class ConcatPool(nn.Module):
@@ -93,22 +305,43 @@ class ClassifierHead(nn.Sequential):
 
 
 class BodyHeadModel(nn.Module):
-    """A body and a head; ``model.body`` is shared between stages 1 and 2."""
+    """A body and a head, ``head(body(images))``: the one wrapper of every end-to-end model.
+
+    ``model.body`` is shared between stages 1 and 2. The body is registered under the attribute
+    :attr:`body_name`, which is also its state-dict prefix (``body.0.weight``, ...). Subclasses that
+    only change that name keep their own checkpoints' keys: ``models.attribute_head.AttributeNetwork``
+    and ``models.sdl_head.SdlModel`` register it as ``backbone``.
+
+    Args:
+        body: maps images (batch, 3, H, W) to features or feature maps.
+        head: maps the body's output to the model's output.
+    """
+
+    body_name = "body"
 
     def __init__(self, body: nn.Module, head: nn.Module):
         super().__init__()
-        self.body = body
+        self.add_module(self.body_name, body)
         self.head = head
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(images))
+        return self.head(self._modules[self.body_name](images))
 
 
 def body_head_splitter(model: BodyHeadModel) -> list[list[nn.Parameter]]:
     """fastai ``splitter``: two parameter groups, so ``freeze()`` trains the head only and
     ``fit(lr=slice(low, high))`` gives the body the lower learning rate."""
-    return [list(model.body.parameters()), list(model.head.parameters())]
+    return [list(getattr(model, model.body_name).parameters()), list(model.head.parameters())]
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(parameter.numel() for parameter in model.parameters())
+# ------------------------------------------------------------------------------------------------ counts
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameters (weights), trainable or frozen."""
+    return sum(parameter.numel() for parameter in module.parameters())
+
+
+def count_trainable_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters (those with ``requires_grad``)."""
+    return sum(parameter.numel() for parameter in module.parameters() if parameter.requires_grad)

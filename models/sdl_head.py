@@ -14,7 +14,7 @@ so each column can point at a different group of the image's labels. With ``M = 
 single-vector model.
 
 * :class:`SdlHead` — pooled features → Linear → reshape (batch, d, M).
-* :class:`SdlModel` — any backbone (feature maps or pooled features) and the head.
+* :class:`SdlModel` — any backbone (feature maps or pooled features) and the head (a ``BodyHeadModel``).
 * :func:`principal_vector_scores`, :func:`label_scores` — scores of every label, per column and maxed.
 """
 
@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from models.backbones import BodyHeadModel
 
 
 class SdlHead(nn.Module):
@@ -57,8 +59,11 @@ class SdlHead(nn.Module):
         return flat.view(features.shape[0], self.embedding_dim, self.n_principal_vectors)
 
 
-class SdlModel(nn.Module):
+class SdlModel(BodyHeadModel):
     """A backbone and an :class:`SdlHead`: images (batch, 3, H, W) → ``A`` (batch, d, M).
+
+    :class:`models.backbones.BodyHeadModel` with the body registered as ``backbone``, so SDL
+    checkpoints keep their ``backbone.*`` keys.
 
     Args:
         backbone: maps images to features (batch, n_features) or feature maps (batch, n_features, h, w),
@@ -66,13 +71,7 @@ class SdlModel(nn.Module):
         head: the SDL head.
     """
 
-    def __init__(self, backbone: nn.Module, head: SdlHead):
-        super().__init__()
-        self.backbone = backbone
-        self.head = head
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(images))
+    body_name = "backbone"
 
 
 def principal_vector_scores(embedding_matrices: torch.Tensor, label_word_vectors: torch.Tensor) -> torch.Tensor:

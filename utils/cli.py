@@ -4,7 +4,7 @@ Every entry point decorates its ``main(argv)`` with :func:`cli_entry` (or calls 
 parser with :class:`ArgumentParser`. Then a known failure is ONE line on stderr naming the file or setting,
 exit status 2::
 
-    $ ZSL_DEVICE=cuda python -m utils.sdl train --profile smoke
+    $ ZSL_DEVICE=cuda python -m utils.stages.sdl train --profile smoke
     error: ZSL_DEVICE='cuda' requested but torch sees no CUDA device; available: cpu
 
 Known failures: the project's own errors (:class:`~utils.datasets.errors.DatasetFormatError`,
@@ -123,7 +123,7 @@ PROJECT_MODULE_PREFIXES = ("utils.", "models.")
 def _is_project_error_type(error_type: type[BaseException]) -> bool:
     """An error class the project defines for bad input (``CopyError``, ``MoveError``, ``DownloadError``,
     ``IndexMismatchError``, ``CheckpointError``, ...): an ``...Error`` class of a ``utils``/``models`` module, or
-    of ``__main__`` (the module ``python -m utils.copy_awa2`` runs is ``__main__``, not ``utils.copy_awa2``)."""
+    of ``__main__`` (the module ``python -m utils.splits.copy_awa2`` runs is ``__main__``, not ``utils.splits.copy_awa2``)."""
     for klass in error_type.__mro__:
         module = getattr(klass, "__module__", "") or ""
         if klass.__name__.endswith("Error") and (module == "__main__" or module.startswith(PROJECT_MODULE_PREFIXES)):
@@ -194,7 +194,7 @@ def run_cli(main: MainFunction, argv: Sequence[str] | None = None, *, prog: str 
 def cli_entry(prog: str) -> Callable[[MainFunction], Callable[[Sequence[str] | None], int]]:
     """Decorator: ``main(argv)`` runs inside :func:`run_cli` (also when a test calls it in-process)::
 
-        @cli_entry("python -m utils.sdl")
+        @cli_entry("python -m utils.stages.sdl")
         def main(argv=None) -> int: ...
 
     The undecorated function stays reachable as ``main.__wrapped__``.

@@ -166,11 +166,6 @@ def outputs_dir() -> Path:
     return Path(os.environ.get("ZSL_OUTPUTS_DIR", REPO_ROOT / "outputs")).expanduser()
 
 
-def cache_dir() -> Path:
-    """Where expensive intermediates and on-demand parts of the sample world go."""
-    return outputs_dir() / "cache"
-
-
 TINY_IMAGES_PER_CLASS = 4
 """Images per class of the ``tiny`` budget: enough for a train/valid split of every seen class."""
 
@@ -403,7 +398,7 @@ class AttributeZslConfig(BaseConfig):
         distances: nearest-class distances compared for seed A.
         mixed_precision: ``torch.autocast`` float16 with a gradient scaler while seed A trains on CUDA
             (ignored on the CPU).
-        image_cache: read AwA2's images through the image cache (``utils.image_cache``): each resized once
+        image_cache: read AwA2's images through the image cache (``utils.training.image_cache``): each resized once
             to ``cache_side`` on its shorter side, built on first use (``full``; the sample world's images
             are small already).
         cache_side: the cached shorter side in pixels (256 for 224-pixel training).
@@ -639,7 +634,7 @@ class SdlConfig(BaseConfig):
     Attributes:
         scenes_dir: a multi-label folder in the scenes format (``utils.datasets.scenes``): the sample
             world's ``data_samples/scenes`` or, in ``full``, ``$ZSL_DATA_DIR/nus_wide`` (layout in
-            ``utils.sdl``).
+            ``utils.stages.sdl``).
         label_vectors_dir: an SDL label-vector folder (``wordvec_array.pickle``, ``classes.pickle``,
             ``unseen_classes.pickle``); ``None``: ``scenes_dir/label_vectors``. In ``full`` ZS_SDL's
             ``data/NUS_WIDE``, which also names the 1006 labels and the 81 unseen ones.
@@ -661,7 +656,7 @@ class SdlConfig(BaseConfig):
         verbose: print one line per epoch.
         mixed_precision: ``torch.autocast`` float16 with a gradient scaler while training on CUDA (ignored on
             the CPU).
-        image_cache: read the images through the image cache (``utils.image_cache``): each resized once to
+        image_cache: read the images through the image cache (``utils.training.image_cache``): each resized once to
             ``cache_side`` on its shorter side, built on first use (``full``).
         cache_side: the cached shorter side in pixels (256 for 224-pixel training).
         cache_root: the cache's folder (``None``: ``<outputs>/cache/<run label>/images``, shared by the
@@ -754,7 +749,7 @@ class DeviseConfig(BaseConfig):
         awa2_dir: AwA2-format folder (``JPEGImages/``, ``classes.txt``, ``trainclasses.txt``, ...).
         word_vectors: ``.vec``/``.bin`` file (or ``glove:6B-50d``) giving each class name a label vector.
         split_dir: the folders of the split scripts (``train/`` + ``valid/`` seen, ``test/`` unseen);
-            written by ``utils.copy_awa2`` and ``utils.move_awa2`` if absent (``None``:
+            written by ``utils.splits.copy_awa2`` and ``utils.splits.move_awa2`` if absent (``None``:
             ``outputs/<run label>/awa2_split``, the folder notebook 00 writes).
         images_per_class: cap on images per class copied into ``split_dir`` (``None``: all).
         split_link: make the split of hard links instead of copies when it is missing (``full``: no disk; as
@@ -785,7 +780,7 @@ class DeviseConfig(BaseConfig):
         inference_images: images timed for the CPU inference throughput of notebook 01.
         retrain: train even if a checkpoint exists.
         cpu_threads: torch's intra-op threads on the CPU (``None``: torch's default).
-        image_cache: read the split's images through the image cache (``utils.image_cache``): each resized
+        image_cache: read the split's images through the image cache (``utils.training.image_cache``): each resized
             once to ``cache_side`` on its shorter side, built on first use (``full``).
         cache_side: the cached shorter side in pixels (256 for 224-pixel training).
         cache_root: the cache's folder (``None``: ``<outputs>/cache/<run label>/images``, shared by the

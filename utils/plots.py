@@ -1,4 +1,4 @@
-"""Plots the notebooks show inline: image grids, attribute and similarity heat maps.
+"""Plots the notebooks show inline: image grids, heat maps, embeddings, training curves, distances.
 
 Every function draws on a new (or given) matplotlib figure and returns it, so notebooks display
 it and tests can check what was drawn without a screen.
@@ -118,6 +118,175 @@ def image_strip(
     return figure
 
 
+def titled_image_grid(
+    images,
+    titles=None,
+    title_colours=None,
+    n_columns: int | None = None,
+    figsize: tuple[float, float] | None = None,
+    panel_size: tuple[float, float] = (1.6, 1.7),
+    fontsize: float = 8,
+    cmap: str | None = None,
+):
+    """Images in a grid, row by row, each with its own caption and caption colour, axes hidden.
+
+    Triplets (anchor / positive / negative rows), one-shot queries above the support each was given
+    (green when right, red when wrong), pairs of digits with the model's verdict, a gallery of scenes
+    with their true and predicted tags: all are this grid.
+
+    Args:
+        images: a sequence of ``n_images`` arrays, each of shape (height, width) or (height, width, 3),
+            in row-major order (the first ``n_columns`` make the first row).
+        titles: one caption per image (``None`` or ``""`` leaves that image without one), or ``None``.
+        title_colours: one matplotlib colour per caption, or ``None`` for black captions.
+        n_columns: images per row (default: all in one row); empty cells of the last row stay blank.
+        figsize: the figure's (width, height) in inches; default ``panel_size`` times the grid's shape.
+        panel_size: (width, height) in inches of one cell, used when ``figsize`` is ``None``.
+        fontsize: the captions' font size.
+        cmap: colour map of single-channel images (e.g. ``"gray_r"`` for digits).
+
+    Returns:
+        The matplotlib Figure, with ``n_rows × n_columns`` axes.
+    """
+    images = list(images)
+    if not images:
+        raise ValueError("no images to show")
+    for name, values in (("titles", titles), ("title colours", title_colours)):
+        if values is not None and len(values) != len(images):
+            raise ValueError(f"{len(values)} {name} for {len(images)} images")
+    n_columns = n_columns or len(images)
+    n_rows = -(-len(images) // n_columns)
+    figsize = figsize or (panel_size[0] * n_columns, panel_size[1] * n_rows)
+    figure, axes = plt.subplots(n_rows, n_columns, figsize=figsize, squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for position, (axis, image) in enumerate(zip(axes.flat, images, strict=False)):
+        axis.imshow(np.asarray(image), cmap=cmap)
+        if titles is not None and titles[position]:
+            colour = title_colours[position] if title_colours is not None else "black"
+            axis.set_title(str(titles[position]), fontsize=fontsize, color=colour)
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(history, columns, x: str = "epoch", figsize: tuple[float, float] | None = None):
+    """One panel per logged column of a training history, against ``x``, with a marker per epoch.
+
+    Args:
+        history: a pandas DataFrame of ``n_epochs`` rows with an ``x`` column (e.g. a ``log.csv``).
+        columns: column name → panel title (a dict), or a list of column names (titled by their names).
+        x: the column on the horizontal axis.
+        figsize: the figure's (width, height) in inches; default 4.5 × 3 per panel.
+
+    Returns:
+        The matplotlib Figure, with one axis per column.
+    """
+    titles = dict(columns) if isinstance(columns, dict) else {column: column for column in columns}
+    missing = [column for column in [x, *titles] if column not in history.columns]
+    if missing:
+        raise ValueError(f"history has no column {', '.join(missing)}")
+    figsize = figsize or (4.5 * len(titles), 3)
+    figure, axes = plt.subplots(1, len(titles), figsize=figsize, squeeze=False)
+    for axis, (column, title) in zip(axes[0], titles.items(), strict=True):
+        axis.plot(history[x], history[column], marker="o")
+        axis.set_xlabel(x)
+        axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def distance_histograms(
+    same_distances: np.ndarray,
+    different_distances: np.ndarray,
+    threshold: float,
+    xlabel: str = "distance",
+    labels: tuple[str, str] = ("same class", "different classes"),
+    threshold_label: str = "threshold (validation)",
+    bins: int = 40,
+    figsize: tuple[float, float] = (6, 3),
+):
+    """Two overlaid histograms of pair distances and the decision threshold between them.
+
+    Args:
+        same_distances: distances of same-class pairs, of shape (n_same,).
+        different_distances: distances of different-class pairs, of shape (n_different,).
+        threshold: the distance at or below which a pair is called "same" (a dashed black line).
+        labels: legend entries of the two histograms.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    figure, axis = plt.subplots(figsize=figsize)
+    axis.hist(np.asarray(same_distances), bins=bins, alpha=0.6, color="tab:blue", label=labels[0])
+    axis.hist(np.asarray(different_distances), bins=bins, alpha=0.6, color="tab:orange", label=labels[1])
+    axis.axvline(threshold, color="black", linestyle="--", label=threshold_label)
+    axis.set_xlabel(xlabel)
+    axis.legend()
+    return figure
+
+
+def class_scatter_plot(points: np.ndarray, labels: np.ndarray, class_names, title: str = "",
+                       figsize: tuple[float, float] = (6, 5)):
+    """Points of a 2-D projection (e.g. PCA of image embeddings), one colour per class.
+
+    Unlike :func:`embedding_pca_plot` there are no label vectors: only the images.
+
+    Args:
+        points: array of shape (n_points, 2).
+        labels: the label of every point, of shape (n_points,).
+        class_names: label → legend name (a dict, in drawing order), or a sequence of names indexed by
+            label; points whose label is not in it are not drawn.
+        title: the axis title.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    points, labels = np.asarray(points), np.asarray(labels)
+    if points.shape != (len(labels), 2):
+        raise ValueError(f"points of shape {points.shape} for {len(labels)} labels; expected ({len(labels)}, 2)")
+    names = dict(class_names) if isinstance(class_names, dict) else dict(enumerate(class_names))
+    colours = plt.get_cmap("tab10")
+    figure, axis = plt.subplots(figsize=figsize)
+    for index, (label, name) in enumerate(names.items()):
+        axis.scatter(*points[labels == label].T, s=12, color=colours(index % 10), label=name)
+    axis.legend(fontsize=7, ncol=2)
+    axis.set_title(title)
+    return figure
+
+
+def principal_vectors_plot(
+    label_vectors: np.ndarray,
+    label_names,
+    principal_vectors: np.ndarray,
+    scale: float = 0.8,
+    title: str = "labels (grey) and principal vectors (red)",
+    figsize: tuple[float, float] = (3.5, 3.5),
+):
+    """A 2-D word space: label vectors as named grey arrows, an image's principal vectors as red arrows.
+
+    Args:
+        label_vectors: array of shape (n_labels, 2), one word vector per name in ``label_names``.
+        principal_vectors: SDL's matrix A of one image, of shape (2, M): one column per principal vector.
+        scale: length factor of the red arrows, so they do not hide the grey ones beneath.
+
+    Returns:
+        The matplotlib Figure, square, limits ±1.4.
+    """
+    label_vectors = np.asarray(label_vectors, dtype=float)
+    principal_vectors = np.asarray(principal_vectors, dtype=float)
+    if label_vectors.shape != (len(label_names), 2) or principal_vectors.ndim != 2 or principal_vectors.shape[0] != 2:
+        raise ValueError(f"expected label vectors of shape ({len(label_names)}, 2) and principal vectors of shape "
+                         f"(2, M); got {label_vectors.shape} and {principal_vectors.shape}")
+    figure, axis = plt.subplots(figsize=figsize)
+    for name, vector in zip(label_names, label_vectors, strict=True):
+        axis.annotate(name, vector * 1.15, ha="center")
+        axis.arrow(0, 0, *vector, color="grey", head_width=0.05, length_includes_head=True)
+    for vector in principal_vectors.T:
+        axis.arrow(0, 0, *(scale * vector), color="tab:red", width=0.02, length_includes_head=True)
+    axis.set(xlim=(-1.4, 1.4), ylim=(-1.4, 1.4), title=title)
+    axis.set_aspect("equal")
+    return figure
+
 
 def embedding_pca_plot(
     image_points: np.ndarray,
@@ -130,7 +299,7 @@ def embedding_pca_plot(
     """Image embeddings (dots) and label vectors (triangles) of the same classes in one 2-D projection.
 
     Args:
-        image_points: array of shape (n_images, 2), e.g. from :func:`utils.embeddings.pca_projection`.
+        image_points: array of shape (n_images, 2), e.g. from :func:`utils.stages.embeddings.pca_projection`.
         image_labels: index into ``label_names`` of every image, of shape (n_images,).
         label_points: array of shape (n_labels, 2), one per name in ``label_names``.
         label_names: the classes drawn, one colour each.

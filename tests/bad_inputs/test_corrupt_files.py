@@ -138,7 +138,7 @@ def test_index_mismatch_error_is_still_a_value_error_and_pickles():
 
 @pytest.fixture
 def embeddings_file(tmp_path) -> Path:
-    from utils.embeddings import EmbeddingSet
+    from utils.stages.embeddings import EmbeddingSet
 
     rng = np.random.default_rng(1)
     embeddings = EmbeddingSet(
@@ -166,7 +166,7 @@ def embeddings_file(tmp_path) -> Path:
     ],
 )
 def test_a_corrupt_embeddings_file_names_it(embeddings_file, corrupt, fragment):
-    from utils.embeddings import EmbeddingSet
+    from utils.stages.embeddings import EmbeddingSet
 
     path = embeddings_file
     if corrupt == "half":
@@ -203,7 +203,7 @@ def test_a_corrupt_embeddings_file_names_it(embeddings_file, corrupt, fragment):
 def checkpoint(tmp_path) -> Path:
     import torch
 
-    from utils.checkpoints import save_weights
+    from utils.training.checkpoints import save_weights
 
     return save_weights(torch.nn.Linear(4, 3).state_dict(), tmp_path / "model.pth")
 
@@ -229,7 +229,7 @@ def _garbage_zip() -> bytes:
 def test_a_corrupt_checkpoint_names_it(checkpoint, corrupt, fragment):
     import torch
 
-    from utils.checkpoints import CheckpointError, load_weights
+    from utils.training.checkpoints import CheckpointError, load_weights
 
     if corrupt == "half":
         truncate(checkpoint)
@@ -258,7 +258,7 @@ def test_a_corrupt_checkpoint_names_it(checkpoint, corrupt, fragment):
 def test_weights_that_do_not_fit_the_model_name_the_file(checkpoint, model, fragment):
     import torch
 
-    from utils.checkpoints import CheckpointError, load_state_into
+    from utils.training.checkpoints import CheckpointError, load_state_into
 
     with pytest.raises(CheckpointError) as caught:
         load_state_into(model(torch), checkpoint)
@@ -269,7 +269,7 @@ def test_weights_that_do_not_fit_the_model_name_the_file(checkpoint, model, frag
 
 
 def _sdl_bundle(torch, backbone: str = "tiny_cnn", n_principal_vectors: int = 2) -> dict:
-    from utils.sdl import build_model
+    from utils.stages.sdl import build_model
 
     vectors = torch.ones(3, 6)
     model = build_model(backbone, vectors.shape[1], n_principal_vectors)
@@ -294,8 +294,8 @@ def _sdl_bundle(torch, backbone: str = "tiny_cnn", n_principal_vectors: int = 2)
 def test_an_sdl_checkpoint_that_does_not_describe_its_model_names_the_file(tmp_path, edit, fragment):
     import torch
 
-    from utils.checkpoints import CheckpointError, save_weights
-    from utils.sdl import load_checkpoint
+    from utils.stages.sdl import load_checkpoint
+    from utils.training.checkpoints import CheckpointError, save_weights
 
     path = tmp_path / "model.pt"
     save_weights(_sdl_bundle(torch), path)
@@ -310,7 +310,7 @@ def test_an_sdl_checkpoint_that_does_not_describe_its_model_names_the_file(tmp_p
 
 
 def test_a_truncated_metadata_file_means_retrain_not_a_crash(checkpoint):
-    from utils.checkpoints import decide, metadata_path, read_metadata, record
+    from utils.training.checkpoints import decide, metadata_path, read_metadata, record
 
     record(checkpoint, {"epochs": 1})
     truncate(metadata_path(checkpoint))

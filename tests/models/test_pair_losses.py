@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from models.pair_losses import ContrastiveLoss, TripletLoss, build_pair_loss, pairwise_distances
+from models.losses import ContrastiveLoss, TripletLoss, build_pair_loss, pairwise_distances
 
 
 def _distance(first, second, distance):

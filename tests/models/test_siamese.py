@@ -4,17 +4,17 @@ import pytest
 import torch
 from torch import nn
 
-from models.siamese import (
+from models.backbones import (
     CIFAR_RESNET_BLOCKS,
-    ENCODERS,
+    SIAMESE_BACKBONES,
     CifarResNet,
     OptionAShortcut,
-    build_siamese_encoder,
-    count_parameters,
+    count_trainable_parameters,
 )
+from models.siamese import build_siamese_encoder
 
 
-@pytest.mark.parametrize("name", sorted(ENCODERS))
+@pytest.mark.parametrize("name", sorted(SIAMESE_BACKBONES))
 def test_encoders_give_unit_norm_embeddings(name):
     encoder = build_siamese_encoder(name, embedding_dim=16).eval()
     with torch.no_grad():
@@ -39,8 +39,8 @@ def test_cifar_resnet_depth_is_convolutions_plus_the_projection(name, depth):
 def test_resnet56_has_about_085_million_weights_and_option_a_adds_none():
     backbone = CifarResNet(CIFAR_RESNET_BLOCKS["resnet56"])
     # He et al. report 0.85 M for ResNet-56 with its 64 → 10 classifier (650 weights).
-    assert 0.84e6 < count_parameters(backbone) + 650 < 0.86e6
-    assert all(count_parameters(module) == 0 for module in backbone.modules() if isinstance(module, OptionAShortcut))
+    assert 0.84e6 < count_trainable_parameters(backbone) + 650 < 0.86e6
+    assert all(count_trainable_parameters(module) == 0 for module in backbone.modules() if isinstance(module, OptionAShortcut))
 
 
 def test_option_a_shortcut_subsamples_and_zero_pads_channels():

@@ -30,9 +30,9 @@ def figures_sha256(*values) -> str:
 
 
 def devise(outputs: Path) -> dict[str, str]:
-    """Stage 1, DeViSE, the validation runs (γ) and the oracle: :func:`utils.devise.run_devise`."""
+    """Stage 1, DeViSE, the validation runs (γ) and the oracle: :func:`utils.stages.devise.run_devise`."""
     from utils.config import DeviseConfig
-    from utils.devise import run_devise
+    from utils.stages.devise import run_devise
 
     config = DeviseConfig.for_profile("smoke", outputs=outputs, images_per_class=6, oracle_epochs=1)
     result = run_devise(config, "cpu")
@@ -47,20 +47,18 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
     import torch
 
     from models.losses import AttributeBCELoss
-    from utils.attribute_zsl import (
-        ImageFiles,
+    from utils.config import AttributeZslConfig
+    from utils.datasets import image_index, load_awa2
+    from utils.splits import first_per_class, split_images
+    from utils.stages.attribute_zsl import (
         compare_losses,
         export_backbone_features,
         feature_problem,
         feature_problem_sha256,
-        first_per_class,
         fit_or_load,
         seed_a_network,
-        split_images,
-        train_attribute_model,
     )
-    from utils.config import AttributeZslConfig
-    from utils.datasets import image_index, load_awa2
+    from utils.training import ImageFiles, train_model
 
     config = AttributeZslConfig.for_profile("smoke", outputs=outputs, images_per_class=6, losses=("mse", "bce"))
     awa2 = load_awa2(config.awa2_dir)
@@ -77,8 +75,8 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
                         config.image_size)
     targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
     checkpoint = config.run_dir / "seed_a" / "model.pt"
-    fit_or_load(checkpoint, network, lambda: train_attribute_model(
-        network, images, targets, AttributeBCELoss(), config.image_epochs, config.image_batch_size,
+    fit_or_load(checkpoint, network, lambda: train_model(
+        network, images, AttributeBCELoss(), targets, config.image_epochs, config.image_batch_size,
         config.image_learning_rate, config.weight_decay, config.image_schedule, "cpu", config.seed, verbose=False), config)
     export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
     problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed)
@@ -91,7 +89,7 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
 
 def sdl(outputs: Path) -> dict[str, str]:
     from utils.config import SdlConfig
-    from utils.sdl import embedding_matrices, evaluate, fit_or_load, load_problem
+    from utils.stages.sdl import embedding_matrices, evaluate, fit_or_load, load_problem
 
     config = SdlConfig.for_profile("smoke", outputs=outputs, max_train_images=64, max_test_images=32, epochs=1)
     problem = load_problem(config)
@@ -102,7 +100,7 @@ def sdl(outputs: Path) -> dict[str, str]:
 
 def siamese(outputs: Path) -> dict[str, str]:
     from utils.config import SiameseConfig
-    from utils.siamese_training import run_split
+    from utils.stages.siamese import run_split
 
     config = SiameseConfig.for_profile("smoke", outputs=outputs, n_episodes=20)
     result = run_split(config, 0.5)
@@ -111,7 +109,7 @@ def siamese(outputs: Path) -> dict[str, str]:
 
 
 def digits(outputs: Path) -> dict[str, str]:
-    from utils.siamese_digits import train_digit_siamese
+    from utils.stages.digits import train_digit_siamese
 
     model = train_digit_siamese(epochs=1, folder=outputs / "digits")
     return {"digits": weights_sha256(model.encoder), "figures": figures_sha256(model.threshold, model.test_binary_accuracy)}

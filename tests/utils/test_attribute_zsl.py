@@ -1,4 +1,4 @@
-"""utils.attribute_zsl and utils.xlsa17_export: splits, the exact-format round trip, nearest-class inference,
+"""utils.stages.attribute_zsl and utils.datasets.xlsa17_export: splits, the exact-format round trip, nearest-class inference,
 and a smoke-sized end-to-end run that must beat chance on unseen classes."""
 
 import dataclasses
@@ -17,20 +17,18 @@ from models.attribute_head import (
     nearest_class_scores,
 )
 from models.losses import AttributeBCELoss
-from utils.attribute_zsl import (
-    ImageFiles,
+from utils.config import AttributeZslConfig
+from utils.datasets import image_index, load_awa2, load_xlsa17
+from utils.datasets.xlsa17_export import write_xlsa17_pair
+from utils.splits import first_per_class, split_images
+from utils.stages.attribute_zsl import (
     compare_losses,
     export_backbone_features,
     feature_problem,
-    first_per_class,
     fit_or_load,
-    split_images,
-    train_attribute_model,
     train_feature_model,
 )
-from utils.config import AttributeZslConfig
-from utils.datasets import image_index, load_awa2, load_xlsa17
-from utils.xlsa17_export import write_xlsa17_pair
+from utils.training import ImageFiles, train_model
 
 
 def test_split_images_partitions_like_xlsa17():
@@ -125,7 +123,7 @@ def test_smoke_end_to_end_beats_chance_on_unseen_classes(tmp_path):
     trainval = splits["trainval"]
     images = ImageFiles([paths[i] for i in trainval], np.array([seen_row[int(label)] for label in labels[trainval]]), 32)
     targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
-    train_attribute_model(network, images, targets, AttributeBCELoss(), 4, 32, 3e-3, verbose=False)
+    train_model(network, images, AttributeBCELoss(), targets, 4, 32, 3e-3, verbose=False)
     export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
     problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=0)
     rows, details = compare_losses(problem, config, tmp_path / "run")

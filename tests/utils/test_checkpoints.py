@@ -1,4 +1,4 @@
-"""utils.checkpoints: fingerprints, the train-or-load decision and its line, metadata written last, safe loading."""
+"""utils.training.checkpoints: fingerprints, the train-or-load decision and its line, metadata written last, safe loading."""
 
 import json
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils.checkpoints import (
+from utils.training.checkpoints import (
     canonical_json,
     decide,
     fingerprint,
@@ -42,7 +42,7 @@ def test_fingerprint_ignores_key_order_and_is_the_same_in_another_process():
     assert fingerprint(reordered) == fingerprint(SETTINGS)
     assert fingerprint({**SETTINGS, "image_epochs": 13}) != fingerprint(SETTINGS)
     assert fingerprint({"names": {"b", "a", "c"}}) == fingerprint({"names": ["a", "b", "c"]})
-    code = ("from pathlib import Path, PosixPath; from utils.checkpoints import fingerprint; "
+    code = ("from pathlib import Path, PosixPath; from utils.training.checkpoints import fingerprint; "
             f"print(fingerprint({{'names': {{'b', 'a', 'c'}}, **{SETTINGS!r}}}))")
     outputs = {
         subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True,

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from utils import copy_awa2 as copy_module
 from utils import fileops
-from utils import move_awa2 as move_module
 from utils.config import AWA2_UNSEEN_CLASSES
-from utils.copy_awa2 import copy_awa2, read_class_list
-from utils.move_awa2 import choose_valid_names, move_awa2, valid_count
+from utils.splits import copy_awa2 as copy_module
+from utils.splits import move_awa2 as move_module
+from utils.splits.copy_awa2 import copy_awa2, read_class_list
+from utils.splits.move_awa2 import choose_valid_names, move_awa2, valid_count
 
 SEEN_CLASSES = ["antelope", "grizzly+bear", "killer+whale", "beaver"]
 UNSEEN_CLASSES = ["chimpanzee", "giant+panda"]
@@ -230,7 +230,7 @@ def test_copy_errors_exit_2_with_one_line_naming_the_path(tmp_path, awa2_root, c
 
 
 def test_copy_cli_error_prints_no_traceback(tmp_path, repo_root):
-    finished = run_cli("utils.copy_awa2", [tmp_path / "missing", tmp_path / "split"], repo_root)
+    finished = run_cli("utils.splits.copy_awa2", [tmp_path / "missing", tmp_path / "split"], repo_root)
 
     assert finished.returncode == 2
     assert finished.stderr.strip().splitlines() == [f"error: AwA2 folder not found: {tmp_path / 'missing'}"]
@@ -242,14 +242,14 @@ def test_copy_killed_half_way_then_rerun_completes(tmp_path, awa2_root, repo_roo
     total = (len(SEEN_CLASSES) + len(UNSEEN_CLASSES)) * IMAGES_PER_CLASS
 
     killed = run_cli(
-        "utils.copy_awa2", [awa2_root, destination], repo_root, crash_after=17, crash_stage=crash_stage
+        "utils.splits.copy_awa2", [awa2_root, destination], repo_root, crash_after=17, crash_stage=crash_stage
     )
 
     assert killed.returncode == fileops.CRASH_EXIT_CODE
     assert len([path for path in destination.rglob("*.jpg") if not fileops.is_partial(path)]) == 17
     assert bool(partial_files(destination)) == (crash_stage == "partial")
 
-    finished = run_cli("utils.copy_awa2", [awa2_root, destination, "--quiet"], repo_root)
+    finished = run_cli("utils.splits.copy_awa2", [awa2_root, destination, "--quiet"], repo_root)
 
     assert finished.returncode == 0, finished.stderr
     assert content_counts(destination) == content_counts(awa2_root / "JPEGImages")
@@ -399,14 +399,14 @@ def test_move_killed_half_way_then_rerun_completes(tmp_path, awa2_root, copied_r
     contents = content_counts(copied_root / "train")
     arguments = [copied_root, "--valid", "0.3", "--seed", "4"]
 
-    killed = run_cli("utils.move_awa2", arguments, repo_root, crash_after=5, crash_stage=crash_stage)
+    killed = run_cli("utils.splits.move_awa2", arguments, repo_root, crash_after=5, crash_stage=crash_stage)
 
     assert killed.returncode == fileops.CRASH_EXIT_CODE
     in_both = names_in(copied_root / "train") & names_in(copied_root / "valid")
     assert bool(in_both) == (crash_stage == "before-delete")
     assert bool(partial_files(copied_root)) == (crash_stage == "partial")
 
-    finished = run_cli("utils.move_awa2", [*arguments, "--quiet"], repo_root)
+    finished = run_cli("utils.splits.move_awa2", [*arguments, "--quiet"], repo_root)
 
     assert finished.returncode == 0, finished.stderr
     assert content_counts(copied_root / "train", copied_root / "valid") == contents

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from utils.checkpoints import decide, record, save_weights
 from utils.config import DeviseConfig
-from utils.devise import (
+from utils.stages.devise import (
     checkpoint_path,
     evaluate_embeddings,
     folder_items,
@@ -21,7 +20,8 @@ from utils.devise import (
     split_items_per_class,
     zero_shot_scores,
 )
-from utils.embeddings import EmbeddingSet
+from utils.stages.embeddings import EmbeddingSet
+from utils.training.checkpoints import decide, record, save_weights
 
 AWA2_IMAGES = Path(__file__).resolve().parents[2] / "data_samples" / "awa2" / "JPEGImages"
 
@@ -119,7 +119,7 @@ def _tiny_learner(config: DeviseConfig, name: str):
     from fastai.vision.all import CrossEntropyLossFlat, accuracy
 
     from models.backbones import BodyHeadModel, ClassifierHead
-    from utils.devise import build_learner
+    from utils.stages.devise import build_learner
 
     class_names = ["zebra", "antelope"]
     items = folder_items(AWA2_IMAGES, class_names)[:12]
@@ -130,7 +130,7 @@ def _tiny_learner(config: DeviseConfig, name: str):
 
 
 def test_the_log_holds_every_epoch_of_every_phase_and_a_new_run_starts_it_afresh(tmp_path):
-    from utils.devise import _fit, _start_run
+    from utils.stages.devise import _fit, _start_run
 
     config = DeviseConfig.for_profile("smoke", outputs=tmp_path, image_size=16, batch_size=4)
     learn = _tiny_learner(config, "tiny")
@@ -152,7 +152,7 @@ def test_the_log_holds_every_epoch_of_every_phase_and_a_new_run_starts_it_afresh
 
 
 def test_learners_go_channels_last_where_the_device_wants_it_and_still_train(tmp_path, monkeypatch):
-    import utils.devise as devise
+    import utils.stages.devise as devise
 
     config = DeviseConfig.for_profile("smoke", outputs=tmp_path, image_size=16, batch_size=4, mixed_precision=True)
     plain = _tiny_learner(config, "plain")

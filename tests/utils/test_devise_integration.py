@@ -9,7 +9,7 @@ import torch
 
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
-from utils.devise import (
+from utils.stages.devise import (
     embedding_set,
     fit_stage1,
     folder_items,
@@ -19,7 +19,7 @@ from utils.devise import (
     train_devise,
     zero_shot_scores,
 )
-from utils.embeddings import EmbeddingSet
+from utils.stages.embeddings import EmbeddingSet
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_two_processes_train_bit_identical_stages_and_figures(tmp_path):
 
 
 def test_notebooks_03_and_04_use_embeddings_only_of_the_current_model(smoke_outputs, capsys):
-    from utils.devise import devise_embeddings
+    from utils.stages.devise import devise_embeddings
 
     config = DeviseConfig.for_profile("smoke", images_per_class=4, backbones=("resnet18",), cpu_threads=1)
     first = devise_embeddings(config)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from utils.embeddings import (
+from utils.stages.embeddings import (
     EmbeddingSet,
     confusion_matrix,
     most_confused_pairs,

@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from utils.datasets.cifar100 import load_cifar100
-from utils.episodes import (
+from utils.stages.episodes import (
     ClassSplit,
     EpisodeSampler,
     best_threshold,
     binary_accuracy,
     build_one_shot_data,
+    class_split_name,
     episode_accuracy,
     file_class_split,
     mean_confidence_interval,
@@ -21,7 +22,6 @@ from utils.episodes import (
     ratio_class_split,
     sample_pairs,
     sample_triplets,
-    split_name,
     triplet_accuracy,
 )
 
@@ -43,7 +43,7 @@ def _one_shot(sample_cifar, split, **kwargs):
 def test_ratio_split_never_leaks_held_out_classes(sample_cifar, fraction):
     names = sample_cifar[0].fine_label_names
     split = ratio_class_split(names, fraction, seed=3)
-    assert split.name == split_name(fraction) and len(split.train_classes) == round(100 * fraction)
+    assert split.name == class_split_name(fraction) and len(split.train_classes) == round(100 * fraction)
     data = _one_shot(sample_cifar, split, validation_fraction=0.2, seed=3)
     held_out = {names.index(name) for name in split.held_out_classes}
     assert held_out.isdisjoint(data.train.labels) and held_out.isdisjoint(data.validation.labels)
@@ -178,7 +178,7 @@ def test_every_pair_of_sweep_splits_trains_on_nested_class_counts(sample_cifar):
     sizes = [len(ratio_class_split(names, f).train_classes) for f in SWEEP]
     assert sizes == [10, 30, 50, 70, 90]
     for a, b in itertools.combinations(SWEEP, 2):
-        assert split_name(a) != split_name(b)
+        assert class_split_name(a) != class_split_name(b)
 
 
 def test_max_images_per_class_caps_each_file(sample_cifar):

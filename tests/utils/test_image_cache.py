@@ -12,18 +12,19 @@ import pytest
 import torch
 from PIL import Image
 
-import utils.attribute_zsl as attribute_zsl
-from utils.attribute_zsl import ImageFiles, fit_or_load, read_image
+import utils.training.images as training_images
 from utils.config import AttributeZslConfig, ConfigError, DeviseConfig, SdlConfig
-from utils.devise import embed_paths, folder_items, image_dataloaders
-from utils.image_cache import (
+from utils.runtime import loader_options, loader_workers
+from utils.stages.attribute_zsl import fit_or_load
+from utils.stages.devise import embed_paths, folder_items, image_dataloaders
+from utils.training import ImageFiles, read_image
+from utils.training.image_cache import (
     ImageCache,
     cached_image_paths,
     image_cache_for,
     image_cache_settings,
     main,
 )
-from utils.runtime import loader_options, loader_workers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_IMAGES = REPO_ROOT / "data_samples" / "awa2" / "JPEGImages"
@@ -182,8 +183,8 @@ def test_an_undecodable_image_is_reported_and_read_from_its_source(photos, cache
 def test_image_files_read_the_cached_files(photos, cache, monkeypatch):
     cache.build(photos, workers=1, progress=False)  # ImageFiles would build it too; here the spy sees reads only
     opened = []
-    real_open = attribute_zsl.Image.open
-    monkeypatch.setattr(attribute_zsl.Image, "open", lambda path, *a, **k: opened.append(Path(path)) or real_open(path, *a, **k))
+    real_open = training_images.Image.open
+    monkeypatch.setattr(training_images.Image, "open", lambda path, *a, **k: opened.append(Path(path)) or real_open(path, *a, **k))
     for preload in (True, False):
         opened.clear()
         images = ImageFiles(photos, np.arange(4), 32, image_cache=cache, preload=preload)
@@ -309,7 +310,7 @@ def test_same_seed_results_move_no_more_than_noise_with_the_cache(tmp_path):
     Measured (6 epochs, seeds 0-3): ZSL mAP 0.236-0.268 without the cache, cache minus no-cache -0.005 to +0.027
     per seed; GZSL 0.126-0.143, -0.009 to +0.015: the same size as the seed-to-seed spread.
     """
-    from utils.sdl import embedding_matrices, evaluate, fit_or_load, load_problem
+    from utils.stages.sdl import embedding_matrices, evaluate, fit_or_load, load_problem
 
     def figures(seed: int, cache: bool) -> dict[str, float]:
         overrides = {"outputs": tmp_path / f"{seed}-{cache}", "seed": seed, "epochs": 6, "verbose": False}

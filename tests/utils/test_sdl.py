@@ -1,4 +1,4 @@
-"""utils.sdl: the seen/unseen protocol, the NUS-WIDE layout, tags, the CLI, and a smoke-sized run that must
+"""utils.stages.sdl: the seen/unseen protocol, the NUS-WIDE layout, tags, the CLI, and a smoke-sized run that must
 beat chance on unseen labels."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PIL import Image
 
 from utils.config import SdlConfig
 from utils.datasets import write_label_vectors
-from utils.sdl import (
+from utils.stages.sdl import (
     chance_map,
     embedding_matrices,
     evaluate,
@@ -151,14 +151,14 @@ def test_missing_nuswide_names_the_files_and_the_download(tmp_path, capsys) -> N
 def test_chunked_scores_equal_direct_scores(monkeypatch) -> None:
     import torch
 
-    import utils.sdl
+    import utils.stages.sdl
     from models.sdl_head import label_scores, principal_vector_scores
 
     generator = torch.Generator().manual_seed(0)
     matrices, vectors = torch.randn(10, 4, 3, generator=generator), torch.randn(6, 4, generator=generator).numpy()
-    monkeypatch.setattr(utils.sdl, "SCORE_CHUNK", 3)
+    monkeypatch.setattr(utils.stages.sdl, "SCORE_CHUNK", 3)
     direct = label_scores(matrices, torch.from_numpy(vectors)).numpy()
-    np.testing.assert_allclose(utils.sdl.chunked_label_scores(matrices, vectors), direct, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(utils.stages.sdl.chunked_label_scores(matrices, vectors), direct, rtol=1e-5, atol=1e-5)
     per_column = principal_vector_scores(matrices, torch.from_numpy(vectors))
     names = [f"label{j}" for j in range(6)]
     rows = principal_vector_top_labels(matrices, vectors, names, ["label0"], k=2)
@@ -211,7 +211,7 @@ def test_two_processes_train_bit_identical_models_and_figures(tmp_path) -> None:
 
 def test_diversity_examples_are_the_tasks_own_extremes_and_their_weights_order():
     from models.losses import diversity_weights
-    from utils.sdl import diversity_examples
+    from utils.stages.sdl import diversity_examples
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((6, 5)).astype(np.float32)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from utils.siamese_digits import (
+from utils.stages.digits import (
     digit_drawing_widget,
     digits_folder,
     drawing_to_digit,

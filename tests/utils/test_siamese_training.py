@@ -9,10 +9,9 @@ import pytest
 import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 
-from utils.checkpoints import decide, fingerprint
 from utils.config import SiameseConfig
-from utils.episodes import ratio_class_split
-from utils.siamese_training import (
+from utils.stages.episodes import ratio_class_split
+from utils.stages.siamese import (
     augment_batch,
     compare_with_seed,
     images_to_tensor,
@@ -23,6 +22,7 @@ from utils.siamese_training import (
     run_split,
     sweep_splits,
 )
+from utils.training.checkpoints import decide, fingerprint
 
 
 def test_images_to_tensor_is_channels_first_and_normalised():

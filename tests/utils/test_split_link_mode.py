@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from utils import copy_awa2 as copy_module
 from utils import fileops
 from utils.config import DataConfig
-from utils.copy_awa2 import copy_awa2
 from utils.fileops import (
     CONFLICT,
     COPIED,
@@ -29,8 +27,10 @@ from utils.fileops import (
     safe_link,
     safe_move,
 )
-from utils.move_awa2 import move_awa2
-from utils.split_settings import prepare_split_folder, record_split_settings
+from utils.splits import copy_awa2 as copy_module
+from utils.splits.copy_awa2 import copy_awa2
+from utils.splits.move_awa2 import move_awa2
+from utils.splits.settings import prepare_split_folder, record_split_settings
 
 SEEN_CLASSES = ["antelope", "beaver", "killer+whale"]
 UNSEEN_CLASSES = ["chimpanzee", "giant+panda"]
@@ -188,7 +188,7 @@ def test_link_mode_conflicting_destination_is_refused_and_nothing_changes(tmp_pa
     clash.write_bytes(b"someone else's file")
     before = source_state(awa2_root)
 
-    finished = run_cli("utils.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root)
+    finished = run_cli("utils.splits.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root)
 
     assert finished.returncode == 1, finished.stderr
     assert f"conflict: {clash} exists and differs" in finished.stdout
@@ -309,7 +309,7 @@ def test_link_mode_killed_half_way_keeps_every_source_and_rerun_completes(
     split = tmp_path / "split"
 
     killed = run_cli(
-        "utils.copy_awa2", [awa2_root, split, "--link"], repo_root, crash_after=7, crash_stage=crash_stage
+        "utils.splits.copy_awa2", [awa2_root, split, "--link"], repo_root, crash_after=7, crash_stage=crash_stage
     )
 
     assert killed.returncode == fileops.CRASH_EXIT_CODE
@@ -317,7 +317,7 @@ def test_link_mode_killed_half_way_keeps_every_source_and_rerun_completes(
     assert len(split_images(split)) == 7
     assert not [path for path in split.rglob("*") if fileops.is_partial(path)]
 
-    finished = run_cli("utils.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root)
+    finished = run_cli("utils.splits.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root)
 
     assert finished.returncode == 0, finished.stderr
     rows = [line.split() for line in finished.stdout.splitlines()[1:3]]
@@ -351,8 +351,8 @@ def test_copy_link_then_move_via_the_command_lines(tmp_path, awa2_root, repo_roo
     before = source_state(awa2_root)
     split = tmp_path / "split"
 
-    copied = run_cli("utils.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root)
-    moved = run_cli("utils.move_awa2", [split, "--valid", "0.34", "--seed", "3", "--quiet"], repo_root)
+    copied = run_cli("utils.splits.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root)
+    moved = run_cli("utils.splits.move_awa2", [split, "--valid", "0.34", "--seed", "3", "--quiet"], repo_root)
 
     assert copied.returncode == 0, copied.stderr
     assert moved.returncode == 0, moved.stderr
@@ -372,10 +372,10 @@ def test_copy_link_then_move_via_the_command_lines(tmp_path, awa2_root, repo_roo
     }
 
     # Re-running both does nothing; another seed moves linked images back and forth, still links.
-    assert run_cli("utils.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root).returncode == 0
-    again = run_cli("utils.move_awa2", [split, "--valid", "0.34", "--seed", "3", "--quiet"], repo_root)
+    assert run_cli("utils.splits.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root).returncode == 0
+    again = run_cli("utils.splits.move_awa2", [split, "--valid", "0.34", "--seed", "3", "--quiet"], repo_root)
     assert "moved train -> valid: 0" in again.stdout
-    assert run_cli("utils.move_awa2", [split, "--valid", "0.5", "--seed", "8", "--quiet"], repo_root).returncode == 0
+    assert run_cli("utils.splits.move_awa2", [split, "--valid", "0.5", "--seed", "8", "--quiet"], repo_root).returncode == 0
     assert_every_image_linked_once(awa2_root, split)
     assert source_state(awa2_root) == before
 
@@ -387,7 +387,7 @@ def test_move_of_a_linked_split_killed_half_way_then_rerun_completes(tmp_path, a
     copy_awa2(awa2_root, split, link=True, progress=False)
     arguments = [split, "--valid", "0.5", "--seed", "1"]
 
-    killed = run_cli("utils.move_awa2", arguments, repo_root, crash_after=4, crash_stage=crash_stage)
+    killed = run_cli("utils.splits.move_awa2", arguments, repo_root, crash_after=4, crash_stage=crash_stage)
 
     assert killed.returncode == fileops.CRASH_EXIT_CODE
     assert source_state(awa2_root) == before
@@ -396,7 +396,7 @@ def test_move_of_a_linked_split_killed_half_way_then_rerun_completes(tmp_path, a
     assert len(valid_names) == 4 and not train_names & valid_names  # a rename: never in both, never lost
     assert_every_image_linked_once(awa2_root, split)
 
-    finished = run_cli("utils.move_awa2", [*arguments, "--quiet"], repo_root)
+    finished = run_cli("utils.splits.move_awa2", [*arguments, "--quiet"], repo_root)
 
     assert finished.returncode == 0, finished.stderr
     assert len(split_images(split, "valid")) == len(SEEN_CLASSES) * IMAGES_PER_CLASS // 2
@@ -447,7 +447,7 @@ def test_data_loss_cases_stay_refused_on_a_linked_split(tmp_path, awa2_root, rep
     twin = split / "valid" / "beaver" / image.name
     twin.parent.mkdir(parents=True)
     os.link(image, twin)
-    finished = run_cli("utils.move_awa2", [split, "--valid", "0.5", "--quiet"], repo_root)
+    finished = run_cli("utils.splits.move_awa2", [split, "--valid", "0.5", "--quiet"], repo_root)
     assert finished.returncode == 2
     assert finished.stderr.strip().splitlines() == [
         f"error: {twin} is the same file as {image} (hard links to one file); refusing to move anything"
@@ -459,7 +459,7 @@ def test_data_loss_cases_stay_refused_on_a_linked_split(tmp_path, awa2_root, rep
     # valid/ a symlink to train/.
     (split / "valid").rmdir()
     (split / "valid").symlink_to("train")
-    finished = run_cli("utils.move_awa2", [split, "--valid", "0.5", "--quiet"], repo_root)
+    finished = run_cli("utils.splits.move_awa2", [split, "--valid", "0.5", "--quiet"], repo_root)
     assert finished.returncode == 2 and "is the same folder as" in finished.stderr
     assert len(finished.stderr.strip().splitlines()) == 1
     (split / "valid").unlink()

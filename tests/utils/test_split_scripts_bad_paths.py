@@ -1,6 +1,6 @@
 """Bad paths given to the split scripts: overlapping or symlinked folders are refused before any write.
 
-Every case calls the command line as a shell does (``python -m utils.move_awa2 ...``), checks exit
+Every case calls the command line as a shell does (``python -m utils.splits.move_awa2 ...``), checks exit
 status 2 with one line on stderr naming the path, and that the whole tree (every file's SHA-256,
 every folder and symlink) is exactly what it was, with and without ``--dry-run``.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from utils import fileops
-from utils.copy_awa2 import CopyError, copy_awa2
-from utils.move_awa2 import MoveError, move_awa2
+from utils.splits.copy_awa2 import CopyError, copy_awa2
+from utils.splits.move_awa2 import MoveError, move_awa2
 
 CLASSES = {"seen": ["antelope", "beaver"], "unseen": ["zebra"]}
 IMAGES_PER_CLASS = 4
@@ -36,7 +36,7 @@ def make_awa2(root: Path) -> Path:
 
 
 def make_split(root: Path) -> Path:
-    """A tiny ``train/<class>/`` folder, as utils.copy_awa2 writes it."""
+    """A tiny ``train/<class>/`` folder, as utils.splits.copy_awa2 writes it."""
     for class_name in CLASSES["seen"]:
         folder = root / "train" / class_name
         folder.mkdir(parents=True)
@@ -144,7 +144,7 @@ def test_move_refuses_overlapping_split_folders(tmp_path, repo_root, prepare, dr
     before = tree_state(split)
 
     finished = run_cli(
-        "utils.move_awa2", [split, "--valid", "0.5", *(["--dry-run"] if dry_run else [])], repo_root
+        "utils.splits.move_awa2", [split, "--valid", "0.5", *(["--dry-run"] if dry_run else [])], repo_root
     )
 
     line = assert_refused(finished, named_path, phrase, "refusing to move anything")
@@ -160,7 +160,7 @@ def test_move_valid_symlink_to_train_message(tmp_path, repo_root):
     split = make_split(tmp_path / "d")
     (split / "valid").symlink_to("train")
 
-    finished = run_cli("utils.move_awa2", [split, "--valid", "0.4"], repo_root)
+    finished = run_cli("utils.splits.move_awa2", [split, "--valid", "0.4"], repo_root)
 
     assert finished.stderr.strip() == (
         f"error: {split / 'valid'} is the same folder as {split / 'train'} (a symlink to it); "
@@ -172,14 +172,14 @@ def test_move_still_works_on_separate_folders_and_an_interrupted_move(tmp_path, 
     """A file in both splits that is a *copy* (not the same inode) is an interrupted move: completed."""
     split = make_split(tmp_path / "d")
     everything = {path.name: path.read_bytes() for path in (split / "train").rglob("*.jpg")}
-    finished = run_cli("utils.move_awa2", [split, "--valid", "0.5"], repo_root)
+    finished = run_cli("utils.splits.move_awa2", [split, "--valid", "0.5"], repo_root)
     assert finished.returncode == 0, finished.stderr
     moved = sorted((split / "valid").rglob("*.jpg"))
     assert moved
     # Recreate one train copy as if the run had died between copy and delete.
     (split / "train" / moved[0].parent.name / moved[0].name).write_bytes(moved[0].read_bytes())
 
-    finished = run_cli("utils.move_awa2", [split, "--valid", "0.5"], repo_root)
+    finished = run_cli("utils.splits.move_awa2", [split, "--valid", "0.5"], repo_root)
 
     assert finished.returncode == 0, finished.stderr
     after = {path.name: path.read_bytes() for path in split.rglob("*.jpg")}
@@ -256,7 +256,7 @@ def test_copy_refuses_a_destination_overlapping_the_source(tmp_path, repo_root, 
     dst, named_path, phrase = prepare(tmp_path, src)
     before = tree_state(tmp_path)
 
-    finished = run_cli("utils.copy_awa2", [src, dst, *(["--dry-run"] if dry_run else [])], repo_root)
+    finished = run_cli("utils.splits.copy_awa2", [src, dst, *(["--dry-run"] if dry_run else [])], repo_root)
 
     line = assert_refused(finished, named_path, src, phrase, "refusing to copy anything")
     assert finished.stdout == ""
@@ -273,7 +273,7 @@ def test_copy_still_works_next_to_the_source_and_through_a_symlinked_destination
     (tmp_path / "real_split").mkdir()
     (tmp_path / "split").symlink_to("real_split")
 
-    finished = run_cli("utils.copy_awa2", [src, tmp_path / "split"], repo_root)
+    finished = run_cli("utils.splits.copy_awa2", [src, tmp_path / "split"], repo_root)
 
     assert finished.returncode == 0, finished.stderr
     assert tree_state(src) == source_before

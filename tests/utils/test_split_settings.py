@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from utils.config import DataConfig, DeviseConfig
-from utils.devise import ensure_split
-from utils.split_settings import RECORD_FILE, prepare_split_folder
+from utils.splits.settings import RECORD_FILE, prepare_split_folder
+from utils.stages.devise import ensure_split
 
 
 def _counts(split_dir: Path) -> dict[str, int]:

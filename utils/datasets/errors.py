@@ -105,7 +105,7 @@ FETCH_HINTS: dict[str, FetchHint] = {
     "nus_wide": FetchHint(
         "NUS-WIDE folder",
         f"download the Flickr images from {NUSWIDE_PAGE} into $ZSL_DATA_DIR/nus_wide/images/ and write "
-        "nus_wide/labels.csv ('image,labels,split' rows, see utils/sdl.py); the label vectors come from "
+        "nus_wide/labels.csv ('image,labels,split' rows, see utils/stages/sdl.py); the label vectors come from "
         f"{ZS_SDL_REPOSITORY} (data/NUS_WIDE)",
     ),
     "nus_wide_label_vectors": FetchHint(

@@ -20,7 +20,7 @@ reads such a folder when given the label names; the test indices are the unseen 
 :func:`write_label_vectors` writes the NUS-WIDE structure, so the sample world's multi-label scenes
 ship their label vectors in it.
 
-A NUS-WIDE folder (this project's layout, the one ``utils/sdl.py`` reads in ``full``) is read by
+A NUS-WIDE folder (this project's layout, the one ``utils/stages/sdl.py`` reads in ``full``) is read by
 :func:`load_nuswide`::
 
     $ZSL_DATA_DIR/nus_wide/

@@ -9,7 +9,7 @@ import PIL
 import pytest
 from PIL import Image
 
-from utils.make_samples import PARTS, SampleWorldSpec, file_digests, generate
+from utils.sample_world.generator import PARTS, SampleWorldSpec, file_digests, generate
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,7 @@ def test_rendering_is_a_pure_function_of_the_generator():
 
 def test_rendering_does_not_depend_on_string_hashing(repo_root):
     script = (
-        "import hashlib; from utils.make_samples import SampleWorldSpec, render_awa2_image; "
+        "import hashlib; from utils.sample_world.generator import SampleWorldSpec, render_awa2_image; "
         "print(hashlib.sha256(b''.join(render_awa2_image(SampleWorldSpec(), name, index) "
         "for name in ('giraffe', 'cow', 'raccoon') for index in range(6))).hexdigest())"
     )

@@ -12,15 +12,13 @@ Evaluation follows Xian et al.: ZSL per-class mean top-1 among unseen classes; G
 all classes with calibrated stacking (Chao et al., ECCV 2016) whose γ is chosen on a validation
 split carved out of the seen classes, never on test data; AUSUC over the γ sweep.
 
-``python -m utils.attribute_zsl --profile full --dataset CUB`` runs the feature-mode loss comparison
+``python -m utils.stages.attribute_zsl --profile full --dataset CUB`` runs the feature-mode loss comparison
 on real xlsa17 files and prints the table.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +26,26 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import TensorDataset
 
 from models.attribute_head import AttributeHead, AttributeRegressor, nearest_class_scores
-from models.losses import REZSL_HYPERPARAMETERS, build_attribute_loss
-from utils.checkpoints import (
+from models.losses import REZSL_HYPERPARAMETERS, AttributeBCELoss, build_attribute_loss
+from utils.cli import ArgumentParser, cli_entry
+from utils.config import AttributeZslConfig
+from utils.metrics import (
+    ausuc,
+    gamma_grid,
+    gzsl_table_row,
+    seen_unseen_curve,
+    select_gamma,
+    zsl_scores,
+)
+from utils.runtime import (
+    seed_everything,
+)
+from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class
+from utils.training.checkpoints import (
     Decision,
     arrays_sha256,
     decide,
@@ -43,362 +54,10 @@ from utils.checkpoints import (
     save_weights,
     shaping_settings,
 )
-from utils.cli import ArgumentParser, cli_entry
-from utils.metrics import ausuc, gzsl_scores, seen_unseen_curve, select_gamma, zsl_scores
-from utils.runtime import (
-    data_loader_generator,
-    loader_options,
-    mixed_precision_enabled,
-    seed_everything,
-    seed_worker,
-    use_channels_last,
-)
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-PRELOAD_LIMIT_BYTES = 1 << 30
-"""Image sets smaller than this (as uint8) are decoded once into memory; larger ones are read lazily."""
-
-
-# ---------------------------------------------------------------------------------------------- splits
-
-
-def split_images(
-    labels: np.ndarray,
-    seen_classes: Sequence[int],
-    unseen_classes: Sequence[int],
-    test_seen_fraction: float = 0.2,
-    n_validation_classes: int = 10,
-    seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """An xlsa17-style split of an image set: trainval / test_seen / test_unseen, and train / val.
-
-    Every image of an unseen class goes to ``test_unseen``; a seeded ``test_seen_fraction`` of each
-    seen class to ``test_seen``, the rest to ``trainval``. ``n_validation_classes`` seen classes,
-    chosen with the seed, are the pseudo-unseen validation classes: ``val`` holds their trainval
-    images and ``train`` the trainval images of the other seen classes, so train and val partition
-    trainval (as in xlsa17's clean ``att_splits_trainval_fixed_2020.mat``).
-
-    Args:
-        labels: class index of every image, of shape (n_images,).
-        seen_classes: class indices trained on.
-        unseen_classes: class indices never trained on.
-        test_seen_fraction: share of each seen class held out for GZSL testing.
-        n_validation_classes: how many seen classes become validation classes.
-        seed: seed of the choice.
-
-    Returns:
-        ``{"trainval", "test_seen", "test_unseen", "train", "val"}`` → sorted 0-based image indices,
-        and ``"validation_classes"`` → the sorted validation class indices.
-    """
-    labels = np.asarray(labels)
-    generator = np.random.default_rng(seed)
-    trainval, test_seen = [], []
-    for class_index in seen_classes:
-        images = generator.permutation(np.flatnonzero(labels == class_index))
-        n_test = int(round(test_seen_fraction * images.size))
-        test_seen.append(images[:n_test])
-        trainval.append(images[n_test:])
-    trainval_indices = np.sort(np.concatenate(trainval))
-    validation_classes = np.sort(generator.choice(np.asarray(seen_classes), n_validation_classes, replace=False))
-    is_val = np.isin(labels[trainval_indices], validation_classes)
-    return {
-        "trainval": trainval_indices,
-        "test_seen": np.sort(np.concatenate(test_seen)),
-        "test_unseen": np.flatnonzero(np.isin(labels, np.asarray(unseen_classes))),
-        "train": trainval_indices[~is_val],
-        "val": trainval_indices[is_val],
-        "validation_classes": validation_classes,
-    }
-
-
-def first_per_class(labels: np.ndarray, images_per_class: int | None) -> np.ndarray:
-    """Indices of the first ``images_per_class`` images of every class (all images if ``None``), sorted."""
-    labels = np.asarray(labels)
-    if images_per_class is None:
-        return np.arange(labels.size)
-    return np.sort(np.concatenate([np.flatnonzero(labels == c)[:images_per_class] for c in np.unique(labels)]))
-
-
-def hold_out_per_class(indices: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split image ``indices`` into (kept, held_out), holding out a seeded ``fraction`` of each class."""
-    generator = np.random.default_rng(seed)
-    kept, held_out = [], []
-    for class_index in np.unique(labels[indices]):
-        members = generator.permutation(indices[labels[indices] == class_index])
-        n_out = max(1, int(round(fraction * members.size))) if members.size > 1 else 0
-        held_out.append(members[:n_out])
-        kept.append(members[n_out:])
-    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held_out))
-
-
-# ---------------------------------------------------------------------------------------------- images
-
-
-def read_image(path: str | Path, side: int) -> np.ndarray:
-    """An RGB image resized to (side, side), as uint8 of shape (3, side, side) (contiguous and writable)."""
-    with Image.open(path) as image:
-        array = np.asarray(image.convert("RGB").resize((side, side), Image.BILINEAR), dtype=np.uint8)
-    return np.ascontiguousarray(array.transpose(2, 0, 1))
-
-
-class ImageFiles(Dataset):
-    """Images read from their paths, with labels; decoded once into memory when small enough.
-
-    Items are ``(uint8 tensor of shape (3, side, side), label)``; :func:`to_network_input` turns a
-    batch into normalised floats on the device.
-
-    Args:
-        paths: the source images (``self.paths`` keeps them, e.g. for the names of an xlsa17 export).
-        labels: one label (or target row) per image.
-        side: the square input side in pixels.
-        image_cache: an :class:`utils.image_cache.ImageCache` (e.g. ``image_cache_for(config)``): its stale
-            entries are built first, and each image is read from its cached copy where one is fresh
-            (``self.read_paths``); ``None`` reads the sources.
-        preload: decode everything into memory now (``None``: when it takes at most :data:`PRELOAD_LIMIT_BYTES`).
-    """
-
-    def __init__(self, paths: Sequence[str | Path], labels: np.ndarray, side: int, image_cache: Any = None,
-                 preload: bool | None = None):
-        self.paths, self.labels, self.side = list(paths), torch.as_tensor(np.asarray(labels)), side
-        self.read_paths = list(self.paths) if image_cache is None else image_cache.paths_for(self.paths)
-        self.cache: torch.Tensor | None = None
-        if preload is None:
-            preload = len(self.paths) * 3 * side * side <= PRELOAD_LIMIT_BYTES
-        if preload:
-            self.cache = torch.from_numpy(np.stack([read_image(path, side) for path in self.read_paths]))
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.cache is not None:
-            return self.cache[index], self.labels[index]
-        return torch.from_numpy(read_image(self.read_paths[index], self.side)), self.labels[index]
-
-
-def to_network_input(batch: torch.Tensor, device: torch.device | str) -> torch.Tensor:
-    """uint8 images (batch, 3, H, W) → ImageNet-normalised floats; float features pass through."""
-    batch = batch.to(device, non_blocking=True)
-    if batch.dtype != torch.uint8:
-        return batch.float()
-    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
-    return (batch.float() / 255.0 - mean) / std
-
+from utils.training.images import ImageFiles
+from utils.training.loop import predict_outputs, train_model
 
 # ---------------------------------------------------------------------------------------------- training
-
-
-class ImageBatches:
-    """Batches of ``(inputs, labels)``: by tensor indexing when the data sit in memory, else a DataLoader.
-
-    Indexing whole tensors avoids the per-item collation of a DataLoader, which dominates the time
-    of a small regressor on features. Images read lazily go through one DataLoader kept for every epoch, with
-    :func:`utils.runtime.loader_options` for ``device``: decoding workers from the core count and pinned memory
-    on CUDA, the main process on the CPU (the batches are the same either way: the order comes from ``seed``).
-    """
-
-    def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
-                 device: torch.device | str = "cpu", workers: int | None = None):
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.options = loader_options(device)
-        if workers is not None:
-            self.options.update(num_workers=workers, persistent_workers=workers > 0)
-            if workers == 0:
-                self.options.pop("persistent_workers")
-        self.loader: DataLoader | None = None
-        self.generator = data_loader_generator(seed)
-        self.tensors = None
-        if isinstance(dataset, TensorDataset):
-            self.tensors = dataset.tensors
-        elif isinstance(dataset, ImageFiles) and dataset.cache is not None:
-            self.tensors = (dataset.cache, dataset.labels)
-        self.dataset = dataset
-        self.drop_last = shuffle and len(dataset) > batch_size
-
-    def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def __iter__(self):
-        if self.tensors is None:
-            if self.loader is None:
-                self.loader = DataLoader(
-                    self.dataset, batch_size=self.batch_size, shuffle=self.shuffle, drop_last=self.drop_last,
-                    generator=self.generator, worker_init_fn=seed_worker, **self.options,
-                )
-            yield from self.loader
-            return
-        n = len(self.dataset)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
-        for batch in range(len(self)):
-            chosen = order[batch * self.batch_size : (batch + 1) * self.batch_size]
-            yield tuple(tensor[chosen] for tensor in self.tensors)
-
-
-def train_attribute_model(
-    model: nn.Module,
-    dataset: Dataset,
-    class_attribute_vectors: torch.Tensor,
-    loss: nn.Module,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    weight_decay: float = 0.0,
-    schedule: str = "one_cycle",
-    device: torch.device | str = "cpu",
-    seed: int = 0,
-    log_path: Path | None = None,
-    verbose: bool = True,
-    threads: int | None = None,
-    mixed_precision: bool = False,
-) -> list[dict[str, float]]:
-    """Train ``model`` so that ``loss(model(x), y, class_attribute_vectors)`` falls.
-
-    Images (uint8 items) are flipped left-right at random; features are used as they are. On CUDA images
-    go ``channels_last`` and lazily read files are decoded by worker processes (:class:`ImageBatches`).
-
-    Args:
-        model: maps a batch of inputs to attribute outputs of shape (batch, n_attributes).
-        dataset: items ``(input, label)``, labels indexing the rows of ``class_attribute_vectors``.
-        class_attribute_vectors: targets of shape (n_train_classes, n_attributes).
-        loss: an attribute loss of ``models.losses``.
-        epochs, batch_size, learning_rate, weight_decay: the usual (AdamW; ``weight_decay=0`` is Adam).
-        schedule: ``one_cycle`` (warm-up then cosine decay, for short runs) or ``constant`` (seed A).
-        device: where to train.
-        seed: seeds the batch order.
-        log_path: a CSV of epoch, mean loss and seconds (written if given).
-        verbose: print one line per epoch.
-        threads: torch CPU threads while training (``None``: unchanged). Small models gain nothing
-            from several threads, and on a shared CPU their synchronisation can stall for seconds.
-        mixed_precision: the forward pass under ``torch.autocast`` float16 and a gradient scaler, on CUDA only
-            (ignored on the CPU; the loss is computed in float32).
-
-    Returns:
-        One ``{"epoch", "loss", "seconds"}`` row per epoch.
-    """
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        return _train(model, dataset, class_attribute_vectors, loss, epochs, batch_size, learning_rate,
-                      weight_decay, schedule, device, seed, log_path, verbose, mixed_precision)
-    finally:
-        torch.set_num_threads(previous_threads)
-
-
-def adamw_with_schedule(
-    model: nn.Module, learning_rate: float, weight_decay: float, schedule: str, total_steps: int
-) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
-    """AdamW and, for ``schedule="one_cycle"``, a one-cycle schedule over ``total_steps`` (``None`` for ``constant``).
-
-    Raises:
-        ValueError: for another schedule name.
-    """
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    if schedule == "one_cycle":
-        return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=total_steps)
-    if schedule != "constant":
-        raise ValueError(f"schedule must be 'one_cycle' or 'constant', not {schedule!r}")
-    return optimizer, None
-
-
-class MixedPrecision:
-    """float16 autocast and a gradient scaler on CUDA; on the CPU (or when not requested) plain float32 steps.
-
-    ``step(optimizer, loss)`` does ``backward`` and the optimizer step, scaled when enabled; ``autocast()`` is
-    the context of the forward pass.
-    """
-
-    def __init__(self, requested: bool, device: torch.device | str):
-        self.enabled = mixed_precision_enabled(requested, device)
-        self.scaler = torch.amp.GradScaler("cuda") if self.enabled else None
-
-    def autocast(self):
-        import contextlib
-
-        return torch.autocast("cuda", dtype=torch.float16) if self.enabled else contextlib.nullcontext()
-
-    def step(self, optimizer: torch.optim.Optimizer, value: torch.Tensor) -> None:
-        if self.scaler is None:
-            value.backward()
-            optimizer.step()
-            return
-        self.scaler.scale(value).backward()
-        self.scaler.step(optimizer)
-        self.scaler.update()
-
-
-def prepare_for_device(model: nn.Module, device: torch.device | str) -> nn.Module:
-    """``model`` on ``device``, in ``channels_last`` memory format on CUDA (:func:`utils.runtime.use_channels_last`)."""
-    model.to(device)
-    if use_channels_last(device):
-        model.to(memory_format=torch.channels_last)
-    return model
-
-
-def device_batch(inputs: torch.Tensor, device: torch.device | str) -> torch.Tensor:
-    """:func:`to_network_input`, then ``channels_last`` for image batches on CUDA."""
-    batch = to_network_input(inputs, device)
-    if batch.dim() == 4 and use_channels_last(device):
-        batch = batch.contiguous(memory_format=torch.channels_last)
-    return batch
-
-
-def _train(model, dataset, class_attribute_vectors, loss, epochs, batch_size, learning_rate, weight_decay,
-           schedule, device, seed, log_path, verbose, mixed_precision=False) -> list[dict[str, float]]:
-    prepare_for_device(model, device).train()
-    loss.to(device).train()
-    targets = class_attribute_vectors.to(device).float()
-    loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed, device=device)
-    optimizer, scheduler = adamw_with_schedule(model, learning_rate, weight_decay, schedule, epochs * len(loader))
-    precision = MixedPrecision(mixed_precision, device)
-    history = []
-    start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        total, count = 0.0, 0
-        for inputs, labels in loader:
-            is_image = inputs.dtype == torch.uint8
-            inputs, labels = device_batch(inputs, device), labels.to(device)
-            if is_image and torch.rand(()) < 0.5:
-                inputs = inputs.flip(-1)
-            with precision.autocast():
-                outputs = model(inputs)
-            value = loss(outputs.float(), labels, targets)
-            optimizer.zero_grad(set_to_none=True)
-            precision.step(optimizer, value)
-            if scheduler is not None:
-                scheduler.step()
-            total, count = total + float(value.detach()) * len(labels), count + len(labels)
-        history.append({"epoch": epoch, "loss": total / count, "seconds": round(time.perf_counter() - start, 1)})
-        if verbose:
-            print(f"epoch {epoch}/{epochs}: loss {total / count:.4f} ({history[-1]['seconds']:.0f} s)")
-    model.eval()
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["epoch", "loss", "seconds"])
-            writer.writeheader()
-            writer.writerows(history)
-    return history
-
-
-@torch.no_grad()
-def predict_outputs(
-    model: nn.Module, dataset: Dataset, batch_size: int = 256, device: torch.device | str = "cpu",
-    mixed_precision: bool = False,
-) -> torch.Tensor:
-    """The model's outputs for every item of ``dataset``, in order, of shape (n_items, n_outputs), on the CPU
-    (float32; under float16 autocast on CUDA when ``mixed_precision``)."""
-    prepare_for_device(model, device).eval()
-    loader = ImageBatches(dataset, batch_size, shuffle=False, device=device)
-    precision = MixedPrecision(mixed_precision, device)
-    outputs = []
-    for inputs, _ in loader:
-        with precision.autocast():
-            outputs.append(model(device_batch(inputs, device)).float().cpu())
-    return torch.cat(outputs)
 
 
 SEED_A_FIELDS = (
@@ -427,7 +86,32 @@ The features themselves enter as :func:`feature_problem_sha256`, the loss name, 
 as further inputs (:func:`train_feature_model`)."""
 
 
-def seed_a_network(config: Any, n_attributes: int) -> nn.Module:
+def train_seed_a(
+    network: nn.Module, train_images: ImageFiles, seen_binary_attributes: torch.Tensor, config: AttributeZslConfig,
+    device: torch.device | str = "cpu", log_path: Path | None = None,
+) -> list[dict[str, float]]:
+    """Seed A's end-to-end training (Lampert et al., TPAMI 2014: sigmoid + BCE on the binary attributes) with the
+    config's ``image_*`` settings, ``weight_decay``, ``seed`` and ``mixed_precision``.
+
+    Args:
+        network: :func:`seed_a_network`'s backbone + attribute head, images (batch, 3, H, W) → (batch, n_attributes).
+        train_images: the trainval images, labels indexing the rows of ``seen_binary_attributes``.
+        seen_binary_attributes: (n_seen_classes, n_attributes) 0/1 targets.
+        config: notebook 05's config.
+        device: where to train.
+        log_path: a CSV of the epochs (written if given).
+
+    Returns:
+        One ``{"epoch", "loss", "seconds"}`` row per epoch.
+    """
+    return train_model(
+        network, train_images, AttributeBCELoss(), seen_binary_attributes, config.image_epochs, config.image_batch_size,
+        config.image_learning_rate, config.weight_decay, config.image_schedule, device, config.seed, log_path,
+        mixed_precision=config.mixed_precision,
+    )
+
+
+def seed_a_network(config: AttributeZslConfig, n_attributes: int) -> nn.Module:
     """Seed A's untrained network (``config.backbone`` + :class:`AttributeHead`), its weights drawn from ``config.seed``.
 
     Seeding here, not wherever a notebook happens to stand, makes the initial weights the same whatever
@@ -441,12 +125,12 @@ def seed_a_network(config: Any, n_attributes: int) -> nn.Module:
 
 
 def fit_or_load(
-    checkpoint: Path, model: nn.Module, train, config: Any, fields: Sequence[str] = SEED_A_FIELDS,
+    checkpoint: Path, model: nn.Module, train, config: AttributeZslConfig, fields: Sequence[str] = SEED_A_FIELDS,
     name: str | None = None, **inputs: Any,
 ) -> Decision:
     """Load ``model``'s weights from ``checkpoint`` while the settings that shape it are unchanged, else train.
 
-    The policy of :mod:`utils.checkpoints`: the shaping settings are ``fields`` of ``config`` (default: seed A's,
+    The policy of :mod:`utils.training.checkpoints`: the shaping settings are ``fields`` of ``config`` (default: seed A's,
     :data:`SEED_A_FIELDS`) plus ``inputs`` (non-config inputs such as a feature file's hash); the decision is
     printed; ``config.retrain`` forces training. Training is seeded from ``config.seed`` first. After
     training, the weights are saved and then, once complete, ``<checkpoint>.json`` (fingerprint, settings,
@@ -462,11 +146,11 @@ def fit_or_load(
         inputs: further shaping inputs.
 
     Returns:
-        The :class:`utils.checkpoints.Decision`; ``bool(decision)`` is True when the model was trained now.
+        The :class:`utils.training.checkpoints.Decision`; ``bool(decision)`` is True when the model was trained now.
     """
     checkpoint = Path(checkpoint)
     if "image_size" in fields:  # a network trained on images: the image cache's side shapes it too
-        from utils.image_cache import image_cache_settings
+        from utils.training.image_cache import image_cache_settings
 
         inputs = {**image_cache_settings(config), **inputs}
     settings = shaping_settings(config, fields, **inputs)
@@ -499,17 +183,17 @@ def export_backbone_features(
         backbone: maps images (batch, 3, H, W) to features (batch, width).
         awa2: the :class:`utils.datasets.Awa2Dataset` (class names, attribute matrices).
         image_paths, labels: every image and its class, as :func:`utils.datasets.image_index` gives.
-        splits: 0-based image indices from :func:`split_images`.
+        splits: 0-based image indices from :func:`utils.splits.split_images`.
         folder: destination of ``res101.mat``, ``att_splits.mat`` and ``binaryAtt_splits.mat``.
         image_size: input side in pixels.
         device: where to run the backbone.
-        image_cache: read the images through this :class:`utils.image_cache.ImageCache` (``None``: the
+        image_cache: read the images through this :class:`utils.training.image_cache.ImageCache` (``None``: the
             sources); the exported file names are the sources' either way.
 
     Returns:
-        What :func:`utils.xlsa17_export.write_xlsa17_pair` returns.
+        What :func:`utils.datasets.xlsa17_export.write_xlsa17_pair` returns.
     """
-    from utils.xlsa17_export import write_xlsa17_pair
+    from utils.datasets.xlsa17_export import write_xlsa17_pair
 
     images = ImageFiles(image_paths, labels, image_size, image_cache=image_cache)
     features = predict_outputs(backbone, images, device=device).numpy()
@@ -614,11 +298,11 @@ def feature_problem(
     if att_splits.train_val_is_clean:
         validation_classes = np.unique(labels[att_splits.val_indices])
     else:
-        generator = np.random.default_rng(seed)
-        validation_classes = np.sort(generator.choice(seen, n_validation_classes, replace=False))
+        validation_classes = choose_pseudo_unseen(seen, n_validation_classes, np.random.default_rng(seed))
     trainval = att_splits.trainval_indices
     train_class_images = trainval[~np.isin(labels[trainval], validation_classes)]
-    validation_train, validation_seen = hold_out_per_class(train_class_images, labels, validation_seen_fraction, seed)
+    kept, held_out = hold_out_per_class(labels[train_class_images], validation_seen_fraction, seed)
+    validation_train, validation_seen = np.sort(train_class_images[kept]), np.sort(train_class_images[held_out])
     splits = {
         "trainval": trainval,
         "test_seen": att_splits.test_seen_indices,
@@ -640,7 +324,7 @@ def feature_problem(
     )
 
 
-def rezsl_options(config: Any) -> dict[str, float]:
+def rezsl_options(config: AttributeZslConfig) -> dict[str, float]:
     """ReZSL's loss options for ``config.xlsa17_dataset``, with the config's explicit values on top."""
     defaults = REZSL_HYPERPARAMETERS.get(config.xlsa17_dataset.upper(), REZSL_HYPERPARAMETERS["AWA2"])
     return {
@@ -667,7 +351,7 @@ def default_distance(loss_name: str) -> str:
     return "euclidean" if loss_name == "bce" else "cosine"
 
 
-def build_feature_model(problem: FeatureProblem, config: Any) -> nn.Module:
+def build_feature_model(problem: FeatureProblem, config: AttributeZslConfig) -> nn.Module:
     """The feature regressor: seed A's BN-ReLU-Dropout-Linear head when ``regressor_hidden`` is 0, else an MLP."""
     width, n_attributes = problem.features.shape[1], problem.attribute_matrix.shape[1]
     if not config.regressor_hidden:
@@ -678,7 +362,7 @@ def build_feature_model(problem: FeatureProblem, config: Any) -> nn.Module:
 def train_feature_model(
     problem: FeatureProblem,
     loss_name: str,
-    config: Any,
+    config: AttributeZslConfig,
     image_split: str,
     train_classes: np.ndarray,
     checkpoint: Path,
@@ -708,8 +392,8 @@ def train_feature_model(
     dataset = TensorDataset(problem.features[indices], labels)
 
     def train() -> None:
-        train_attribute_model(
-            model, dataset, targets, loss, config.feature_epochs, config.feature_batch_size,
+        train_model(
+            model, dataset, loss, targets, config.feature_epochs, config.feature_batch_size,
             config.feature_learning_rate, config.weight_decay, "one_cycle", device, config.seed,
             checkpoint.with_suffix(".csv"), verbose, threads=1,
         )
@@ -728,16 +412,6 @@ def candidate_scores(
     return nearest_class_scores(predicted_attributes, vectors, distance).numpy()
 
 
-def gamma_grid(scores: np.ndarray, seen_class_mask: np.ndarray, n_gammas: int) -> np.ndarray:
-    """Candidate γ: quantiles of the seen-minus-unseen margin of ``scores`` (validation data), and 0.
-
-    Predictions only change where γ crosses an image's margin, so quantiles of the margins cover the
-    whole trade-off with ``n_gammas`` values whatever the scale of the scores.
-    """
-    margin = scores[:, seen_class_mask].max(1) - scores[:, ~seen_class_mask].max(1)
-    return np.unique(np.concatenate([[0.0], np.quantile(margin, np.linspace(0, 1, n_gammas))]))
-
-
 def evaluate_gzsl(
     problem: FeatureProblem, outputs: torch.Tensor, loss_name: str, image_indices: np.ndarray,
     candidates: np.ndarray, seen_classes: np.ndarray, distance: str,
@@ -752,7 +426,7 @@ def evaluate_gzsl(
 
 
 def run_loss(
-    problem: FeatureProblem, loss_name: str, config: Any, run_dir: Path, device: torch.device | str = "cpu"
+    problem: FeatureProblem, loss_name: str, config: AttributeZslConfig, run_dir: Path, device: torch.device | str = "cpu"
 ) -> dict[str, Any]:
     """Train one loss twice (validation split for γ, then trainval) and evaluate it on the test splits.
 
@@ -789,20 +463,12 @@ def run_loss(
     is_unseen_image = ~mask[labels]
     unseen_scores = scores[is_unseen_image][:, problem.unseen_classes]
     zsl = zsl_scores(unseen_scores, problem.labels[test_images][is_unseen_image], problem.unseen_classes)
-    uncalibrated = gzsl_scores(scores, labels, mask, 0.0)
-    calibrated = gzsl_scores(scores, labels, mask, gamma)
     row = {
         "loss": loss_name,
         "distance": distance,
         "T1": zsl["top1"],
         "per-image": zsl["per_image_accuracy"],
-        "U (γ=0)": uncalibrated["unseen_accuracy"],
-        "S (γ=0)": uncalibrated["seen_accuracy"],
-        "H (γ=0)": uncalibrated["harmonic_mean"],
-        "γ (val)": gamma,
-        "U": calibrated["unseen_accuracy"],
-        "S": calibrated["seen_accuracy"],
-        "H": calibrated["harmonic_mean"],
+        **gzsl_table_row(scores, labels, mask, gamma),
         "AUSUC": ausuc(scores, labels, mask),
     }
     return {
@@ -815,7 +481,7 @@ def run_loss(
 
 
 def compare_losses(
-    problem: FeatureProblem, config: Any, run_dir: Path, device: torch.device | str = "cpu", losses: Sequence[str] | None = None
+    problem: FeatureProblem, config: AttributeZslConfig, run_dir: Path, device: torch.device | str = "cpu", losses: Sequence[str] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """Run every loss of ``config.losses`` on the same features; returns (table rows, details by loss)."""
     details = {name: run_loss(problem, name, config, run_dir, device) for name in (losses or config.losses)}
@@ -899,15 +565,15 @@ def plot_attribute_spread(spreads: dict[str, np.ndarray], attribute_names: Seque
 # ---------------------------------------------------------------------------------------------- CLI
 
 
-@cli_entry("python -m utils.attribute_zsl")
+@cli_entry("python -m utils.stages.attribute_zsl")
 def main(argv: Sequence[str] | None = None) -> int:
     """Feature-mode loss comparison on an xlsa17 folder; prints the table (errors: one line, :mod:`utils.cli`)."""
     from models.losses import ATTRIBUTE_LOSSES
-    from utils.config import AttributeZslConfig, data_dir
+    from utils.config import data_dir
     from utils.runtime import choose_device, seed_everything
 
     parser = ArgumentParser(
-        prog="python -m utils.attribute_zsl",
+        prog="python -m utils.stages.attribute_zsl",
         description="MSE vs ReMSE vs BCE on xlsa17 features (ZSL T1, GZSL U/S/H, AUSUC)",
     )
     parser.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")

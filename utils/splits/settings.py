@@ -1,10 +1,10 @@
 """The settings an AwA2 split folder was made with, recorded beside it, so that changing one remakes the split.
 
 Notebook 00 and the stage-1/DeViSE glue write ``train/``, ``valid/`` and ``test/`` with the split scripts
-(:mod:`utils.copy_awa2`, :mod:`utils.move_awa2`). Those scripts never overwrite and never delete, which makes
+(:mod:`utils.splits.copy_awa2`, :mod:`utils.splits.move_awa2`). Those scripts never overwrite and never delete, which makes
 them safe on a user's data — and means a second run with another ``images_per_class`` or ``valid_fraction``
 would quietly keep the old folder. So the folder records its settings in ``split_settings.json`` (the
-same fingerprint as :mod:`utils.checkpoints`), and before the scripts run :func:`prepare_split_folder`
+same fingerprint as :mod:`utils.training.checkpoints`), and before the scripts run :func:`prepare_split_folder`
 says which case holds::
 
     split folder: settings unchanged (outputs/sample/awa2_split)
@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from utils.checkpoints import canonical_json, changed_settings, display, fingerprint, shaping_settings
+from utils.training.checkpoints import (
+    canonical_json,
+    changed_settings,
+    display,
+    fingerprint,
+    shaping_settings,
+)
 
 RECORD_FILE = "split_settings.json"
 SPLIT_FIELDS = ("awa2_dir", "images_per_class", "valid_fraction", "seed")

@@ -11,7 +11,8 @@
   ``½ max(0, margin − d)²`` for a different-class pair, over every pair of the batch. Written
   here because pytorch-metric-learning's ``ContrastiveLoss`` uses unsquared hinges.
 
-Distances: ``"cosine"`` (``1 − cos``, in [0, 2]) or ``"euclidean"`` (L2) between embeddings.
+Pair distances (:data:`PAIR_DISTANCES`): ``"cosine"`` (``1 − cos``, in [0, 2]) or ``"euclidean"`` (L2) between
+embeddings.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from pytorch_metric_learning import losses as pml_losses
 from pytorch_metric_learning import miners as pml_miners
 from torch import nn
 
-DISTANCES = ("cosine", "euclidean")
+PAIR_DISTANCES = ("cosine", "euclidean")
+"""Distances between two embeddings that the pair losses (and episode evaluation) accept."""
 MININGS = ("semihard", "hardest", "all")
+"""Triplet mining strategies of :class:`TripletLoss`."""
 
 
 def pairwise_distances(
@@ -49,7 +52,7 @@ def pairwise_distances(
         return 1.0 - first @ second.T
     if distance == "euclidean":
         return torch.cdist(embeddings, other_embeddings)
-    raise ValueError(f"unknown distance {distance!r}; choose one of {DISTANCES}")
+    raise ValueError(f"unknown distance {distance!r}; choose one of {PAIR_DISTANCES}")
 
 
 def pml_distance(distance: str = "cosine") -> pml_distances.BaseDistance:
@@ -62,7 +65,7 @@ def pml_distance(distance: str = "cosine") -> pml_distances.BaseDistance:
         return pml_distances.CosineSimilarity()
     if distance == "euclidean":
         return pml_distances.LpDistance(normalize_embeddings=False, p=2)
-    raise ValueError(f"unknown distance {distance!r}; choose one of {DISTANCES}")
+    raise ValueError(f"unknown distance {distance!r}; choose one of {PAIR_DISTANCES}")
 
 
 class TripletLoss(nn.Module):
@@ -138,8 +141,8 @@ class ContrastiveLoss(nn.Module):
 
     def __init__(self, margin: float = 0.5, distance: str = "cosine") -> None:
         super().__init__()
-        if distance not in DISTANCES:
-            raise ValueError(f"unknown distance {distance!r}; choose one of {DISTANCES}")
+        if distance not in PAIR_DISTANCES:
+            raise ValueError(f"unknown distance {distance!r}; choose one of {PAIR_DISTANCES}")
         self.margin, self.distance = margin, distance
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

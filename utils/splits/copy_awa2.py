@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m utils.copy_awa2 SRC DST [--link] [--dry-run] [--images-per-class N] [--seed S]
+    python -m utils.splits.copy_awa2 SRC DST [--link] [--dry-run] [--images-per-class N] [--seed S]
                               [--seen-classes FILE] [--unseen-classes FILE] [--quiet]
 
 ``SRC`` is an AwA2 root (``JPEGImages/<class>/*.jpg``, ``trainclasses.txt``, ``testclasses.txt``).
@@ -35,7 +35,7 @@ inside ``SRC`` (for example ``SRC/JPEGImages``, or a symlink into ``SRC``), ``SR
 and a ``DST/<split>/`` or ``DST/<split>/<class>/`` folder that resolves into ``SRC`` are refused
 with exit status 2, so the source is never written to.
 
-Then move part of ``train/`` into ``valid/`` with ``python -m utils.move_awa2 DST --valid 0.1`` (a
+Then move part of ``train/`` into ``valid/`` with ``python -m utils.splits.move_awa2 DST --valid 0.1`` (a
 linked image is moved by a rename, so it stays a link). A seen image already in
 ``DST/valid/<class>/`` (moved there earlier) counts as present, so re-running the copy after the move
 never puts an image into both ``train/`` and ``valid/``.
@@ -383,9 +383,9 @@ def copy_awa2(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface of ``python -m utils.copy_awa2``."""
+    """The command-line interface of ``python -m utils.splits.copy_awa2``."""
     parser = ArgumentParser(
-        prog="python -m utils.copy_awa2",
+        prog="python -m utils.splits.copy_awa2",
         description="Copy AwA2's seen classes to DST/train/<class>/ and its unseen classes to DST/test/<class>/.",
         epilog=(
             "--link makes hard links instead of copies: no disk space, but a link shares the source's bytes, "
@@ -431,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@cli_entry("python -m utils.copy_awa2")
+@cli_entry("python -m utils.splits.copy_awa2")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 done, 1 conflicts, 2 error: one line, :mod:`utils.cli`)."""
     arguments = build_parser().parse_args(argv)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.pair_losses import pairwise_distances
+from models.losses import pairwise_distances
 from utils.datasets.cifar100 import split_classes_by_ratio, split_classes_from_files
 
 # ---------------------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ class ClassSplit:
             raise ValueError(f"split {self.name!r} puts a class in two groups")
 
 
-def split_name(train_fraction: float) -> str:
+def class_split_name(train_fraction: float) -> str:
     """``0.3`` → ``"30-70"``: the seed's names, percent of classes trained on − held out."""
     percent = round(100 * train_fraction)
     return f"{percent}-{100 - percent}"
@@ -71,7 +71,7 @@ def ratio_class_split(class_names: Sequence[str], train_fraction: float, seed: i
     Wraps :func:`utils.datasets.cifar100.split_classes_by_ratio`.
     """
     train_classes, held_out_classes = split_classes_by_ratio(class_names, train_fraction, seed)
-    return ClassSplit(split_name(train_fraction), tuple(train_classes), tuple(held_out_classes))
+    return ClassSplit(class_split_name(train_fraction), tuple(train_classes), tuple(held_out_classes))
 
 
 def file_class_split(folder: str | Path, name: str = "cifar-fs") -> ClassSplit:

@@ -29,12 +29,12 @@ animals, GloVe label vectors in the SDL format). In ``full``, NUS-WIDE (Chua et 
                                names, their 300-d vectors and the 81 unseen labels
 
 Checkpoints go to ``outputs/sdl/<run label>/<run>/model.pt`` with ``model.json`` (the settings that shape it,
-their fingerprint and the resolved config: :mod:`utils.checkpoints`) and ``train_log.csv`` beside them; a
+their fingerprint and the resolved config: :mod:`utils.training.checkpoints`) and ``train_log.csv`` beside them; a
 checkpoint is reused while those settings are unchanged, and holds the weights and everything inference needs (backbone name, image
 size, label names, label vectors, unseen labels), so that::
 
-    python -m utils.sdl train [--profile sample]
-    python -m utils.sdl predict IMAGE [IMAGE ...] [--checkpoint PATH] [--top-k 5]
+    python -m utils.stages.sdl train [--profile sample]
+    python -m utils.stages.sdl predict IMAGE [IMAGE ...] [--checkpoint PATH] [--top-k 5]
 
 train (or load) the main model and print its figures, and print each image's top-k tags with unseen
 tags marked ``*tag*``.
@@ -56,17 +56,14 @@ from torch import nn
 from models.attribute_head import create_attribute_backbone
 from models.losses import SemanticDiversityLoss
 from models.sdl_head import SdlHead, SdlModel, label_scores, principal_vector_scores
-from utils.attribute_zsl import (
-    ImageBatches,
-    ImageFiles,
-    MixedPrecision,
-    adamw_with_schedule,
-    device_batch,
-    prepare_for_device,
-    read_image,
-    to_network_input,
-)
-from utils.checkpoints import (
+from utils.cli import ArgumentParser, CliError, cli_entry, positive_int
+from utils.config import SdlConfig
+from utils.datasets.errors import DatasetFormatError, MissingDataError, library_message
+from utils.datasets.nuswide import load_label_vectors
+from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
+from utils.metrics import multilabel_scores
+from utils.runtime import seed_everything
+from utils.training.checkpoints import (
     CheckpointError,
     Decision,
     apply_state,
@@ -78,18 +75,14 @@ from utils.checkpoints import (
     save_weights,
     shaping_settings,
 )
-from utils.cli import ArgumentParser, CliError, cli_entry, positive_int
-from utils.datasets.errors import DatasetFormatError, MissingDataError, library_message
-from utils.datasets.nuswide import load_label_vectors
-from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
-from utils.image_cache import image_cache_for, image_cache_settings
-from utils.metrics import multilabel_scores
-from utils.runtime import seed_everything
+from utils.training.image_cache import image_cache_for, image_cache_settings
+from utils.training.images import ImageFiles, read_image, to_network_input
+from utils.training.loop import predict_outputs, train_model
 
 NUSWIDE_HELP = (
     "NUS-WIDE for notebook 07 needs {images} (the Flickr images from "
     "https://lms.comp.nus.edu.sg/wp-content/uploads/2019/research/nuswide/NUS-WIDE.html) with "
-    "{labels} ('image,labels,split' rows; see utils/sdl.py), and the label vectors "
+    "{labels} ('image,labels,split' rows; see utils/stages/sdl.py), and the label vectors "
     "wordvec_array.pickle, classes.pickle, unseen_classes.pickle in {vectors} "
     "(from https://github.com/Alibaba-MIIL/ZS_SDL, data/NUS_WIDE)."
 )
@@ -156,7 +149,7 @@ def _first(indices: np.ndarray, cap: int | None) -> np.ndarray:
     return indices if cap is None else indices[:cap]
 
 
-def load_problem(config: Any) -> MultilabelProblem:
+def load_problem(config: SdlConfig) -> MultilabelProblem:
     """The multi-label task of ``config`` (an :class:`utils.config.SdlConfig`).
 
     A folder with ``classes.txt`` is read as scenes (``utils.datasets.scenes``); otherwise as the NUS-WIDE
@@ -212,84 +205,7 @@ def run_name(n_principal_vectors: int, use_diversity_weight: bool) -> str:
     return f"M{n_principal_vectors}_{'weighted' if use_diversity_weight else 'unweighted'}"
 
 
-def train_sdl_model(
-    model: nn.Module,
-    dataset: ImageFiles,
-    seen_word_vectors: torch.Tensor,
-    loss: SemanticDiversityLoss,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    weight_decay: float = 0.0,
-    schedule: str = "one_cycle",
-    device: torch.device | str = "cpu",
-    seed: int = 0,
-    verbose: bool = True,
-    threads: int | None = None,
-    mixed_precision: bool = False,
-) -> list[dict[str, float]]:
-    """Train ``model`` on images whose targets are multi-hot rows over the seen labels.
-
-    On CUDA the images go ``channels_last`` and lazily read files are decoded by worker processes
-    (:class:`utils.attribute_zsl.ImageBatches`).
-
-    Args:
-        model: images (batch, 3, H, W) → embedding matrices (batch, d, M).
-        dataset: items ``(uint8 image, multi-hot seen targets of shape (n_seen,))``.
-        seen_word_vectors: of shape (n_seen, d).
-        loss: the SDL loss.
-        epochs, batch_size, learning_rate, weight_decay: AdamW training.
-        schedule: ``one_cycle`` or ``constant``.
-        device: where to train.
-        seed: seeds the batch order.
-        verbose: one line per epoch.
-        threads: torch CPU threads while training (``None``: unchanged); 1 avoids stalls on a shared CPU.
-        mixed_precision: the forward pass under ``torch.autocast`` float16 and a gradient scaler, on CUDA only
-            (ignored on the CPU; the loss is computed in float32).
-
-    Returns:
-        One ``{"epoch", "loss", "rank", "weight", "seconds"}`` row per epoch.
-    """
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        prepare_for_device(model, device).train()
-        vectors = seen_word_vectors.to(device).float()
-        loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed, device=device)
-        optimizer, scheduler = adamw_with_schedule(model, learning_rate, weight_decay, schedule, epochs * len(loader))
-        precision = MixedPrecision(mixed_precision, device)
-        history, start = [], time.perf_counter()
-        for epoch in range(1, epochs + 1):
-            sums, count = {"loss": 0.0, "rank": 0.0, "weight": 0.0}, 0
-            for images, targets in loader:
-                inputs = device_batch(images, device)
-                if torch.rand(()) < 0.5:
-                    inputs = inputs.flip(-1)  # a mirrored scene has the same labels
-                with precision.autocast():
-                    matrices = model(inputs)
-                value = loss(matrices.float(), targets.to(device), vectors)
-                optimizer.zero_grad(set_to_none=True)
-                precision.step(optimizer, value)
-                if scheduler is not None:
-                    scheduler.step()
-                size = len(targets)
-                sums["loss"] += float(value.detach()) * size
-                sums["rank"] += loss.last_values["rank"] * size
-                sums["weight"] += loss.last_values["weight"] * size
-                count += size
-            row = {"epoch": epoch, **{key: total / count for key, total in sums.items()}}
-            row["seconds"] = round(time.perf_counter() - start, 1)
-            history.append(row)
-            if verbose:
-                print(f"epoch {epoch}/{epochs}: loss {row['loss']:.4f} rank {row['rank']:.3f} ({row['seconds']:.0f} s)")
-        model.eval()
-        return history
-    finally:
-        torch.set_num_threads(previous_threads)
-
-
-def save_checkpoint(path: Path, model: SdlModel, problem: MultilabelProblem, config: Any) -> Path:
+def save_checkpoint(path: Path, model: SdlModel, problem: MultilabelProblem, config: SdlConfig) -> Path:
     """Weights plus everything :func:`load_checkpoint` needs to predict tags without the data set.
 
     Only tensors and plain values (str, int, lists of str), so that the file loads with ``weights_only=True``;
@@ -320,7 +236,7 @@ def load_checkpoint(path: str | Path) -> tuple[SdlModel, dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"no SDL checkpoint at {path}; train one with `python -m utils.sdl train` (or run notebook 07)"
+            f"no SDL checkpoint at {path}; train one with `python -m utils.stages.sdl train` (or run notebook 07)"
         )
     bundle = load_weights(path)
     vectors = checkpoint_entry(bundle, "label_word_vectors", path)
@@ -350,7 +266,7 @@ SDL_FIELDS = (
 """The config fields that shape an SDL model, in groups: which scenes and label vectors it trains on (and the
 cap on them) at what image size; the body it starts from; the loss's regulariser and the training (float16 on
 CUDA included); the seed of the initial weights, batch order and flips. With the image cache on, its side is
-added by :func:`fit_or_load` (:func:`utils.image_cache.image_cache_settings`). The variant (``M`` and the
+added by :func:`fit_or_load` (:func:`utils.training.image_cache.image_cache_settings`). The variant (``M`` and the
 diversity weight) and the content of the training targets and label vectors (:func:`problem_sha256`) are added
 by :func:`fit_or_load`;
 ``max_test_images``, ``top_k`` and ``gallery_size`` only change what is evaluated or shown."""
@@ -373,14 +289,14 @@ def read_history(folder: Path) -> list[dict[str, float]]:
 
 def fit_or_load(
     problem: MultilabelProblem,
-    config: Any,
+    config: SdlConfig,
     n_principal_vectors: int | None = None,
     use_diversity_weight: bool | None = None,
     device: torch.device | str = "cpu",
 ) -> tuple[SdlModel, list[dict[str, float]], Decision]:
     """Load the variant's checkpoint from ``config.run_dir`` while the settings that shape it are unchanged, else train.
 
-    The policy of :mod:`utils.checkpoints`: the shaping settings are :data:`SDL_FIELDS`, the variant and
+    The policy of :mod:`utils.training.checkpoints`: the shaping settings are :data:`SDL_FIELDS`, the variant and
     :func:`problem_sha256`; the decision is printed; ``config.retrain`` forces training. Training is seeded
     from ``config.seed`` first. ``model.json`` (fingerprint, settings, resolved config) is written after
     ``model.pt`` is complete, and ``train_log.csv`` is rewritten by every training.
@@ -415,10 +331,10 @@ def fit_or_load(
         image_cache=image_cache_for(config),
     )
     loss = SemanticDiversityLoss(config.regularization_weight, use_diversity_weight)
-    history = train_sdl_model(
-        model, dataset, torch.from_numpy(problem.label_word_vectors[seen]), loss, config.epochs, config.batch_size,
-        config.learning_rate, config.weight_decay, config.schedule, device, config.seed, config.verbose,
-        config.cpu_threads, config.mixed_precision,
+    history = train_model(
+        model, dataset, loss, torch.from_numpy(problem.label_word_vectors[seen]), config.epochs, config.batch_size,
+        config.learning_rate, config.weight_decay, config.schedule, device, config.seed, verbose=config.verbose,
+        threads=config.cpu_threads, mixed_precision=config.mixed_precision, logged_terms=("rank", "weight"),
     )
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "train_log.csv").open("w", newline="") as handle:
@@ -440,15 +356,13 @@ def embedding_matrices(
 ) -> torch.Tensor:
     """The model's embedding matrices of the images, of shape (n_images, d, M), on the CPU.
 
-    ``image_cache``: read the images through this :class:`utils.image_cache.ImageCache` (e.g.
+    ``image_cache``: read the images through this :class:`utils.training.image_cache.ImageCache` (e.g.
     ``image_cache_for(config)``; ``None``: the sources).
     """
-    prepare_for_device(model, device).eval()
     dataset = ImageFiles(list(image_paths), np.zeros(len(image_paths)), image_size, image_cache=image_cache)
-    loader = ImageBatches(dataset, batch_size, shuffle=False, device=device)
-    outputs = [model(device_batch(images, device)).float().cpu() for images, _ in loader]
+    outputs = predict_outputs(model, dataset, batch_size, device)
     model.cpu()
-    return torch.cat(outputs)
+    return outputs
 
 
 SCORE_CHUNK = 4096
@@ -489,7 +403,7 @@ def evaluate(problem: MultilabelProblem, test_matrices: torch.Tensor, ks: Sequen
 
 
 def compare_variants(
-    problem: MultilabelProblem, config: Any, device: torch.device | str = "cpu"
+    problem: MultilabelProblem, config: SdlConfig, device: torch.device | str = "cpu"
 ) -> tuple[list[dict[str, Any]], dict[str, torch.Tensor]]:
     """Fit (or load) every M of ``config.comparison_principal_vectors`` with and without the diversity weight.
 
@@ -617,20 +531,19 @@ def predict_tags(image_paths: Sequence[str | Path], checkpoint: str | Path, top_
 
 def default_checkpoint(profile: str | None = None) -> Path:
     """The main model's checkpoint of ``profile`` (default ``$ZSL_PROFILE``)."""
-    from utils.config import SdlConfig
 
     config = SdlConfig.for_profile(profile)
     return Path(config.run_dir) / run_name(config.n_principal_vectors, config.use_diversity_weight) / "model.pt"
 
 
-@cli_entry("python -m utils.sdl")
+@cli_entry("python -m utils.stages.sdl")
 def main(argv: Sequence[str] | None = None) -> int:
     """``train``: fit (or load) the main model and print ZSL/GZSL figures; ``predict``: tag images.
 
     Errors (a bad option, setting or checkpoint, a missing, empty or undecodable image, missing data) are one
     line on stderr, exit 2 (:mod:`utils.cli`; ``--debug`` shows the traceback).
     """
-    parser = ArgumentParser(prog="python -m utils.sdl", description="Multi-label zero-shot tagging with SDL")
+    parser = ArgumentParser(prog="python -m utils.stages.sdl", description="Multi-label zero-shot tagging with SDL")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="fit (or load) the main model of a profile and print its figures")
     train.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
@@ -654,7 +567,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{path}: " + "  ".join(f"{tag} ({score:.2f})" for tag, score in tags))
         return 0
 
-    from utils.config import SdlConfig
     from utils.runtime import choose_device, seed_everything
 
     config = SdlConfig.for_profile(args.profile)

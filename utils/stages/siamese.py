@@ -4,7 +4,7 @@ One run = one class split + one :class:`~utils.config.SiameseConfig`. It lives i
 ``<checkpoint_dir>/<run label>/<split>/`` with ``model.pt`` (the best epoch by validation triplet
 accuracy), ``model.json`` (the settings that shape it, their fingerprint and the resolved config),
 ``split.json`` (the class lists) and ``log.csv`` (one row per epoch). :func:`fit_or_load` loads
-``model.pt`` while those settings are unchanged, else trains (:mod:`utils.checkpoints`).
+``model.pt`` while those settings are unchanged, else trains (:mod:`utils.training.checkpoints`).
 
 Batches hold ``m_per_class`` images of each of ``batch_size / m_per_class`` classes, drawn by
 pytorch-metric-learning's ``MPerClassSampler`` (Musgrave et al., 2020), so every batch has the
@@ -29,13 +29,13 @@ import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 from torch import nn
 
-from models.pair_losses import build_pair_loss
+from models.losses import build_pair_loss
 from models.siamese import build_siamese_encoder
-from utils.checkpoints import Decision, decide, load_state_into, record, shaping_settings
-from utils.config import DATA_SAMPLES_DIR, SiameseConfig, cache_dir
+from utils.config import DATA_SAMPLES_DIR, SiameseConfig
 from utils.datasets.cifar100 import load_cifar100
 from utils.datasets.errors import MissingDataError, fetch_hint
-from utils.episodes import (
+from utils.runtime import seed_everything
+from utils.stages.episodes import (
     ClassSplit,
     LabelledImages,
     OneShotData,
@@ -50,7 +50,8 @@ from utils.episodes import (
     sample_pairs,
     triplet_accuracy,
 )
-from utils.runtime import seed_everything
+from utils.training.checkpoints import Decision, decide, load_state_into, record, shaping_settings
+from utils.training.threads import set_cpu_threads
 
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR100_STD = (0.2673, 0.2564, 0.2762)
@@ -86,17 +87,19 @@ def resolve_cifar100_dir(config: SiameseConfig) -> Path:
         return folder
     if config.sample_train_per_class is None:
         return DATA_SAMPLES_DIR / "cifar100"
-    return generated_sample_cifar100(config.sample_train_per_class, config.sample_test_per_class)
+    return generated_sample_cifar100(config.sample_train_per_class, config.sample_test_per_class,
+                                     Path(config.outputs) / "cache")
 
 
-def generated_sample_cifar100(train_per_class: int, test_per_class: int) -> Path:
-    """A sample-world CIFAR-100 with more images per class, generated once into ``outputs/cache/``.
+def generated_sample_cifar100(train_per_class: int, test_per_class: int, cache_root: Path) -> Path:
+    """A sample-world CIFAR-100 with more images per class, generated once into ``cache_root`` (the config's
+    ``<outputs>/cache``).
 
-    Takes about 1–3 ms per image (``python -m utils.make_samples --parts cifar100 ...``).
+    Takes about 1–3 ms per image (``python -m utils.sample_world --parts cifar100 ...``).
     """
-    from utils.make_samples import SampleWorldSpec, generate
+    from utils.sample_world.generator import SampleWorldSpec, generate
 
-    root = cache_dir() / f"sample_world_cifar100_{train_per_class}x{test_per_class}"
+    root = Path(cache_root) / f"sample_world_cifar100_{train_per_class}x{test_per_class}"
     folder = root / "cifar100"
     if not (folder / "cifar-100-python" / "test").is_file():
         print(f"generating the sample world's CIFAR-100 with {train_per_class}+{test_per_class} images per class "
@@ -214,17 +217,6 @@ def run_settings(config: SiameseConfig, split: ClassSplit) -> dict[str, Any]:
     """The shaping settings of a run: :data:`TRAINING_FIELDS`, the split and the validation triplets."""
     return shaping_settings(config, TRAINING_FIELDS, split=asdict(split),
                             validation_triplets=min(config.n_triplets, VALIDATION_TRIPLETS))
-
-
-def apply_cpu_threads(threads: int | None) -> int:
-    """Set torch's intra-op CPU threads when ``threads`` is given; return the number in use.
-
-    Small convolutions gain little from several threads, and on a machine whose cores other jobs
-    also use, threads that wait for each other can make training many times slower.
-    """
-    if threads:
-        torch.set_num_threads(threads)
-    return torch.get_num_threads()
 
 
 def new_encoder(config: SiameseConfig, in_channels: int = 3) -> nn.Module:
@@ -351,15 +343,15 @@ def fit_or_load(
 ) -> tuple[nn.Module, pd.DataFrame, Path, Decision]:
     """Load the run's ``model.pt`` while the settings that shape it are unchanged, else train and save it.
 
-    The policy of :mod:`utils.checkpoints` (settings: :func:`run_settings`); the decision is printed;
+    The policy of :mod:`utils.training.checkpoints` (settings: :func:`run_settings`); the decision is printed;
     ``config.retrain`` forces training. The encoder's weights are drawn from ``config.seed`` here, so they do
     not depend on what ran before. ``model.json`` is written once ``model.pt`` is complete. Also applies
-    ``config.cpu_threads`` (:func:`apply_cpu_threads`).
+    ``config.cpu_threads`` (:func:`utils.training.threads.set_cpu_threads`).
 
     Returns:
         ``(encoder in eval mode, the epoch log, the run folder, the decision)``.
     """
-    apply_cpu_threads(config.cpu_threads)
+    set_cpu_threads(config.cpu_threads)
     folder = run_dir(config, data.split)
     checkpoint = folder / "model.pt"
     settings = run_settings(config, data.split)
@@ -395,7 +387,7 @@ def evaluate_one_shot(
         ``threshold`` (chosen on validation pairs), ``n_way`` (held-out classes) with ``n_way_1_shot``
         and its ``_ci``, and ``5_way_1_shot`` / ``5_way_5_shot`` with their ``_ci`` (95% half-widths).
     """
-    apply_cpu_threads(config.cpu_threads)
+    set_cpu_threads(config.cpu_threads)
 
     def embed(images: np.ndarray) -> torch.Tensor:
         return embed_images(encoder, images, device, mixed_precision=config.mixed_precision)

@@ -21,11 +21,11 @@ Files are written under a temporary name and renamed (``os.replace``), and an en
 only after its file is complete, so a killed build leaves nothing that :meth:`ImageCache.resolve` returns.
 
 The stages call :func:`cached_image_paths` (or pass :func:`image_cache_for` to
-:class:`utils.attribute_zsl.ImageFiles`), driven by the config fields ``image_cache``, ``cache_side`` and
+:class:`utils.training.ImageFiles`), driven by the config fields ``image_cache``, ``cache_side`` and
 ``cache_root``; since the cached pixels differ slightly from a resize of the original, the cache side enters a
 checkpoint's shaping settings when the cache is on (:func:`image_cache_settings`).
 
-``python -m utils.image_cache --profile full [--side 256] [--workers N] [--dry-run]`` builds the cache of a
+``python -m utils.training.image_cache --profile full [--side 256] [--workers N] [--dry-run]`` builds the cache of a
 profile's image folders ahead of time.
 """
 
@@ -440,14 +440,14 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(path for path in Path(folder).rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
 
 
-@cli_entry("python -m utils.image_cache")
+@cli_entry("python -m utils.training.image_cache")
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the image cache of a profile's image folders (or of ``--folder``s); errors are one line, exit 2."""
     from utils.config import AttributeZslConfig
     from utils.datasets.errors import MissingDataError
 
     parser = ArgumentParser(
-        prog="python -m utils.image_cache",
+        prog="python -m utils.training.image_cache",
         description="Resize every image of a profile's data sets once to a fixed shorter side (the image cache)",
     )
     parser.add_argument("command", nargs="?", default="build", choices=["build"], help="what to do (default build)")

@@ -11,13 +11,13 @@ Every ``Learner`` writes under ``config.run_dir`` (``outputs/devise/<run label>`
 (``SaveModelCallback``) with ``checkpoints/<run>.json`` beside it (the shaping settings, the resolved config,
 the epoch timings), and ``logs/<run>.csv`` (:class:`RunLog`: every epoch of every phase). Each training
 function loads its checkpoint instead of training while the settings that shape it are unchanged
-(:mod:`utils.checkpoints`; the fields are listed below as ``*_RUN_FIELDS``); ``config.retrain`` forces
+(:mod:`utils.training.checkpoints`; the fields are listed below as ``*_RUN_FIELDS``); ``config.retrain`` forces
 training. Each training seeds everything from ``config.seed`` first, so on the CPU the same settings give
 bit-identical weights whatever ran before in the process.
 
 Command line (the integration test calls :func:`run_devise` the same way)::
 
-    python -m utils.devise --profile smoke [--loss hinge_rank] [--no-oracle]
+    python -m utils.stages.devise --profile smoke [--loss hinge_rank] [--no-oracle]
 """
 
 from __future__ import annotations
@@ -59,8 +59,23 @@ from torch import nn
 from models.backbones import BodyHeadModel, ClassifierHead, body_head_splitter, count_parameters, create_body
 from models.losses import build_embedding_loss
 from models.semantic_head import SemanticHead
-from utils.attribute_zsl import gamma_grid
-from utils.checkpoints import (
+from utils.cli import ArgumentParser, cli_entry
+from utils.config import DeviseConfig
+from utils.datasets import load_awa2
+from utils.metrics import (
+    gamma_grid,
+    gzsl_table_row,
+    per_class_mean_accuracy,
+    select_gamma,
+    zsl_scores,
+)
+from utils.runtime import choose_device, mixed_precision_enabled, seed_everything, use_channels_last
+from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class
+from utils.splits.copy_awa2 import copy_awa2
+from utils.splits.move_awa2 import move_awa2
+from utils.splits.settings import prepare_split_folder, record_split_settings
+from utils.stages.embeddings import EmbeddingSet
+from utils.training.checkpoints import (
     Decision,
     arrays_sha256,
     decide,
@@ -69,15 +84,7 @@ from utils.checkpoints import (
     record,
     shaping_settings,
 )
-from utils.cli import ArgumentParser, cli_entry
-from utils.config import DeviseConfig
-from utils.copy_awa2 import copy_awa2
-from utils.datasets import load_awa2
-from utils.embeddings import EmbeddingSet
-from utils.metrics import gzsl_scores, per_class_mean_accuracy, select_gamma, zsl_scores
-from utils.move_awa2 import move_awa2
-from utils.runtime import choose_device, mixed_precision_enabled, seed_everything, use_channels_last
-from utils.split_settings import prepare_split_folder, record_split_settings
+from utils.training.threads import set_cpu_threads
 from utils.word_vectors import class_word_matrix
 
 Items = list[tuple[Path, str]]
@@ -89,7 +96,7 @@ Items = list[tuple[Path, str]]
 
 def ensure_split(config: DeviseConfig) -> Path:
     """``config.split_dir`` with ``train/``, ``valid/`` and ``test/`` of the config's split settings, made by the
-    split scripts when missing or recorded with other settings (:mod:`utils.split_settings`, which says so)."""
+    split scripts when missing or recorded with other settings (:mod:`utils.splits.settings`, which says so)."""
     split_dir = Path(config.split_dir)
     state = prepare_split_folder(config)
     if not state.up_to_date:
@@ -112,16 +119,10 @@ def folder_items(folder: Path, classes: Sequence[str] | None = None) -> Items:
 
 
 def split_items_per_class(items: Items, fraction: float, seed: int) -> tuple[Items, Items]:
-    """A seeded ``fraction`` of each class's items (at least one when a class has two) → second list."""
-    generator = np.random.default_rng(seed)
-    kept, held_out = [], []
-    for name in sorted({name for _, name in items}):
-        of_class = [item for item in items if item[1] == name]
-        order = generator.permutation(len(of_class))
-        n_held = min(len(of_class) - 1, max(1, int(round(fraction * len(of_class))))) if len(of_class) > 1 else 0
-        held_out += [of_class[i] for i in sorted(order[:n_held])]
-        kept += [of_class[i] for i in sorted(order[n_held:])]
-    return kept, held_out
+    """A seeded ``fraction`` of each class's items (at least one when a class has two) → second list
+    (:func:`utils.splits.classes.hold_out_per_class`; class by class, in their given order within a class)."""
+    kept, held_out = hold_out_per_class([name for _, name in items], fraction, seed)
+    return [items[i] for i in kept], [items[i] for i in held_out]
 
 
 def image_dataloaders(
@@ -132,12 +133,12 @@ def image_dataloaders(
 
     Labels are indices into ``class_names`` (the vocabulary), so column ``j`` of a classifier — and
     row ``j`` of the label vectors given to a DeViSE loss — is ``class_names[j]``. With ``config.image_cache``
-    the images are read from the image cache (:func:`utils.image_cache.cached_image_paths`; stale entries are
+    the images are read from the image cache (:func:`utils.training.image_cache.cached_image_paths`; stale entries are
     built first) and ``dls.image_cache`` keeps it for :func:`embed_paths`. Worker processes, pinned memory and
     persistent workers come from :func:`utils.runtime.loader_options` (none on the CPU).
     """
-    from utils.image_cache import image_cache_for
     from utils.runtime import loader_options
+    from utils.training.image_cache import image_cache_for
 
     items = list(train_items) + list(valid_items)
     image_cache = image_cache_for(config)
@@ -325,11 +326,6 @@ class EmbeddingSnapshots(Callback):
         self.phases.append(self.phase)
 
 
-def configure_threads(config: DeviseConfig) -> None:
-    if config.cpu_threads:
-        torch.set_num_threads(config.cpu_threads)
-
-
 def build_learner(
     dls: DataLoaders, model: nn.Module, loss_func: nn.Module, metrics: list, config: DeviseConfig,
     name: str, device: torch.device | str = "cpu",
@@ -390,8 +386,8 @@ def shaping_fields(name: str) -> tuple[str, ...]:
 
 def run_settings(config: DeviseConfig, name: str, **extra: Any) -> dict[str, Any]:
     """The shaping settings of run ``name``: its fields' values (:func:`shaping_fields`) and ``extra`` inputs,
-    plus the image cache's side when the cache is on (:func:`utils.image_cache.image_cache_settings`)."""
-    from utils.image_cache import image_cache_settings
+    plus the image cache's side when the cache is on (:func:`utils.training.image_cache.image_cache_settings`)."""
+    from utils.training.image_cache import image_cache_settings
 
     return shaping_settings(config, shaping_fields(name), **image_cache_settings(config), **extra)
 
@@ -424,7 +420,7 @@ def _decide_or_load(
     learn: Learner, config: DeviseConfig, name: str, checkpoint: Path, settings: dict[str, Any],
     device: torch.device | str,
 ) -> Decision:
-    """Decide whether run ``name`` trains (:mod:`utils.checkpoints`); when it does not, load its weights into
+    """Decide whether run ``name`` trains (:mod:`utils.training.checkpoints`); when it does not, load its weights into
     ``learn``. The decision's fingerprint is kept on ``learn`` as the upstream input of runs built on it."""
     decision = decide(checkpoint, settings, config, name=name)
     learn.checkpoint_fingerprint = decision.fingerprint
@@ -443,7 +439,7 @@ class TrainedModel:
 
     Attributes:
         epoch_seconds: every epoch of every phase, as recorded when it was trained (also when loaded).
-        decision: why it was trained or loaded (:class:`utils.checkpoints.Decision`).
+        decision: why it was trained or loaded (:class:`utils.training.checkpoints.Decision`).
     """
 
     learn: Learner
@@ -462,7 +458,7 @@ def classifier_learner(
     name: str, device: torch.device | str = "cpu", initial_body: nn.Module | None = None,
 ) -> Learner:
     """An untrained stage-1 ``Learner``: body + :class:`ClassifierHead`, cross-entropy, accuracy and error rate."""
-    configure_threads(config)
+    set_cpu_threads(config.cpu_threads)
     body, n_features = create_body(backbone, pretrained=config.pretrained and initial_body is None)
     if initial_body is not None:
         body = copy.deepcopy(initial_body)
@@ -481,7 +477,7 @@ def train_classifier(
     Pretrained bodies are fine-tuned the fastai way (head first, then all); bodies trained from
     scratch get ``fit_one_cycle`` on everything. The checkpoint is reused only while the settings of
     :func:`shaping_fields` (plus ``backbone`` and ``initial_fingerprint``) are unchanged
-    (:mod:`utils.checkpoints`). Everything random is seeded from ``config.seed`` first, so the run is the same
+    (:mod:`utils.training.checkpoints`). Everything random is seeded from ``config.seed`` first, so the run is the same
     whatever ran before it in the process.
 
     Args:
@@ -605,7 +601,7 @@ def train_devise(
         (n_epochs, n_probe, embedding_dim), ``phases`` and ``paths`` (saved as ``<name>_snapshots.npz``).
     """
     seed_everything(config.seed)
-    configure_threads(config)
+    set_cpu_threads(config.cpu_threads)
     n_features = feature_channels(stage1.model.body)
     dls = image_dataloaders(train_items, valid_items, class_names, config, device)
     vectors = torch.as_tensor(class_word_vectors, dtype=torch.float32)
@@ -712,15 +708,10 @@ def evaluate_embeddings(embeddings: EmbeddingSet, gamma: float = 0.0) -> dict[st
     GZSL is reported twice: uncalibrated (γ = 0) and with the calibration ``gamma`` chosen on
     validation data (:func:`choose_gamma`).
     """
-    scores = embeddings.scores()
     zsl = zero_shot_scores(embeddings)
-    raw = gzsl_scores(scores, embeddings.labels, embeddings.seen_class_mask, 0.0)
-    calibrated = gzsl_scores(scores, embeddings.labels, embeddings.seen_class_mask, gamma)
     return {
         "T1": zsl["top1"], "hit@5": zsl.get("hit_at_5", float("nan")), "chance T1": 1.0 / len(embeddings.unseen_classes),
-        "U (γ=0)": raw["unseen_accuracy"], "S (γ=0)": raw["seen_accuracy"], "H (γ=0)": raw["harmonic_mean"],
-        "γ (validation)": gamma,
-        "U": calibrated["unseen_accuracy"], "S": calibrated["seen_accuracy"], "H": calibrated["harmonic_mean"],
+        **gzsl_table_row(embeddings.scores(), embeddings.labels, embeddings.seen_class_mask, gamma),
     }
 
 
@@ -739,8 +730,8 @@ def choose_gamma(
     Returns:
         ``(gamma, table, validation_classes)``.
     """
-    generator = np.random.default_rng(config.seed)
-    validation_classes = sorted(generator.choice(list(seen_classes), config.n_validation_classes, replace=False))
+    validation_classes = list(choose_pseudo_unseen(seen_classes, config.n_validation_classes,
+                                                   np.random.default_rng(config.seed)))
     train_classes = [name for name in seen_classes if name not in validation_classes]
     fit_items, held_out = split_items_per_class(
         [item for item in train_items if item[1] in train_classes], config.validation_holdout_fraction, config.seed)
@@ -797,7 +788,7 @@ EMBEDDINGS_FILE = "embeddings.npz"
 
 def save_embeddings(embeddings: EmbeddingSet, config: DeviseConfig, devise: TrainedModel) -> Path:
     """Write ``<run_dir>/embeddings.npz`` and, beside it, the fingerprint of the DeViSE run that made it
-    (``embeddings.json``, :func:`utils.checkpoints.record`), so notebooks 03 and 04 know whether it is current."""
+    (``embeddings.json``, :func:`utils.training.checkpoints.record`), so notebooks 03 and 04 know whether it is current."""
     path = embeddings.save(Path(config.run_dir) / EMBEDDINGS_FILE)
     record(path, {"devise": devise.fingerprint}, config)
     return path
@@ -879,10 +870,10 @@ def run_devise(config: DeviseConfig, device: torch.device | str = "cpu", oracle:
     return {"figures": figures, "embeddings_file": made.embeddings_file, "stage1": made.stage1, "devise": made.devise}
 
 
-@cli_entry("python -m utils.devise")
+@cli_entry("python -m utils.stages.devise")
 def main(argv: Sequence[str] | None = None) -> int:
     """Train (or load) stages 1 and 2 of a profile and print the figures; errors are one line (:mod:`utils.cli`)."""
-    parser = ArgumentParser(prog="python -m utils.devise", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m utils.stages.devise", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
     parser.add_argument("--loss", default=None, choices=["cosine", "hinge_rank"], help="default: the profile's")
     parser.add_argument("--no-oracle", action="store_true", help="skip the supervised reference")

@@ -2,9 +2,9 @@
 
 Usage::
 
-    python -m utils.move_awa2 DST --valid 0.1 --seed 0 [--dry-run] [--quiet]
+    python -m utils.splits.move_awa2 DST --valid 0.1 --seed 0 [--dry-run] [--quiet]
 
-``DST`` is a folder written by :mod:`utils.copy_awa2`. Which images of a class are validation images
+``DST`` is a folder written by :mod:`utils.splits.copy_awa2`. Which images of a class are validation images
 is a deterministic function of the seed, the class name and the class's **full** set of image
 names (``train/<class>/`` together with ``valid/<class>/``), never of what has been moved so far.
 So re-running the command, also after it was killed half-way, picks the same images and completes
@@ -16,7 +16,7 @@ Number of validation images of a class with ``n`` images and fraction ``f``: ``r
 class keeps a training image; a class with fewer than 2 images keeps them all in ``train/``.
 
 Moves are verified copies followed by deleting the source (see :mod:`utils.fileops`). A split made
-with ``python -m utils.copy_awa2 --link`` holds hard links of the data set's images; such an image is
+with ``python -m utils.splits.copy_awa2 --link`` holds hard links of the data set's images; such an image is
 moved by one rename when ``valid/`` is on the same file system as ``train/`` (it stays a link of the
 data set, costs no copy, and is under exactly one split name at every instant). Across file systems
 it is copied and verified, then only the ``train/`` (or ``valid/``) name is unlinked: the data set's
@@ -47,7 +47,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from utils.cli import ArgumentParser, cli_entry
-from utils.copy_awa2 import list_images
 from utils.fileops import (
     TransferSummary,
     path_within,
@@ -57,6 +56,7 @@ from utils.fileops import (
     safe_move,
     same_file_reason,
 )
+from utils.splits.copy_awa2 import list_images
 
 TRAIN_SPLIT = "train"
 VALID_SPLIT = "valid"
@@ -160,7 +160,7 @@ def plan_move(dst: Path, valid_fraction: float, seed: int = 0) -> list[ClassMove
     if not dst.is_dir():
         raise MoveError(f"folder not found: {dst}")
     if not (dst / TRAIN_SPLIT).is_dir():
-        raise MoveError(f"no train/ folder (run utils.copy_awa2 first): {dst / TRAIN_SPLIT}")
+        raise MoveError(f"no train/ folder (run utils.splits.copy_awa2 first): {dst / TRAIN_SPLIT}")
     check_split_folders(dst)
     class_names = sorted(
         {
@@ -261,7 +261,7 @@ def move_awa2(
     Safe to re-run, also after being killed: the same images are chosen and the move is completed.
 
     Args:
-        dst: a folder with ``train/<class>/`` (as written by :func:`utils.copy_awa2.copy_awa2`).
+        dst: a folder with ``train/<class>/`` (as written by :func:`utils.splits.copy_awa2.copy_awa2`).
         valid_fraction: share of each class's images that goes to ``valid/``, in ``[0, 1)``.
         seed: seed of the choice.
         dry_run: count what would happen; touch nothing.
@@ -308,13 +308,13 @@ def _image_names(folder: Path) -> set[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface of ``python -m utils.move_awa2``."""
+    """The command-line interface of ``python -m utils.splits.move_awa2``."""
     parser = ArgumentParser(
-        prog="python -m utils.move_awa2",
+        prog="python -m utils.splits.move_awa2",
         description="Move a seeded fraction of each DST/train/<class>/ into DST/valid/<class>/ (safe to re-run).",
     )
     parser.add_argument(
-        "dst", type=Path, metavar="DST", help="folder with train/<class>/ (from utils.copy_awa2)"
+        "dst", type=Path, metavar="DST", help="folder with train/<class>/ (from utils.splits.copy_awa2)"
     )
     parser.add_argument(
         "--valid",
@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@cli_entry("python -m utils.move_awa2")
+@cli_entry("python -m utils.splits.move_awa2")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 done, 1 conflicts, 2 error: one line, :mod:`utils.cli`)."""
     arguments = build_parser().parse_args(argv)

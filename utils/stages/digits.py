@@ -14,8 +14,6 @@ and returns ``None``, so notebooks run headless anyway.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +22,12 @@ import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 from torch import nn
 
-from models.pair_losses import build_pair_loss, pairwise_distances
+from models.losses import build_pair_loss, pairwise_distances
 from models.siamese import build_siamese_encoder
-from utils.checkpoints import Decision, canonical, decide, load_state_into, record, save_weights
-from utils.episodes import best_threshold, binary_accuracy, pair_distances, sample_pairs
 from utils.runtime import seed_everything
+from utils.stages.episodes import best_threshold, binary_accuracy, pair_distances, sample_pairs
+from utils.training.checkpoints import Decision, canonical, decide, load_state_into, record, save_weights
+from utils.training.threads import cpu_threads
 
 DIGIT_SIDE = 8
 DIGIT_MAX_VALUE = 16.0  # load_digits counts on-pixels of a 4×4 block of the 32×32 scan: 0..16
@@ -104,7 +103,7 @@ class DigitSiamese:
 
 def _augment_digits(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Shift by up to one pixel and binarise half of the batch, since drawn digits are black and white."""
-    from utils.siamese_training import augment_batch
+    from utils.stages.siamese import augment_batch
 
     shifted = augment_batch(images, generator, padding=1, flip=False, fill=-1.0)
     binarise = torch.rand(images.shape[0], generator=generator) < 0.5
@@ -148,7 +147,7 @@ def train_digit_siamese(
 
     20% of the digits choose the threshold (validation pairs) and 20% measure the test accuracy. With a
     ``folder``, ``model.pt`` is reused while the settings of :func:`digits_settings` are unchanged
-    (:mod:`utils.checkpoints`); the decision is printed and kept in ``DigitSiamese.decision``.
+    (:mod:`utils.training.checkpoints`); the decision is printed and kept in ``DigitSiamese.decision``.
 
     Args:
         epochs: passes over the training digits.
@@ -184,7 +183,8 @@ def train_digit_siamese(
         if checkpoint is not None:
             save_weights(encoder.state_dict(), checkpoint)
     encoder.to(device).eval()
-    with _one_cpu_thread(torch.device(device)), torch.no_grad():
+    # 8×8 digits make convolutions so small that extra CPU threads only wait for each other.
+    with cpu_threads(1 if torch.device(device).type == "cpu" else None), torch.no_grad():
         embeddings = encoder(digits_to_tensor(images).to(device)).cpu()
     first, second, same = sample_pairs(labels[validation_indices], 2_000, seed=seed)
     threshold = best_threshold(
@@ -200,21 +200,9 @@ def train_digit_siamese(
     return DigitSiamese(encoder, threshold, distance, test_accuracy, decision)
 
 
-@contextmanager
-def _one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """8×8 digits make convolutions so small that extra CPU threads only wait for each other."""
-    previous = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _fit_digits(encoder, images, labels, epochs, seed, device, loss, distance, margin) -> None:
     device = torch.device(device)
-    with _one_cpu_thread(device):
+    with cpu_threads(1 if device.type == "cpu" else None):  # 8×8 digits: one thread is fastest
         _fit_digit_batches(encoder, images, labels, epochs, seed, device, loss, distance, margin)
 
 

@@ -1,0 +1,114 @@
+"""In-memory splits of images and classes, one implementation for every stage.
+
+* :func:`hold_out_per_class` — a seeded share of each class's items held out (notebooks 02 and 05);
+* :func:`choose_pseudo_unseen` — the seen classes that play unseen ones while γ is chosen (02, 05);
+* :func:`split_images` — xlsa17's trainval / test_seen / test_unseen (+ train / val) of an image set (05);
+* :func:`first_per_class` — a per-class cap on an image set (05, the budgets).
+
+The split *scripts* (:mod:`utils.splits.copy_awa2`, :mod:`utils.splits.move_awa2`) choose files on disk
+instead, as a seeded function of each class's file names, so that a re-run after a crash picks the same files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["choose_pseudo_unseen", "first_per_class", "hold_out_per_class", "split_images"]
+
+
+def hold_out_per_class(
+    item_classes: Sequence, fraction: float, seed: int | np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(kept, held_out)`` of the items, holding out a seeded ``fraction`` of each class.
+
+    Classes are visited in sorted order and each class's positions are permuted by the generator; a class
+    with two items or more keeps at least one and gives at least one (``min(n - 1, max(1, round(f·n)))``),
+    a class with one item keeps it. Both arrays list positions class by class (sorted classes), ascending
+    within a class.
+
+    Args:
+        item_classes: the class (index or name) of every item, of length n_items.
+        fraction: the share of each class to hold out.
+        seed: a seed, or a ``numpy.random.Generator`` to draw from.
+
+    Returns:
+        Two int arrays of positions into ``item_classes``.
+    """
+    classes = np.asarray(item_classes)
+    generator = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    kept, held_out = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for class_value in np.unique(classes):
+        members = np.flatnonzero(classes == class_value)
+        order = generator.permutation(members.size)
+        n_out = min(members.size - 1, max(1, int(round(fraction * members.size)))) if members.size > 1 else 0
+        held_out.append(np.sort(members[order[:n_out]]))
+        kept.append(np.sort(members[order[n_out:]]))
+    return np.concatenate(kept), np.concatenate(held_out)
+
+
+def choose_pseudo_unseen(seen_classes: Sequence, n_classes: int, generator: np.random.Generator) -> np.ndarray:
+    """``n_classes`` of ``seen_classes`` drawn without replacement, sorted: the pseudo-unseen validation classes.
+
+    Calibrated stacking's γ is chosen on them (Chao et al., ECCV 2016): they are left out of training so that
+    they look unseen (Xian et al., TPAMI 2018, the xlsa17 protocol).
+    """
+    return np.sort(generator.choice(np.asarray(seen_classes), n_classes, replace=False))
+
+
+def split_images(
+    labels: np.ndarray,
+    seen_classes: Sequence[int],
+    unseen_classes: Sequence[int],
+    test_seen_fraction: float = 0.2,
+    n_validation_classes: int = 10,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """An xlsa17-style split of an image set: trainval / test_seen / test_unseen, and train / val.
+
+    Every image of an unseen class goes to ``test_unseen``; a seeded ``test_seen_fraction`` of each
+    seen class to ``test_seen``, the rest to ``trainval``. ``n_validation_classes`` seen classes,
+    chosen with the seed, are the pseudo-unseen validation classes: ``val`` holds their trainval
+    images and ``train`` the trainval images of the other seen classes, so train and val partition
+    trainval (as in xlsa17's clean ``att_splits_trainval_fixed_2020.mat``).
+
+    Args:
+        labels: class index of every image, of shape (n_images,).
+        seen_classes: class indices trained on.
+        unseen_classes: class indices never trained on.
+        test_seen_fraction: share of each seen class held out for GZSL testing.
+        n_validation_classes: how many seen classes become validation classes.
+        seed: seed of the choice.
+
+    Returns:
+        ``{"trainval", "test_seen", "test_unseen", "train", "val"}`` → sorted 0-based image indices,
+        and ``"validation_classes"`` → the sorted validation class indices.
+    """
+    labels = np.asarray(labels)
+    generator = np.random.default_rng(seed)
+    trainval, test_seen = [], []
+    for class_index in seen_classes:
+        images = generator.permutation(np.flatnonzero(labels == class_index))
+        n_test = int(round(test_seen_fraction * images.size))
+        test_seen.append(images[:n_test])
+        trainval.append(images[n_test:])
+    trainval_indices = np.sort(np.concatenate(trainval))
+    validation_classes = choose_pseudo_unseen(seen_classes, n_validation_classes, generator)
+    is_val = np.isin(labels[trainval_indices], validation_classes)
+    return {
+        "trainval": trainval_indices,
+        "test_seen": np.sort(np.concatenate(test_seen)),
+        "test_unseen": np.flatnonzero(np.isin(labels, np.asarray(unseen_classes))),
+        "train": trainval_indices[~is_val],
+        "val": trainval_indices[is_val],
+        "validation_classes": validation_classes,
+    }
+
+
+def first_per_class(labels: np.ndarray, images_per_class: int | None) -> np.ndarray:
+    """Indices of the first ``images_per_class`` images of every class (all images if ``None``), sorted."""
+    labels = np.asarray(labels)
+    if images_per_class is None:
+        return np.arange(labels.size)
+    return np.sort(np.concatenate([np.flatnonzero(labels == c)[:images_per_class] for c in np.unique(labels)]))
