@@ -1,15 +1,13 @@
 """The copy/move split scripts on a fake AwA2 tree: placement, re-runs, conflicts, dry runs, crashes."""
 
 import hashlib
-import os
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.utils._split_cli import run_cli
 from utils import fileops
 from utils.config import AWA2_UNSEEN_CLASSES
 from utils.splits import copy_awa2 as copy_module
@@ -63,23 +61,6 @@ def names_in(folder: Path) -> set[str]:
 
 def partial_files(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if fileops.is_partial(path)]
-
-
-def run_cli(module: str, arguments, repo_root: Path, crash_after=None, crash_stage=None):
-    environment = {**os.environ, "PYTHONPATH": str(repo_root)}
-    environment.pop(fileops.CRASH_AFTER_ENV, None)
-    environment.pop(fileops.CRASH_STAGE_ENV, None)
-    if crash_after is not None:
-        environment[fileops.CRASH_AFTER_ENV] = str(crash_after)
-        environment[fileops.CRASH_STAGE_ENV] = crash_stage or "complete"
-    return subprocess.run(
-        [sys.executable, "-m", module, *map(str, arguments)],
-        cwd=repo_root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

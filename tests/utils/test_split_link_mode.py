@@ -7,12 +7,11 @@ nothing is ever duplicated inside the split (an image is in ``train/`` or ``vali
 import errno
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.utils._split_cli import run_cli
 from utils import fileops
 from utils.config import DataConfig
 from utils.fileops import (
@@ -84,23 +83,6 @@ def assert_every_image_linked_once(awa2_root: Path, split: Path) -> None:
         source = source_of(awa2_root, image)
         assert image.stat().st_ino == source.stat().st_ino, image
         assert source.stat().st_nlink == 2, source
-
-
-def run_cli(module: str, arguments, repo_root: Path, crash_after=None, crash_stage=None):
-    environment = {**os.environ, "PYTHONPATH": str(repo_root)}
-    environment.pop(fileops.CRASH_AFTER_ENV, None)
-    environment.pop(fileops.CRASH_STAGE_ENV, None)
-    if crash_after is not None:
-        environment[fileops.CRASH_AFTER_ENV] = str(crash_after)
-        environment[fileops.CRASH_STAGE_ENV] = crash_stage or "complete"
-    return subprocess.run(
-        [sys.executable, "-m", module, *map(str, arguments)],
-        cwd=repo_root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture
