@@ -71,7 +71,7 @@ SEED_A_FIELDS = (
 folder, the cap per class, the trainval/test_seen split and its validation classes) and at what size; the
 body it starts from; its training (epochs, batches, learning rate, schedule, weight decay, float16 on CUDA;
 the loss is always BCE on the binary attributes); and the seed of the split, initial weights, batch order and
-flips. With the image cache on, its side is added too (:func:`utils.image_cache.image_cache_settings`: the
+flips. With the image cache on, its side is added too (:func:`utils.training.image_cache.image_cache_settings`: the
 cached pixels differ slightly from a resize of the original)."""
 
 FEATURE_REGRESSOR_FIELDS = (
