@@ -171,10 +171,9 @@ TINY_IMAGES_PER_CLASS = 4
 
 
 def awa2_split_dir(config: BaseConfig) -> Path:
-    """``config.split_dir``, or by default ``<outputs>/<run label>/awa2_split``: one folder per profile and budget,
-    shared by notebook 00 (which writes it) and notebooks 01–04 (which read it)."""
-    split_dir = getattr(config, "split_dir", None)
-    return Path(split_dir) if split_dir is not None else Path(config.outputs) / config.run_label / "awa2_split"
+    """The default ``split_dir``: ``<outputs>/<run label>/awa2_split``, one folder per profile and budget, shared by
+    notebook 00 (which writes it) and notebooks 01–04 (which read it)."""
+    return Path(config.outputs) / config.run_label / "awa2_split"
 
 
 @dataclass
@@ -200,7 +199,22 @@ class BaseConfig:
 
     def __post_init__(self) -> None:
         self.validate()
+        # Path fields left at None follow ``outputs`` (and the profile) from now on, until set by hand.
+        object.__setattr__(self, "_derived_paths", tuple(name for name in self.derived_paths() if getattr(self, name) is None))
+        self._derive_paths()
         object.__setattr__(self, "_check_assignments", True)
+
+    @classmethod
+    def derived_paths(cls) -> dict[str, Any]:
+        """Path fields whose ``None`` means a default place under the config's own ``outputs``: ``{field: function of
+        the config}``. Such a field is derived again after every assignment (``config.outputs = drive`` moves the
+        split folder too), until it is set by hand; setting it back to ``None`` derives it again."""
+        return {}
+
+    def _derive_paths(self) -> None:
+        derive = self.derived_paths()
+        for name in self.__dict__.get("_derived_paths", ()):
+            object.__setattr__(self, name, derive[name](self))
 
     def __setattr__(self, key: str, value: Any) -> None:
         """Once built, a config checks every assignment as it checks a new config: ``config.epochs = 0`` in a
@@ -220,6 +234,10 @@ class BaseConfig:
         except ConfigError:
             object.__setattr__(self, key, previous)
             raise
+        if key in self.derived_paths():
+            derived = tuple(name for name in self._derived_paths if name != key)
+            object.__setattr__(self, "_derived_paths", derived + ((key,) if value is None else ()))
+        self._derive_paths()
 
     def validate(self) -> None:
         """Check every field; called when the config is built (directly or by :meth:`for_profile`) and after
@@ -333,9 +351,9 @@ class DataConfig(BaseConfig):
     split_link: bool = False
     show_images_per_class: int = 4
 
-    def __post_init__(self) -> None:
-        super().__post_init__()  # validates every field
-        self.split_dir = awa2_split_dir(self)
+    @classmethod
+    def derived_paths(cls) -> dict[str, Any]:
+        return {"split_dir": awa2_split_dir}
 
     def datasets_to_check(self) -> dict[str, Path]:
         """Every data set the course reads in this profile, ``{data set: path}`` (the keys name the download):
@@ -438,10 +456,9 @@ class AttributeZslConfig(BaseConfig):
     cache_side: int = 256
     cache_root: Path | None = None
 
-    def __post_init__(self) -> None:
-        super().__post_init__()  # validates every field
-        if self.xlsa17_dir is None:
-            self.xlsa17_dir = self.run_dir / "xlsa17" / self.xlsa17_dataset
+    @classmethod
+    def derived_paths(cls) -> dict[str, Any]:
+        return {"xlsa17_dir": lambda config: config.run_dir / "xlsa17" / config.xlsa17_dataset}
 
     @property
     def run_dir(self) -> Path:
@@ -568,10 +585,9 @@ class SiameseConfig(BaseConfig):
     cpu_threads: int | None = None
     checkpoint_dir: Path | None = None
 
-    def __post_init__(self) -> None:
-        super().__post_init__()  # validates every field
-        if self.checkpoint_dir is None:
-            self.checkpoint_dir = Path(self.outputs) / "siamese"
+    @classmethod
+    def derived_paths(cls) -> dict[str, Any]:
+        return {"checkpoint_dir": lambda config: Path(config.outputs) / "siamese"}
 
     @property
     def run_dir(self) -> Path:
@@ -828,9 +844,9 @@ class DeviseConfig(BaseConfig):
         """Where this profile's checkpoints, logs, embeddings and figures go: ``outputs/devise/<run label>``."""
         return Path(self.outputs) / "devise" / self.run_label
 
-    def __post_init__(self) -> None:
-        super().__post_init__()  # validates every field
-        self.split_dir = awa2_split_dir(self)
+    @classmethod
+    def derived_paths(cls) -> dict[str, Any]:
+        return {"split_dir": awa2_split_dir}
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:

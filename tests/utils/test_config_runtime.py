@@ -80,3 +80,30 @@ def test_search_config_inherits_the_embedding_settings_of_its_profile():
     # In `full` free text goes through the label vectors' own fastText model, so queries share their space.
     assert SearchConfig.for_profile("full").text_vectors is None
     assert SearchConfig.for_profile("sample").text_vectors == "glove:6B-50d"
+
+
+def test_default_paths_follow_the_outputs_folder_until_set_by_hand(tmp_path):
+    # Colab: build the config, then point outputs at Drive; checkpoints and the split folder must both move.
+    from utils.config import AttributeZslConfig, DataConfig, DeviseConfig, SiameseConfig
+
+    devise = DeviseConfig.for_profile("smoke")
+    devise.outputs = tmp_path / "drive"
+    assert devise.split_dir == tmp_path / "drive" / "smoke" / "awa2_split"
+    assert devise.run_dir == tmp_path / "drive" / "devise" / "smoke"
+    attributes = AttributeZslConfig.for_profile("smoke")
+    attributes.outputs = tmp_path / "drive"
+    assert attributes.xlsa17_dir == tmp_path / "drive" / "attribute_zsl" / "smoke" / "xlsa17" / "AWA2"
+    siamese = SiameseConfig.for_profile("smoke")
+    siamese.outputs = tmp_path / "drive"
+    assert siamese.checkpoint_dir == tmp_path / "drive" / "siamese"
+    data = DataConfig.for_profile("full", budget="tiny", outputs=tmp_path)
+    assert data.split_dir == tmp_path / "full-tiny" / "awa2_split"
+    data.budget = None  # the real run: its own folder, never the rehearsal's
+    assert data.split_dir == tmp_path / "full" / "awa2_split"
+
+    data.split_dir = tmp_path / "mine"  # set by hand: it stays
+    data.outputs = tmp_path / "elsewhere"
+    assert data.split_dir == tmp_path / "mine"
+    data.split_dir = None  # back to the default
+    assert data.split_dir == tmp_path / "elsewhere" / "full" / "awa2_split"
+    assert DataConfig.for_profile("smoke", split_dir=tmp_path / "given").split_dir == tmp_path / "given"
