@@ -302,6 +302,50 @@ class SearchIndex:
         )
 
 
+class HnswIndex(SearchIndex):
+    """What every HNSW backend shares (Malkov & Yashunin, TPAMI 2018): its knobs, their ``index.json`` record,
+    ``ef_search`` changed without a rebuild, and the thread count. Subclasses build, query, save and load.
+
+    Args:
+        dimension: see :class:`SearchIndex`.
+        source: see :class:`SearchIndex`.
+        M: graph degree; 16 to 48 suit 50- to 300-d embeddings.
+        ef_construction: candidate list size while building.
+        ef_search: candidate list size while querying; at least ``k`` is used.
+        num_threads: threads for building and batched queries; 0 uses every core.
+    """
+
+    def __init__(
+        self,
+        dimension: int | None = None,
+        source: str = "",
+        M: int = 16,
+        ef_construction: int = 200,
+        ef_search: int = 100,
+        num_threads: int = 0,
+    ) -> None:
+        super().__init__(dimension, source)
+        self.M = int(M)
+        self.ef_construction = int(ef_construction)
+        self.ef_search = int(ef_search)
+        self.num_threads = int(num_threads)
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "M": self.M,
+            "ef_construction": self.ef_construction,
+            "ef_search": self.ef_search,
+            "num_threads": self.num_threads,
+        }
+
+    def set_ef_search(self, ef_search: int) -> None:
+        """Change ``ef_search`` (recall against speed) without rebuilding."""
+        self.ef_search = int(ef_search)
+
+    def _threads(self) -> int:
+        return self.num_threads if self.num_threads > 0 else (os.cpu_count() or 1)
+
+
 def _construct(cls: type[SearchIndex], folder: Path, metadata: dict[str, Any]) -> SearchIndex:
     """An empty index of ``cls`` with the dimension, source and parameters ``index.json`` records."""
     try:

@@ -6,7 +6,6 @@ the rest of :mod:`utils.search` works without it.
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from utils.search.base import IndexMismatchError, SearchIndex, _construct
+from utils.search.base import HnswIndex, IndexMismatchError, _construct
 
 FAISS_INDEX_FILE = "index.faiss"
 
@@ -41,7 +40,7 @@ def _faiss_problem(error: Exception) -> str:
     return (match.group(1) if match else text)[:160] or "no message"
 
 
-class FaissHnswIndex(SearchIndex):
+class FaissHnswIndex(HnswIndex):
     """Approximate cosine search with an HNSW graph (Malkov & Yashunin, TPAMI 2018) from FAISS.
 
     The same algorithm and parameters as :class:`NmslibIndex` (FAISS's ``IndexHNSWFlat``, which keeps
@@ -70,26 +69,14 @@ class FaissHnswIndex(SearchIndex):
         ef_search: int = 100,
         num_threads: int = 0,
     ) -> None:
-        super().__init__(dimension, source)
-        self.M = int(M)
-        self.ef_construction = int(ef_construction)
-        self.ef_search = int(ef_search)
-        self.num_threads = int(num_threads)
+        super().__init__(dimension, source, M, ef_construction, ef_search, num_threads)
         if self.M < 2:
             raise ValueError(f"M must be at least 2, got {self.M}")
         self._faiss = _import_faiss()
         self._index: Any = None
 
-    def parameters(self) -> dict[str, Any]:
-        return {
-            "M": self.M,
-            "ef_construction": self.ef_construction,
-            "ef_search": self.ef_search,
-            "num_threads": self.num_threads,
-        }
-
     def _set_threads(self) -> None:
-        self._faiss.omp_set_num_threads(self.num_threads if self.num_threads > 0 else (os.cpu_count() or 1))
+        self._faiss.omp_set_num_threads(self._threads())
 
     def _add_unit_vectors(self, unit_vectors: np.ndarray) -> None:
         if self._index is None:
@@ -105,10 +92,6 @@ class FaissHnswIndex(SearchIndex):
         if self.count == 0:
             raise ValueError("cannot build an empty faiss-hnsw index: add vectors first")
         return self
-
-    def set_ef_search(self, ef_search: int) -> None:
-        """Change ``ef_search`` (recall against speed) without rebuilding."""
-        self.ef_search = int(ef_search)
 
     def _query_unit_vectors(self, unit_queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self._index.hnsw.efSearch = max(self.ef_search, k)

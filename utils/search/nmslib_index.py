@@ -5,13 +5,12 @@ nmslib is imported when an :class:`NmslibIndex` is created, not when this module
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from utils.search.base import IndexMismatchError, SearchIndex, _construct
+from utils.search.base import HnswIndex, IndexMismatchError, _construct
 
 NMSLIB_INDEX_FILE = "index.nmslib"
 NMSLIB_DATA_SUFFIX = ".dat"
@@ -26,7 +25,7 @@ def _import_nmslib():
     return nmslib
 
 
-class NmslibIndex(SearchIndex):
+class NmslibIndex(HnswIndex):
     """Approximate cosine search with an HNSW graph (Malkov & Yashunin, TPAMI 2018) from nmslib.
 
     HNSW links every item to about ``M`` neighbours on each of a few layers, coarse to fine, and a
@@ -60,25 +59,10 @@ class NmslibIndex(SearchIndex):
         ef_search: int = 100,
         num_threads: int = 0,
     ) -> None:
-        super().__init__(dimension, source)
-        self.M = int(M)
-        self.ef_construction = int(ef_construction)
-        self.ef_search = int(ef_search)
-        self.num_threads = int(num_threads)
+        super().__init__(dimension, source, M, ef_construction, ef_search, num_threads)
         self._index = _import_nmslib().init(method="hnsw", space=self.NMSLIB_SPACE)
         self._built = False
         self._query_ef: int | None = None
-
-    def parameters(self) -> dict[str, Any]:
-        return {
-            "M": self.M,
-            "ef_construction": self.ef_construction,
-            "ef_search": self.ef_search,
-            "num_threads": self.num_threads,
-        }
-
-    def _threads(self) -> int:
-        return self.num_threads if self.num_threads > 0 else (os.cpu_count() or 1)
 
     def _add_unit_vectors(self, unit_vectors: np.ndarray) -> None:
         if self._built:
@@ -99,10 +83,6 @@ class NmslibIndex(SearchIndex):
             self._built = True
             self._query_ef = None
         return self
-
-    def set_ef_search(self, ef_search: int) -> None:
-        """Change ``ef_search`` (recall against speed) without rebuilding."""
-        self.ef_search = int(ef_search)
 
     def _apply_query_parameters(self, k: int) -> None:
         # efSearch below k cannot return k neighbours; and after loadIndex nmslib forgets it (ENVIRONMENT.md).

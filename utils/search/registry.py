@@ -10,7 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from utils.search.base import FORMAT_VERSION, INDEX_METADATA_FILE, SPACE, IndexMismatchError, SearchIndex
+from utils.search.base import (
+    FORMAT_VERSION,
+    INDEX_METADATA_FILE,
+    SPACE,
+    HnswIndex,
+    IndexMismatchError,
+    SearchIndex,
+)
 from utils.search.exact import ExactIndex
 from utils.search.faiss_index import FaissHnswIndex
 from utils.search.nmslib_index import NmslibIndex
@@ -59,7 +66,7 @@ def build_index(
     index = SEARCH_INDEXES[name](source=source, **parameters)
     if vectors is not None:
         index.add(vectors, labels=labels, paths=paths)
-        if isinstance(index, NmslibIndex | FaissHnswIndex):
+        if isinstance(index, HnswIndex):
             index.build()
     return index
 
