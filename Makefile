@@ -17,7 +17,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-## make course: run every notebook headless in $(PROFILE) into outputs/course/ and write results.md
+## make course: run every notebook headless in $(PROFILE) into outputs/course/$(PROFILE)/ and write results.md
 course: $(VENV)/.installed
 	$(BIN)/python -m utils.course --profile $(PROFILE)
 

@@ -24,7 +24,8 @@ from torch import nn
 from models.backbones import BodyHeadModel, ClassifierHead, create_body
 from utils.config import DeviseConfig
 from utils.runtime import seed_everything
-from utils.stages.devise import build_learner, image_dataloaders, split_items_per_class, stage1_items
+from utils.splits.folders import seen_class_items, split_items_per_class
+from utils.training.fastai_glue import build_learner, image_dataloaders
 
 
 def fresh_model(backbone: str, n_classes: int, seed: int) -> nn.Module:
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(arguments.threads)
 
     config = DeviseConfig.for_profile("sample", image_size=arguments.image_size, batch_size=arguments.batch_size)
-    train_items, valid_items, seen_classes = stage1_items(config)
+    train_items, valid_items, seen_classes = seen_class_items(config)
     per_class = {name: [item for item in train_items if item[1] == name][: arguments.images_per_class]
                  for name in seen_classes}
     train_items = [item for items in per_class.values() for item in items]

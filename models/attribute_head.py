@@ -9,7 +9,7 @@ Visual Object Categorization", TPAMI 2014) with a deep network, and the regressi
 * :class:`AttributeHead` — seed A's head: BatchNorm → ReLU → Dropout(0.25) → Linear(width, n_attributes).
 * :class:`AttributeRegressor` — a linear map or a one-hidden-layer MLP for precomputed features.
 * :func:`create_attribute_backbone` — a torchvision ResNet or a small CNN, pooled to (batch, width)
-  (the registry :data:`models.backbones.POOLED_BACKBONES`).
+  (the ``pooled`` form of the registry :data:`models.backbones.BACKBONES`).
 * :class:`AttributeNetwork` — backbone + head, end to end on images (a ``BodyHeadModel``).
 * :func:`nearest_class_scores` — scores of every class by Euclidean, cosine or Hamming distance.
 """
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.backbones import POOLED_BACKBONES, BodyHeadModel, look_up_backbone
+from models.backbones import BodyHeadModel, look_up_backbone
 
 
 class AttributeHead(nn.Sequential):
@@ -72,7 +72,7 @@ def create_attribute_backbone(name: str, pretrained: bool = False) -> tuple[nn.M
     """A backbone that maps images to pooled feature vectors, and its width.
 
     Args:
-        name: a key of :data:`models.backbones.POOLED_BACKBONES`: ``resnet18``, ``resnet34``,
+        name: a backbone of :data:`models.backbones.BACKBONES` in its ``pooled`` form: ``resnet18``, ``resnet34``,
             ``resnet50`` (torchvision; He et al., CVPR 2016; the ImageNet classifier is dropped),
             ``small_cnn`` (widths 32-64-128-128) or ``tiny_cnn`` (8-16-32).
         pretrained: load torchvision's ImageNet weights (ResNets only; downloads on first use).
@@ -83,7 +83,7 @@ def create_attribute_backbone(name: str, pretrained: bool = False) -> tuple[nn.M
     Raises:
         KeyError: naming the known backbones.
     """
-    builder, width = look_up_backbone(POOLED_BACKBONES, name)
+    builder, width = look_up_backbone(name, "pooled")
     return builder(pretrained), width
 
 

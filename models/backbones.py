@@ -5,19 +5,23 @@ trains them: stage 1 trains ``BodyHeadModel(body, ClassifierHead(...))``; stage 
 swaps the head for a :class:`models.semantic_head.SemanticHead`. fastai freezes and unfreezes by
 parameter group, so :func:`body_head_splitter` returns the body's and the head's parameters.
 
-Every body is built from a registry, name → ``(builder, n_features)``. There is one registry per
-kind of output, because the same name means different layers in different stages (``small_cnn``,
-``resnet18``) and the names are config values that shape checkpoints:
+Every backbone is built from the one registry :data:`BACKBONES`, name → :class:`Backbone`: its output width
+and a builder for each *form* it comes in. The names are config values that shape checkpoints, so a name keeps
+its layers; a stage asks for its form through :func:`look_up_backbone`:
 
-==========================  ==========================================  ==========================  =============
-registry                    output                                      front door                  notebooks
-==========================  ==========================================  ==========================  =============
-:data:`BACKBONES`           feature maps (batch, n_features, h, w)      :func:`create_body`         01–04
-:data:`POOLED_BACKBONES`    pooled features (batch, n_features)         ``models.attribute_head     05, 07
-                                                                        .create_attribute_backbone``
-:data:`SIAMESE_BACKBONES`   pooled features (batch, n_features)         ``models.siamese            06
-                                                                        .build_siamese_encoder``
-==========================  ==========================================  ==========================  =============
+================  ==========================================  ==============================================  ========
+form              output                                      front door                                      notebooks
+================  ==========================================  ==============================================  ========
+``feature_maps``  feature maps (batch, n_features, h, w)      :func:`create_body`                             01–04
+``pooled``        pooled features (batch, n_features)         ``models.attribute_head.create_attribute_backbone``  05, 07
+``encoder``       pooled features (batch, n_features), any    ``models.siamese.build_siamese_encoder``        06
+                  number of input channels
+================  ==========================================  ==============================================  ========
+
+The ResNets come as feature maps (stopped before the global pool) and pooled (the pool kept); ``small_cnn`` is
+pooled in 05/07 (four blocks, 32-64-128-128) and an encoder in 06 (:class:`SmallConvNet`, three blocks
+32-64-128 in ceil mode, so it also takes 8×8 grey digits): two small CNNs of the same width that the two stages
+have always trained under that name.
 
 Architectures:
 
@@ -39,6 +43,7 @@ Architectures:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -211,55 +216,77 @@ class SmallConvNet(nn.Module):
         return self.blocks(images).mean(dim=(2, 3))
 
 
-# ---------------------------------------------------------------------------------------------- registries
+# ---------------------------------------------------------------------------------------------- registry
 
-BACKBONES: dict[str, tuple[Callable[[bool], nn.Module], int]] = {
-    "squeezenet1_1": (_squeezenet_body, 512),
-    "resnet18": (_resnet_body(tv_models.resnet18, tv_models.ResNet18_Weights.IMAGENET1K_V1), 512),
-    "resnet34": (_resnet_body(tv_models.resnet34, tv_models.ResNet34_Weights.IMAGENET1K_V1), 512),
-    "resnet50": (_resnet_body(tv_models.resnet50, tv_models.ResNet50_Weights.IMAGENET1K_V2), 2048),
-}
-"""Feature-map bodies (stages 1–2): name → (builder taking ``pretrained``, feature channels)."""
+FORMS = {"feature_maps": "feature maps", "pooled": "pooled features", "encoder": "a Siamese encoder"}
+"""The forms a backbone comes in (fields of :class:`Backbone`) and how an error names them."""
 
-POOLED_BACKBONES: dict[str, tuple[Callable[[bool], nn.Module], int]] = {
-    "small_cnn": (lambda pretrained: small_cnn((32, 64, 128, 128)), 128),
-    "tiny_cnn": (lambda pretrained: small_cnn((8, 16, 32)), 32),
-    "resnet18": (_pooled_resnet(tv_models.resnet18, tv_models.ResNet18_Weights.IMAGENET1K_V1), 512),
-    "resnet34": (_pooled_resnet(tv_models.resnet34, tv_models.ResNet34_Weights.IMAGENET1K_V1), 512),
-    "resnet50": (_pooled_resnet(tv_models.resnet50, tv_models.ResNet50_Weights.IMAGENET1K_V2), 2048),
-}
-"""Pooled backbones (notebooks 05, 07): name → (builder taking ``pretrained``, feature width).
-``pretrained`` loads torchvision's ImageNet weights (ResNets only; the small CNNs ignore it)."""
+
+@dataclass(frozen=True)
+class Backbone:
+    """One entry of :data:`BACKBONES`: the output width and a builder per form (``None``: not offered).
+
+    Attributes:
+        n_features: channels of the feature maps, or width of the pooled features.
+        feature_maps: ``pretrained`` → body mapping (batch, 3, H, W) to (batch, n_features, h, w).
+        pooled: ``pretrained`` → backbone mapping (batch, 3, H, W) to (batch, n_features); ``pretrained`` loads
+            torchvision's ImageNet weights (ResNets only; the small CNNs ignore it).
+        encoder: ``in_channels`` → module mapping (batch, in_channels, H, W) to (batch, n_features), carrying its
+            width as ``feature_dim`` (read by :class:`models.siamese.SiameseEncoder`).
+    """
+
+    n_features: int
+    feature_maps: Callable[[bool], nn.Module] | None = None
+    pooled: Callable[[bool], nn.Module] | None = None
+    encoder: Callable[[int], nn.Module] | None = None
 
 
 def _cifar_resnet(blocks_per_stage: int) -> Callable[[int], nn.Module]:
     return lambda in_channels: CifarResNet(blocks_per_stage, in_channels)
 
 
-SIAMESE_BACKBONES: dict[str, tuple[Callable[[int], nn.Module], int]] = {
-    **{name: (_cifar_resnet(blocks), CifarResNet.feature_dim) for name, blocks in CIFAR_RESNET_BLOCKS.items()},
-    "small_cnn": (lambda in_channels: SmallConvNet(in_channels), 128),
+def _torchvision_resnet(builder: Callable, weights, n_features: int) -> Backbone:
+    return Backbone(n_features, feature_maps=_resnet_body(builder, weights), pooled=_pooled_resnet(builder, weights))
+
+
+BACKBONES: dict[str, Backbone] = {
+    "squeezenet1_1": Backbone(512, feature_maps=_squeezenet_body),
+    "resnet18": _torchvision_resnet(tv_models.resnet18, tv_models.ResNet18_Weights.IMAGENET1K_V1, 512),
+    "resnet34": _torchvision_resnet(tv_models.resnet34, tv_models.ResNet34_Weights.IMAGENET1K_V1, 512),
+    "resnet50": _torchvision_resnet(tv_models.resnet50, tv_models.ResNet50_Weights.IMAGENET1K_V2, 2048),
+    "small_cnn": Backbone(128, pooled=lambda pretrained: small_cnn((32, 64, 128, 128)),
+                          encoder=lambda in_channels: SmallConvNet(in_channels)),
+    "tiny_cnn": Backbone(32, pooled=lambda pretrained: small_cnn((8, 16, 32))),
+    **{name: Backbone(CifarResNet.feature_dim, encoder=_cifar_resnet(blocks)) for name, blocks in CIFAR_RESNET_BLOCKS.items()},
 }
-"""Siamese backbones (notebook 06): name → (builder taking ``in_channels``, feature width). Each
-module also carries its width as ``feature_dim``, which :class:`models.siamese.SiameseEncoder` reads."""
+"""The one backbone registry: name → :class:`Backbone`."""
 
 
-def look_up_backbone(registry: dict[str, tuple[Callable, int]], name: str, kind: str = "backbone") -> tuple[Callable, int]:
-    """``registry[name]``, the ``(builder, n_features)`` of a backbone.
+def backbone_names(form: str) -> list[str]:
+    """The names of :data:`BACKBONES` that come in ``form`` (a key of :data:`FORMS`), in registry order."""
+    return [name for name, backbone in BACKBONES.items() if getattr(backbone, form) is not None]
+
+
+def look_up_backbone(name: str, form: str) -> tuple[Callable, int]:
+    """The builder of backbone ``name`` in ``form`` (a key of :data:`FORMS`) and its width.
 
     Raises:
-        KeyError: ``unknown <kind> 'name'; choose one of ...``, naming the registry's backbones.
+        KeyError: ``unknown backbone 'name' for <form>; choose one of ...``, naming the backbones of that form.
     """
-    if name not in registry:
-        raise KeyError(f"unknown {kind} {name!r}; choose one of {', '.join(registry)}")
-    return registry[name]
+    if form not in FORMS:
+        raise ValueError(f"unknown backbone form {form!r}; choose one of {', '.join(FORMS)}")
+    backbone = BACKBONES.get(name)
+    builder = None if backbone is None else getattr(backbone, form)
+    if builder is None:
+        raise KeyError(f"unknown backbone {name!r} for {FORMS[form]}; choose one of {', '.join(backbone_names(form))}")
+    return builder, backbone.n_features
 
 
 def create_body(name: str, pretrained: bool = False) -> tuple[nn.Module, int]:
     """The convolutional body of backbone ``name`` and its number of output channels.
 
     Args:
-        name: a key of :data:`BACKBONES`.
+        name: a backbone of :data:`BACKBONES` that comes as feature maps (``backbone_names("feature_maps")``).
         pretrained: load torchvision's ImageNet weights (downloads them on first use).
 
     Returns:
@@ -269,7 +296,7 @@ def create_body(name: str, pretrained: bool = False) -> tuple[nn.Module, int]:
     Raises:
         KeyError: naming the known backbones.
     """
-    builder, n_features = look_up_backbone(BACKBONES, name)
+    builder, n_features = look_up_backbone(name, "feature_maps")
     return builder(pretrained), n_features
 
 

@@ -6,7 +6,7 @@ the embeddings with a distance. Trained so that images of one class are close an
 different classes far apart, it can then compare images of classes it has never seen: one
 labelled example per new class is enough to classify (one-shot learning).
 
-Backbones (:data:`models.backbones.SIAMESE_BACKBONES`, name → builder, where their layers are
+Backbones (the ``encoder`` form of :data:`models.backbones.BACKBONES`, where their layers are
 written): ``resnet20`` / ``resnet32`` / ``resnet56``, the CIFAR ResNets of He et al. (CVPR 2016,
 section 4.2) with parameter-free option-A shortcuts, and ``small_cnn``, three conv-BN-ReLU-max-pool
 blocks that take any input size and channel count (also the 8×8 grey digits of scikit-learn).
@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.backbones import SIAMESE_BACKBONES, look_up_backbone
+from models.backbones import look_up_backbone
 
 
 class SiameseEncoder(nn.Module):
@@ -49,10 +49,10 @@ class SiameseEncoder(nn.Module):
 
 
 def build_siamese_encoder(name: str = "resnet20", embedding_dim: int = 64, in_channels: int = 3) -> SiameseEncoder:
-    """A :class:`SiameseEncoder` on the backbone ``name`` of :data:`models.backbones.SIAMESE_BACKBONES`.
+    """A :class:`SiameseEncoder` on backbone ``name`` of :data:`models.backbones.BACKBONES`, in its ``encoder`` form.
 
     Raises:
         KeyError: naming the known backbones, for an unknown ``name``.
     """
-    builder, _ = look_up_backbone(SIAMESE_BACKBONES, name, kind="encoder")
+    builder, _ = look_up_backbone(name, "encoder")
     return SiameseEncoder(builder(in_channels), embedding_dim)

@@ -20,7 +20,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_SAMPLES_DIR = REPO_ROOT / "data_samples"
@@ -170,10 +170,16 @@ TINY_IMAGES_PER_CLASS = 4
 """Images per class of the ``tiny`` budget: enough for a train/valid split of every seen class."""
 
 
+def run_label(profile: str, budget: str | None = None) -> str:
+    """The folder name of a profile's outputs: ``full``, or ``full-tiny`` under a budget override, so that a
+    rehearsal never mixes its splits and checkpoints with the real run's."""
+    return profile if budget is None else f"{profile}-{budget}"
+
+
 def awa2_split_dir(config: BaseConfig) -> Path:
-    """The default ``split_dir``: ``<outputs>/<run label>/awa2_split``, one folder per profile and budget, shared by
-    notebook 00 (which writes it) and notebooks 01–04 (which read it)."""
-    return Path(config.outputs) / config.run_label / "awa2_split"
+    """The default ``split_dir``: ``<outputs>/awa2_split/<run label>``, shared by notebook 00 (which writes it) and
+    notebooks 01–04 (which read it)."""
+    return config.output_folder("awa2_split")
 
 
 @dataclass
@@ -286,9 +292,24 @@ class BaseConfig:
 
     @property
     def run_label(self) -> str:
-        """The folder name of this profile's outputs: ``full``, or ``full-tiny`` under a budget override, so that
-        a rehearsal never mixes its splits and checkpoints with the real run's."""
-        return self.profile if self.budget is None else f"{self.profile}-{self.budget}"
+        """The folder name of this profile's outputs (:func:`run_label`): ``full``, ``full-tiny``, ..."""
+        return run_label(self.profile, self.budget)
+
+    stage_folder: ClassVar[str | None] = None
+    """The kind of this notebook's run folder (``run_dir``); ``None``: it has none (notebook 00)."""
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this notebook's checkpoints, logs and resolved configs go: ``<outputs>/<stage_folder>/<run label>``."""
+        if self.stage_folder is None:
+            raise TypeError(f"{type(self).__name__} has no run folder (it trains nothing)")
+        return self.output_folder(self.stage_folder)
+
+    def output_folder(self, kind: str) -> Path:
+        """``<outputs>/<kind>/<run label>``: the one layout of everything a run writes — ``devise``,
+        ``attribute_zsl``, ``siamese``, ``sdl``, ``search`` (a stage's ``run_dir``), ``awa2_split`` (the split
+        folders), ``image_cache``. One profile and budget never reads another's files."""
+        return Path(self.outputs) / kind / self.run_label
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
@@ -337,7 +358,7 @@ class DataConfig(BaseConfig):
         valid_fraction: share of each seen class moved into ``valid/``.
         images_per_class: cap on images per class copied (``None``: all).
         split_dir: where the split scripts write ``train/``, ``valid/`` and ``test/`` (``None``:
-            ``outputs/<run label>/awa2_split``, the folder notebooks 01–04 read).
+            ``<outputs>/awa2_split/<run label>``, the folder notebooks 01–04 read).
         split_link: make the split with hard links instead of copies (``copy_awa2 --link``): no disk
             space, same files; copies where links are impossible (``full``: on, the rest: off).
         show_images_per_class: thumbnails per class in the image grid.
@@ -420,9 +441,11 @@ class AttributeZslConfig(BaseConfig):
             to ``cache_side`` on its shorter side, built on first use (``full``; the sample world's images
             are small already).
         cache_side: the cached shorter side in pixels (256 for 224-pixel training).
-        cache_root: the cache's folder (``None``: ``<outputs>/cache/<run label>/images``, shared by the
+        cache_root: the cache's folder (``None``: ``<outputs>/image_cache/<run label>``, shared by the
             profile's notebooks).
     """
+
+    stage_folder: ClassVar[str | None] = "attribute_zsl"
 
     awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
     xlsa17_dir: Path | None = None
@@ -459,11 +482,6 @@ class AttributeZslConfig(BaseConfig):
     @classmethod
     def derived_paths(cls) -> dict[str, Any]:
         return {"xlsa17_dir": lambda config: config.run_dir / "xlsa17" / config.xlsa17_dataset}
-
-    @property
-    def run_dir(self) -> Path:
-        """Where this profile's checkpoints, logs and resolved configs go: ``outputs/attribute_zsl/<run label>``."""
-        return Path(self.outputs) / "attribute_zsl" / self.run_label
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
@@ -522,7 +540,7 @@ class SiameseConfig(BaseConfig):
 
     Attributes:
         cifar100_dir: a ``cifar-100-python`` folder; ``None`` uses the sample world (the committed one,
-            or a larger variant generated once into ``outputs/cache/`` when ``sample_train_per_class``
+            or a larger variant generated once into ``<outputs>/sample_world/`` when ``sample_train_per_class``
             is set).
         sample_train_per_class: training images per class of the generated sample variant (``None``: the
             committed 20).
@@ -551,8 +569,11 @@ class SiameseConfig(BaseConfig):
         progress: show progress bars.
         cpu_threads: torch's intra-op threads on the CPU while training and evaluating (``None``: torch's
             default, one per core); 1 avoids thread contention on a machine shared with other jobs.
-        checkpoint_dir: runs go to ``checkpoint_dir/<run label>/<run name>/`` (``None``: ``outputs/siamese``).
+        checkpoint_dir: runs go to ``checkpoint_dir/<run label>/<run name>/`` (``None``: ``<outputs>/siamese``, the
+            layout of every stage).
     """
+
+    stage_folder: ClassVar[str | None] = "siamese"
 
     cifar100_dir: Path | None = None
     sample_train_per_class: int | None = None
@@ -587,11 +608,11 @@ class SiameseConfig(BaseConfig):
 
     @classmethod
     def derived_paths(cls) -> dict[str, Any]:
-        return {"checkpoint_dir": lambda config: Path(config.outputs) / "siamese"}
+        return {"checkpoint_dir": lambda config: Path(config.outputs) / config.stage_folder}
 
     @property
     def run_dir(self) -> Path:
-        """Where this profile's runs go: ``<checkpoint_dir>/<run label>``."""
+        """Where this profile's runs go: ``<checkpoint_dir>/<run label>`` (by default ``output_folder("siamese")``)."""
         return Path(self.checkpoint_dir) / self.run_label
 
     @classmethod
@@ -675,9 +696,11 @@ class SdlConfig(BaseConfig):
         image_cache: read the images through the image cache (``utils.training.image_cache``): each resized once to
             ``cache_side`` on its shorter side, built on first use (``full``).
         cache_side: the cached shorter side in pixels (256 for 224-pixel training).
-        cache_root: the cache's folder (``None``: ``<outputs>/cache/<run label>/images``, shared by the
+        cache_root: the cache's folder (``None``: ``<outputs>/image_cache/<run label>``, shared by the
             profile's notebooks).
     """
+
+    stage_folder: ClassVar[str | None] = "sdl"
 
     scenes_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "scenes")
     label_vectors_dir: Path | None = None
@@ -703,11 +726,6 @@ class SdlConfig(BaseConfig):
     image_cache: bool = False
     cache_side: int = 256
     cache_root: Path | None = None
-
-    @property
-    def run_dir(self) -> Path:
-        """Where this profile's checkpoints, logs and resolved configs go: ``outputs/sdl/<run label>``."""
-        return Path(self.outputs) / "sdl" / self.run_label
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
@@ -766,7 +784,7 @@ class DeviseConfig(BaseConfig):
         word_vectors: ``.vec``/``.bin`` file (or ``glove:6B-50d``) giving each class name a label vector.
         split_dir: the folders of the split scripts (``train/`` + ``valid/`` seen, ``test/`` unseen);
             written by ``utils.splits.copy_awa2`` and ``utils.splits.move_awa2`` if absent (``None``:
-            ``outputs/<run label>/awa2_split``, the folder notebook 00 writes).
+            ``<outputs>/awa2_split/<run label>``, the folder notebook 00 writes).
         images_per_class: cap on images per class copied into ``split_dir`` (``None``: all).
         split_link: make the split of hard links instead of copies when it is missing (``full``: no disk; as
             ``DataConfig.split_link``, for a notebook run before notebook 00).
@@ -799,9 +817,11 @@ class DeviseConfig(BaseConfig):
         image_cache: read the split's images through the image cache (``utils.training.image_cache``): each resized
             once to ``cache_side`` on its shorter side, built on first use (``full``).
         cache_side: the cached shorter side in pixels (256 for 224-pixel training).
-        cache_root: the cache's folder (``None``: ``<outputs>/cache/<run label>/images``, shared by the
+        cache_root: the cache's folder (``None``: ``<outputs>/image_cache/<run label>``, shared by the
             profile's notebooks).
     """
+
+    stage_folder: ClassVar[str | None] = "devise"
 
     awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
     word_vectors: str = str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec")
@@ -838,11 +858,6 @@ class DeviseConfig(BaseConfig):
     image_cache: bool = False
     cache_side: int = 256
     cache_root: Path | None = None
-
-    @property
-    def run_dir(self) -> Path:
-        """Where this profile's checkpoints, logs, embeddings and figures go: ``outputs/devise/<run label>``."""
-        return Path(self.outputs) / "devise" / self.run_label
 
     @classmethod
     def derived_paths(cls) -> dict[str, Any]:
@@ -950,7 +965,7 @@ class SearchConfig(DeviseConfig):
     @property
     def index_dir(self) -> Path:
         """Where the notebook saves its indexes: ``outputs/search/<run label>``."""
-        return Path(self.outputs) / "search" / self.run_label
+        return self.output_folder("search")
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Run the course: execute every notebook headless and collect the figures they report.
 
-``python -m utils.course [--profile sample] [--budget tiny] [--out outputs/course] [NOTEBOOK ...]``
+``python -m utils.course [--profile sample] [--budget tiny] [--out outputs/course/sample] [NOTEBOOK ...]``
 executes each notebook of ``notebooks/`` (or the ones named) with papermill, in the given profile, into
 ``<out>/<name>.ipynb``, and writes ``<out>/results.md`` with each notebook's status, wall time
 and the figures it recorded through :func:`utils.results.record_results`. A failing notebook is
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from utils.cli import ArgumentParser, cli_entry
-from utils.config import BUDGETS, PROFILES, REPO_ROOT, current_budget, current_profile, outputs_dir
+from utils.config import BUDGETS, PROFILES, REPO_ROOT, current_budget, current_profile, outputs_dir, run_label
 from utils.results import load_results
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -142,10 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=PROFILES, default=None, help="default: $ZSL_PROFILE or sample")
     parser.add_argument("--budget", choices=BUDGETS, default=None,
                         help="shrink epochs, images and image size, keeping the profile's data (default: $ZSL_BUDGET)")
-    parser.add_argument("--out", type=Path, default=None, help="default: outputs/course (outputs/course-<budget>)")
+    parser.add_argument("--out", type=Path, default=None, help="default: outputs/course/<run label> (sample, full-tiny, ...)")
     args = parser.parse_args(argv)
     profile, budget = current_profile(args.profile), current_budget(args.budget)
-    out_dir = args.out or outputs_dir() / ("course" if budget is None else f"course-{budget}")
+    out_dir = args.out or outputs_dir() / "course" / run_label(profile, budget)
     runs = run_course(profile, out_dir, args.notebooks, budget)
     failed = [run for run in runs if not run.ok]
     print(f"{len(runs) - len(failed)}/{len(runs)} notebooks ran; results in {out_dir / 'results.md'}")

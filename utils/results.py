@@ -1,7 +1,7 @@
 """The figures a notebook reports, collected by the course runner into ``results.md``.
 
 A notebook ends with ``record_results("00_data_and_splits", {"seen classes": 40, ...})``; the file
-goes to ``$ZSL_RESULTS_DIR`` (the course runner sets it) or ``outputs/results/``.
+goes to ``$ZSL_RESULTS_DIR`` (the course runner sets it) or ``outputs/results/<run label>/``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from utils.config import current_profile, outputs_dir
+from utils.config import current_budget, current_profile, outputs_dir, run_label
 
 
 def results_dir() -> Path:
-    return Path(os.environ.get("ZSL_RESULTS_DIR", outputs_dir() / "results"))
+    """``$ZSL_RESULTS_DIR``, else ``outputs/results/<run label>`` of ``$ZSL_PROFILE`` and ``$ZSL_BUDGET``."""
+    return Path(os.environ.get("ZSL_RESULTS_DIR", outputs_dir() / "results" / run_label(current_profile(), current_budget())))
 
 
 def _plain(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""models.backbones: the registries' widths, the one body+head wrapper's state-dict keys, the two counts."""
+"""models.backbones: the one registry's forms and widths, the one body+head wrapper's state-dict keys, the two counts."""
 
 import pytest
 import torch
@@ -7,14 +7,15 @@ from torch import nn
 import models.losses
 from models.attribute_head import AttributeHead, AttributeNetwork, create_attribute_backbone
 from models.backbones import (
-    POOLED_BACKBONES,
-    SIAMESE_BACKBONES,
+    BACKBONES,
     BodyHeadModel,
     ClassifierHead,
+    backbone_names,
     body_head_splitter,
     count_parameters,
     count_trainable_parameters,
     create_body,
+    look_up_backbone,
 )
 from models.sdl_head import SdlHead, SdlModel
 
@@ -22,18 +23,38 @@ from models.sdl_head import SdlHead, SdlModel
 @pytest.mark.parametrize("name", ["small_cnn", "tiny_cnn", "resnet18"])
 def test_pooled_backbones_output_their_registered_width(name):
     backbone, width = create_attribute_backbone(name)
-    assert width == POOLED_BACKBONES[name][1]
+    assert width == BACKBONES[name].n_features
     with torch.no_grad():
         assert backbone.eval()(torch.randn(2, 3, 32, 32)).shape == (2, width)
 
 
-@pytest.mark.parametrize("name", sorted(SIAMESE_BACKBONES))
+@pytest.mark.parametrize("name", backbone_names("encoder"))
 def test_siamese_backbones_output_their_registered_width(name):
-    builder, width = SIAMESE_BACKBONES[name]
+    builder, width = look_up_backbone(name, "encoder")
     backbone = builder(3)
     assert backbone.feature_dim == width
     with torch.no_grad():
         assert backbone.eval()(torch.randn(2, 3, 16, 16)).shape == (2, width)
+
+
+@pytest.mark.parametrize("name", backbone_names("feature_maps"))
+def test_feature_map_bodies_output_their_registered_channels(name):
+    body, channels = create_body(name)
+    assert channels == BACKBONES[name].n_features
+    with torch.no_grad():
+        assert body.eval()(torch.randn(1, 3, 64, 64)).shape[:2] == (1, channels)
+
+
+def test_each_stage_sees_only_the_backbones_of_its_form():
+    assert backbone_names("feature_maps") == ["squeezenet1_1", "resnet18", "resnet34", "resnet50"]
+    assert backbone_names("encoder") == ["small_cnn", "resnet20", "resnet32", "resnet56"]
+    assert {"resnet18", "small_cnn", "tiny_cnn"} <= set(backbone_names("pooled"))
+    with pytest.raises(KeyError, match="unknown backbone 'resnet20' for feature maps; choose one of squeezenet1_1, resnet18"):
+        create_body("resnet20")
+    with pytest.raises(KeyError, match="'squeezenet1_1' for a Siamese encoder; choose one of small_cnn, resnet20"):
+        look_up_backbone("squeezenet1_1", "encoder")
+    with pytest.raises(ValueError, match="unknown backbone form 'pool'"):
+        look_up_backbone("resnet18", "pool")
 
 
 def test_wrappers_keep_their_checkpoint_keys_and_share_one_forward():

@@ -6,15 +6,15 @@ from torch import nn
 
 from models.backbones import (
     CIFAR_RESNET_BLOCKS,
-    SIAMESE_BACKBONES,
     CifarResNet,
     OptionAShortcut,
+    backbone_names,
     count_trainable_parameters,
 )
 from models.siamese import build_siamese_encoder
 
 
-@pytest.mark.parametrize("name", sorted(SIAMESE_BACKBONES))
+@pytest.mark.parametrize("name", backbone_names("encoder"))
 def test_encoders_give_unit_norm_embeddings(name):
     encoder = build_siamese_encoder(name, embedding_dim=16).eval()
     with torch.no_grad():

@@ -99,17 +99,17 @@ def test_training_logs_hold_every_epoch_of_every_phase(rehearsal):
 def test_the_split_is_hard_links_and_the_images_are_read_through_the_cache(rehearsal):
     # full takes the GPU data path: a split that costs no disk, and every image resized once and reused.
     outputs, awa2 = rehearsal["outputs"], rehearsal["data_root"] / "Animals_with_Attributes2" / "JPEGImages"
-    split_images = sorted((outputs / "full-tiny" / "awa2_split").glob("*/*/*.jpg"))
+    split_images = sorted((outputs / "awa2_split" / "full-tiny").glob("*/*/*.jpg"))
     assert split_images
     for image in split_images:
         source = awa2 / image.parent.name / image.name
         assert os.path.samefile(image, source), f"{image} is a copy, not a hard link of {source}"
 
-    manifest = json.loads((outputs / "cache" / "full-tiny" / "images" / "side64" / "manifest.json").read_text())
+    manifest = json.loads((outputs / "image_cache" / "full-tiny" / "side64" / "manifest.json").read_text())
     entries = manifest["entries"]
     written = [key for key, (_size, _mtime, was_written) in entries.items() if was_written]
     assert written and len(written) == len(entries)  # every photo is larger than 64 px on its shorter side
-    cached_files = list((outputs / "cache" / "full-tiny" / "images" / "side64" / "files").rglob("*.jpg"))
+    cached_files = list((outputs / "image_cache" / "full-tiny" / "side64" / "files").rglob("*.jpg"))
     assert len(cached_files) == len(written)
     # One cached copy per image file, whichever of its names (the data set's, the split's) a notebook read.
     assert len(entries) <= len(list(awa2.glob("*/*.jpg"))) + len(list(rehearsal["data_root"].glob("nus_wide/images/**/*.jpg")))

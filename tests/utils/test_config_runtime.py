@@ -88,7 +88,7 @@ def test_default_paths_follow_the_outputs_folder_until_set_by_hand(tmp_path):
 
     devise = DeviseConfig.for_profile("smoke")
     devise.outputs = tmp_path / "drive"
-    assert devise.split_dir == tmp_path / "drive" / "smoke" / "awa2_split"
+    assert devise.split_dir == tmp_path / "drive" / "awa2_split" / "smoke"
     assert devise.run_dir == tmp_path / "drive" / "devise" / "smoke"
     attributes = AttributeZslConfig.for_profile("smoke")
     attributes.outputs = tmp_path / "drive"
@@ -97,13 +97,40 @@ def test_default_paths_follow_the_outputs_folder_until_set_by_hand(tmp_path):
     siamese.outputs = tmp_path / "drive"
     assert siamese.checkpoint_dir == tmp_path / "drive" / "siamese"
     data = DataConfig.for_profile("full", budget="tiny", outputs=tmp_path)
-    assert data.split_dir == tmp_path / "full-tiny" / "awa2_split"
+    assert data.split_dir == tmp_path / "awa2_split" / "full-tiny"
     data.budget = None  # the real run: its own folder, never the rehearsal's
-    assert data.split_dir == tmp_path / "full" / "awa2_split"
+    assert data.split_dir == tmp_path / "awa2_split" / "full"
 
     data.split_dir = tmp_path / "mine"  # set by hand: it stays
     data.outputs = tmp_path / "elsewhere"
     assert data.split_dir == tmp_path / "mine"
     data.split_dir = None  # back to the default
-    assert data.split_dir == tmp_path / "elsewhere" / "full" / "awa2_split"
+    assert data.split_dir == tmp_path / "elsewhere" / "awa2_split" / "full"
     assert DataConfig.for_profile("smoke", split_dir=tmp_path / "given").split_dir == tmp_path / "given"
+
+
+@pytest.mark.parametrize(("profile", "budget", "label"), [("smoke", None, "smoke"), ("full", "tiny", "full-tiny")])
+def test_everything_a_run_writes_goes_to_outputs_kind_run_label(tmp_path, monkeypatch, profile, budget, label):
+    """One layout, <outputs>/<kind>/<run label>, for every stage's run folder, the split, the cache and the results."""
+    from utils.config import AttributeZslConfig, DeviseConfig, SdlConfig, SearchConfig, SiameseConfig
+    from utils.results import results_dir
+    from utils.training.image_cache import image_cache_for
+
+    # Notebook 04 reads DeViSE's run folder and writes its indexes to its own.
+    folders = {("devise", DeviseConfig, "run_dir"), ("devise", SearchConfig, "run_dir"),
+               ("search", SearchConfig, "index_dir"), ("attribute_zsl", AttributeZslConfig, "run_dir"),
+               ("siamese", SiameseConfig, "run_dir"), ("sdl", SdlConfig, "run_dir")}
+    for kind, config_class, folder in folders:
+        config = config_class.for_profile(profile, budget=budget, outputs=tmp_path)
+        assert getattr(config, folder) == tmp_path / kind / label, (kind, config_class)
+        if hasattr(config, "image_cache"):
+            config.image_cache = True
+            assert image_cache_for(config).root == tmp_path / "image_cache" / label, kind
+    data = DataConfig.for_profile(profile, budget=budget, outputs=tmp_path)
+    assert data.split_dir == DeviseConfig.for_profile(profile, budget=budget, outputs=tmp_path).split_dir \
+        == tmp_path / "awa2_split" / label
+    monkeypatch.delenv("ZSL_RESULTS_DIR", raising=False)
+    monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path))
+    monkeypatch.setenv("ZSL_PROFILE", profile)
+    monkeypatch.setenv("ZSL_BUDGET", budget or "")
+    assert results_dir() == tmp_path / "results" / label

@@ -24,14 +24,6 @@ from utils.fileops import (
 )
 
 
-@pytest.fixture
-def source_file(tmp_path):
-    path = tmp_path / "source" / "zebra_10001.jpg"
-    path.parent.mkdir()
-    path.write_bytes(bytes(range(256)) * 40)
-    return path
-
-
 def test_copy_writes_a_verified_copy_and_keeps_the_source(tmp_path, source_file):
     destination = tmp_path / "destination" / "zebra" / source_file.name
     summary = TransferSummary()

@@ -16,7 +16,7 @@
 
 Every image has its own generator derived from (seed, part, class, index), so any single file can
 be regenerated without the rest (the tests use this), and the whole world is a pure function of
-the seed. Larger variants (``--cifar-train-per-class 500``) go to ``outputs/cache/`` by default.
+the seed. Larger variants (``--cifar-train-per-class 500``) that notebook 06 asks for go to ``outputs/sample_world/``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@
 * :mod:`utils.splits.settings` — ``split_settings.json`` beside a split folder, so that a split made with other
   settings is made again (notebooks 00–04);
 * :mod:`utils.splits.classes` — per-class hold-outs, the pseudo-unseen validation classes, xlsa17's image split.
+* :mod:`utils.splits.folders` — a split folder's ``(path, class)`` items, made by the scripts when missing
+  (:func:`~utils.splits.folders.ensure_split`; notebooks 01–04).
 
 Every file operation goes through :mod:`utils.fileops` (temporary name, verify, rename).
 """

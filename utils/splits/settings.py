@@ -4,7 +4,7 @@ Notebook 00 and the stage-1/DeViSE glue write ``train/``, ``valid/`` and ``test/
 (:mod:`utils.splits.copy_awa2`, :mod:`utils.splits.move_awa2`). Those scripts never overwrite and never delete, which makes
 them safe on a user's data — and means a second run with another ``images_per_class`` or ``valid_fraction``
 would quietly keep the old folder. So the folder records its settings in ``split_settings.json`` (the
-same fingerprint as :mod:`utils.training.checkpoints`), and before the scripts run :func:`prepare_split_folder`
+same fingerprint as :mod:`utils.training.checkpoints`, :mod:`utils.fingerprints`), and before the scripts run :func:`prepare_split_folder`
 says which case holds::
 
     split folder: settings unchanged (outputs/sample/awa2_split)
@@ -24,13 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from utils.training.checkpoints import (
-    canonical_json,
-    changed_settings,
-    display,
-    fingerprint,
-    shaping_settings,
-)
+from utils.config import DataConfig, DeviseConfig
+from utils.fingerprints import canonical_json, changed_settings, display, fingerprint, shaping_settings
 
 RECORD_FILE = "split_settings.json"
 SPLIT_FIELDS = ("awa2_dir", "images_per_class", "valid_fraction", "seed")
@@ -56,7 +51,7 @@ class SplitFolderState:
         return f"split folder: {detail} ({display(self.split_dir)})"
 
 
-def split_settings(config: Any) -> dict[str, Any]:
+def split_settings(config: DataConfig | DeviseConfig) -> dict[str, Any]:
     """The settings of ``config`` (a ``DataConfig`` or ``DeviseConfig``) that shape its split folder."""
     return shaping_settings(config, SPLIT_FIELDS)
 
@@ -69,7 +64,7 @@ def _recorded_settings(split_dir: Path) -> dict[str, Any] | None:
     return recorded.get("settings") if isinstance(recorded, dict) else None
 
 
-def prepare_split_folder(config: Any) -> SplitFolderState:
+def prepare_split_folder(config: DataConfig | DeviseConfig) -> SplitFolderState:
     """Decide, before the split scripts run, whether ``config.split_dir`` can be used as it is.
 
     A folder recorded with other settings is removed (it holds the scripts' copies only), so the scripts make
@@ -89,7 +84,7 @@ def prepare_split_folder(config: Any) -> SplitFolderState:
     return SplitFolderState("remade", split_dir, reason)
 
 
-def record_split_settings(config: Any) -> Path:
+def record_split_settings(config: DataConfig | DeviseConfig) -> Path:
     """Write ``split_settings.json`` into ``config.split_dir``: call it once the split scripts have finished."""
     path = Path(config.split_dir) / RECORD_FILE
     settings = split_settings(config)

@@ -33,6 +33,7 @@ from models.attribute_head import AttributeHead, AttributeRegressor, nearest_cla
 from models.losses import REZSL_HYPERPARAMETERS, AttributeBCELoss, build_attribute_loss
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import AttributeZslConfig
+from utils.fingerprints import shaping_settings
 from utils.metrics import (
     ausuc,
     gamma_grid,
@@ -45,15 +46,7 @@ from utils.runtime import (
     seed_everything,
 )
 from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class
-from utils.training.checkpoints import (
-    Decision,
-    arrays_sha256,
-    decide,
-    load_state_into,
-    record,
-    save_weights,
-    shaping_settings,
-)
+from utils.training.checkpoints import Decision, arrays_sha256, decide, load_state_into, record, save_weights
 from utils.training.images import ImageFiles
 from utils.training.loop import predict_outputs, train_model
 

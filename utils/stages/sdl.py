@@ -61,6 +61,7 @@ from utils.config import SdlConfig
 from utils.datasets.errors import DatasetFormatError, MissingDataError, library_message
 from utils.datasets.nuswide import load_label_vectors
 from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
+from utils.fingerprints import shaping_settings
 from utils.metrics import multilabel_scores
 from utils.runtime import seed_everything
 from utils.training.checkpoints import (
@@ -73,7 +74,6 @@ from utils.training.checkpoints import (
     load_weights,
     record,
     save_weights,
-    shaping_settings,
 )
 from utils.training.image_cache import image_cache_for, image_cache_settings
 from utils.training.images import ImageFiles, read_image, to_network_input

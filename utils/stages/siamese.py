@@ -34,6 +34,7 @@ from models.siamese import build_siamese_encoder
 from utils.config import DATA_SAMPLES_DIR, SiameseConfig
 from utils.datasets.cifar100 import load_cifar100
 from utils.datasets.errors import MissingDataError, fetch_hint
+from utils.fingerprints import shaping_settings
 from utils.runtime import seed_everything
 from utils.stages.episodes import (
     ClassSplit,
@@ -50,7 +51,7 @@ from utils.stages.episodes import (
     sample_pairs,
     triplet_accuracy,
 )
-from utils.training.checkpoints import Decision, decide, load_state_into, record, shaping_settings
+from utils.training.checkpoints import Decision, decide, load_state_into, record
 from utils.training.threads import set_cpu_threads
 
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
@@ -88,18 +89,18 @@ def resolve_cifar100_dir(config: SiameseConfig) -> Path:
     if config.sample_train_per_class is None:
         return DATA_SAMPLES_DIR / "cifar100"
     return generated_sample_cifar100(config.sample_train_per_class, config.sample_test_per_class,
-                                     Path(config.outputs) / "cache")
+                                     Path(config.outputs) / "sample_world")
 
 
-def generated_sample_cifar100(train_per_class: int, test_per_class: int, cache_root: Path) -> Path:
-    """A sample-world CIFAR-100 with more images per class, generated once into ``cache_root`` (the config's
-    ``<outputs>/cache``).
+def generated_sample_cifar100(train_per_class: int, test_per_class: int, folder: Path) -> Path:
+    """A sample-world CIFAR-100 with more images per class, generated once into ``folder`` (the config's
+    ``<outputs>/sample_world``, shared by every profile: the sizes name the folder).
 
     Takes about 1–3 ms per image (``python -m utils.sample_world --parts cifar100 ...``).
     """
     from utils.sample_world.generator import SampleWorldSpec, generate
 
-    root = Path(cache_root) / f"sample_world_cifar100_{train_per_class}x{test_per_class}"
+    root = Path(folder) / f"cifar100_{train_per_class}x{test_per_class}"
     folder = root / "cifar100"
     if not (folder / "cifar-100-python" / "test").is_file():
         print(f"generating the sample world's CIFAR-100 with {train_per_class}+{test_per_class} images per class "

@@ -3,7 +3,7 @@
 Each training stage names, next to its training code, the config fields that shape its weights (one tuple
 per run kind) and any inputs that are not config fields (the content hash of a feature file, a class
 split, a loss name, a model variant). Together they are the run's *shaping settings*; their
-*fingerprint* is the SHA-256 of their canonical JSON (sorted keys, no whitespace), so it is the same in
+*fingerprint* (:mod:`utils.fingerprints`) is the SHA-256 of their canonical JSON (sorted keys, no whitespace), so it is the same in
 every process and whatever the order the settings were given in.
 
 Beside each checkpoint ``<name>.<ext>`` a metadata file ``<name>.json`` holds the fingerprint, the
@@ -35,73 +35,25 @@ Typical use::
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from utils.config import BaseConfig
 from utils.datasets.errors import DatasetFormatError, library_message
+from utils.fingerprints import (
+    canonical,
+    changed_settings,
+    display,
+    fingerprint,
+)
 
 METADATA_VERSION = 1
 """Layout of the metadata file; a file of another version counts as no metadata."""
-
-
-def canonical(value: Any) -> Any:
-    """``value`` as plain JSON values: paths and other objects as strings, tuples and sets as sorted/ordered lists.
-
-    Sets become sorted lists, so that the hash randomisation of ``str`` (``PYTHONHASHSEED``) cannot change
-    a fingerprint; NumPy scalars and arrays become Python numbers and lists; dataclasses become dicts.
-    """
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(key): canonical(item) for key, item in value.items()}
-    if isinstance(value, set | frozenset):
-        return sorted((canonical(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True))
-    if isinstance(value, list | tuple):
-        return [canonical(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return canonical(dataclasses.asdict(value))
-    if hasattr(value, "tolist"):  # NumPy arrays and scalars, torch tensors
-        return canonical(value.tolist())
-    return str(value)
-
-
-def canonical_json(settings: Mapping[str, Any]) -> str:
-    """The canonical JSON text of ``settings``: sorted keys, no whitespace, non-ASCII kept."""
-    return json.dumps(canonical(settings), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def fingerprint(settings: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``settings``: equal settings give equal fingerprints in any process."""
-    return hashlib.sha256(canonical_json(settings).encode("utf-8")).hexdigest()
-
-
-def shaping_settings(config: Any, fields: Iterable[str], **extra: Any) -> dict[str, Any]:
-    """``{field: config.field}`` for each of ``fields``, plus the ``extra`` inputs, canonicalised.
-
-    Raises:
-        AttributeError: naming a field the config does not have (a typo in a stage's field tuple).
-    """
-    settings = {}
-    for name in fields:
-        if not hasattr(config, name):
-            raise AttributeError(f"{type(config).__name__} has no field {name!r} (listed as shaping a checkpoint)")
-        settings[name] = getattr(config, name)
-    overlap = set(settings) & set(extra)
-    if overlap:
-        raise ValueError(f"extra settings {sorted(overlap)} repeat config fields")
-    settings.update(extra)
-    return canonical(settings)
 
 
 def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
@@ -178,34 +130,10 @@ class Decision:
         return f"{self.name}: {self.action}: {self.reason}{where}"
 
 
-def display(path: Path) -> str:
-    """``path`` relative to the working directory when it lies below it (shorter lines), else as it is."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def describe_value(value: Any, limit: int = 40) -> str:
-    """A short text of a setting's value for the decision line (long values abbreviated)."""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def changed_settings(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
-    """``field old → new`` for every setting that differs, in sorted order (``(none)`` for a missing side)."""
-    lines = []
-    for key in sorted(set(recorded) | set(current)):
-        old, new = recorded.get(key, "(none)"), current.get(key, "(none)")
-        if canonical_json({"v": old}) != canonical_json({"v": new}):
-            lines.append(f"{key} {describe_value(old)} → {describe_value(new)}")
-    return lines
-
-
 def decide(
     checkpoint: str | Path,
     settings: Mapping[str, Any],
-    config: Any = None,
+    config: BaseConfig | None = None,
     name: str | None = None,
     retrain: bool | None = None,
     verbose: bool = True,
@@ -265,7 +193,7 @@ def _write_atomically(path: Path, write) -> Path:
     return path
 
 
-def record(checkpoint: str | Path, settings: Mapping[str, Any], config: Any = None, **extra: Any) -> Path:
+def record(checkpoint: str | Path, settings: Mapping[str, Any], config: BaseConfig | None = None, **extra: Any) -> Path:
     """Write the metadata of a complete checkpoint: fingerprint, shaping settings, resolved config, ``extra``.
 
     Call it only after the checkpoint is fully written.

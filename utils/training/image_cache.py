@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from utils.cli import ArgumentParser, CliError, cli_entry, positive_int
+from utils.config import BaseConfig
 
 __all__ = [
     "CACHE_VERSION", "DEFAULT_SHORTER_SIDE", "JPEG_QUALITY", "BuildSummary", "ImageCache", "cache_one_image",
@@ -163,7 +164,7 @@ class ImageCache:
     """Images resized once to ``shorter_side``, kept under ``root/side<shorter_side>/`` (layout: module docstring).
 
     Args:
-        root: the cache's folder (``outputs/cache/<run label>/images`` by default in the stages).
+        root: the cache's folder (``<outputs>/image_cache/<run label>`` by default in the stages).
         shorter_side: the cached shorter side in pixels (at least 1).
         quality: JPEG quality of the cached files.
 
@@ -377,10 +378,10 @@ class ImageCache:
 # ---------------------------------------------------------------------------------------------- stages
 
 
-def image_cache_for(config: Any) -> ImageCache | None:
+def image_cache_for(config: BaseConfig) -> ImageCache | None:
     """The cache a config asks for (``config.image_cache``), or ``None`` when it is off or the config has none.
 
-    Its root is ``config.cache_root``, by default ``<config.outputs>/cache/<run label>/images``: every notebook of a
+    Its root is ``config.cache_root``, by default ``<outputs>/image_cache/<run label>`` (``config.output_folder``): every notebook of a
     profile shares it, and a rehearsal (``full-tiny``) never writes into the real run's folders.
 
     Raises:
@@ -390,7 +391,7 @@ def image_cache_for(config: Any) -> ImageCache | None:
         return None
     from utils.config import ConfigError
 
-    root = getattr(config, "cache_root", None) or Path(config.outputs) / "cache" / config.run_label / "images"
+    root = getattr(config, "cache_root", None) or config.output_folder("image_cache")
     side = getattr(config, "cache_side", DEFAULT_SHORTER_SIDE)
     try:
         return ImageCache(root, side)
@@ -398,7 +399,7 @@ def image_cache_for(config: Any) -> ImageCache | None:
         raise ConfigError(f"{type(config).__name__}.{error}") from None
 
 
-def image_cache_settings(config: Any) -> dict[str, Any]:
+def image_cache_settings(config: BaseConfig) -> dict[str, Any]:
     """The shaping settings the cache adds to a checkpoint: ``{"image_cache_side": N}`` when on, else nothing
     (so that runs without the cache keep the fingerprints they had before the cache existed)."""
     cache = image_cache_for(config)
@@ -406,7 +407,7 @@ def image_cache_settings(config: Any) -> dict[str, Any]:
 
 
 def cached_image_paths(
-    paths: Sequence[str | Path], config: Any, build: bool = True, progress: bool | None = True
+    paths: Sequence[str | Path], config: BaseConfig, build: bool = True, progress: bool | None = True
 ) -> list[Path]:
     """The files a stage reads for ``paths``: the cached copies when ``config.image_cache`` (stale ones built
     first, with a progress bar), else ``paths`` themselves."""
@@ -455,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--side", type=positive_int, default=None,
                         help=f"the cached shorter side in pixels (default: the profile's cache_side, {DEFAULT_SHORTER_SIDE})")
     parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: the CPU cores)")
-    parser.add_argument("--root", type=Path, default=None, help="the cache folder (default: outputs/cache/<profile>/images)")
+    parser.add_argument("--root", type=Path, default=None, help="the cache folder (default: outputs/image_cache/<profile>)")
     parser.add_argument("--folder", type=Path, action="append", default=None,
                         help="cache this image folder instead of the profile's (repeatable)")
     parser.add_argument("--dry-run", action="store_true", help="count what would be written; write nothing")

@@ -205,7 +205,7 @@ def test_feature_regressors_retrain_when_their_settings_or_features_change(tmp_p
 @pytest.mark.slow
 def test_two_processes_train_bit_identical_seed_a_regressors_and_figures(tmp_path):
     """Seed A, its exported features and the regressors from empty outputs, PYTHONHASHSEED 1 and 2."""
-    from tests.utils._stage_fingerprints import run_twice
+    from tests.utils.stages._stage_fingerprints import run_twice
 
     first, second = run_twice("attribute_zsl", tmp_path)
     assert set(first) == {"seed_a", "features", "regressors", "figures"} and first == second

@@ -10,6 +10,7 @@ import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 
 from utils.config import SiameseConfig
+from utils.fingerprints import fingerprint
 from utils.stages.episodes import ratio_class_split
 from utils.stages.siamese import (
     augment_batch,
@@ -22,7 +23,7 @@ from utils.stages.siamese import (
     run_split,
     sweep_splits,
 )
-from utils.training.checkpoints import decide, fingerprint
+from utils.training.checkpoints import decide
 
 
 def test_images_to_tensor_is_channels_first_and_normalised():
@@ -134,7 +135,7 @@ def test_changed_settings_retrain_and_old_layouts_retrain(smoke_run, tmp_path):
 
 @pytest.mark.slow
 def test_two_processes_train_bit_identical_encoders_and_figures(tmp_path):
-    from tests.utils._stage_fingerprints import run_twice
+    from tests.utils.stages._stage_fingerprints import run_twice
 
     first, second = run_twice("siamese", tmp_path)
     assert set(first) == {"siamese", "figures"} and first == second

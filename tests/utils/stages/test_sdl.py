@@ -203,7 +203,7 @@ def test_a_crafted_checkpoint_cannot_run_code(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_two_processes_train_bit_identical_models_and_figures(tmp_path) -> None:
-    from tests.utils._stage_fingerprints import run_twice
+    from tests.utils.stages._stage_fingerprints import run_twice
 
     first, second = run_twice("sdl", tmp_path)
     assert set(first) == {"sdl", "figures"} and first == second

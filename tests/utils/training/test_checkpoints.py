@@ -10,19 +10,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from utils.fingerprints import canonical_json, fingerprint, shaping_settings
 from utils.training.checkpoints import (
-    canonical_json,
     decide,
-    fingerprint,
     load_weights,
     metadata_path,
     read_metadata,
     record,
     save_weights,
-    shaping_settings,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SETTINGS = {"image_epochs": 12, "backbone": "small_cnn", "classes": ("zebra", "cow"), "data": Path("/d"), "lr": 3e-3}
 
 
@@ -42,7 +40,7 @@ def test_fingerprint_ignores_key_order_and_is_the_same_in_another_process():
     assert fingerprint(reordered) == fingerprint(SETTINGS)
     assert fingerprint({**SETTINGS, "image_epochs": 13}) != fingerprint(SETTINGS)
     assert fingerprint({"names": {"b", "a", "c"}}) == fingerprint({"names": ["a", "b", "c"]})
-    code = ("from pathlib import Path, PosixPath; from utils.training.checkpoints import fingerprint; "
+    code = ("from pathlib import Path, PosixPath; from utils.fingerprints import fingerprint; "
             f"print(fingerprint({{'names': {{'b', 'a', 'c'}}, **{SETTINGS!r}}}))")
     outputs = {
         subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True,

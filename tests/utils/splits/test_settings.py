@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from utils.config import DataConfig, DeviseConfig
+from utils.splits.folders import ensure_split
 from utils.splits.settings import RECORD_FILE, prepare_split_folder
-from utils.stages.devise import ensure_split
 
 
 def _counts(split_dir: Path) -> dict[str, int]:
@@ -18,7 +18,7 @@ def _counts(split_dir: Path) -> dict[str, int]:
 def test_changing_images_per_class_remakes_the_split(tmp_path, capsys):
     config = DeviseConfig.for_profile("smoke", outputs=tmp_path, images_per_class=2)
     split_dir = ensure_split(config)
-    assert split_dir == tmp_path / "smoke" / "awa2_split"
+    assert split_dir == tmp_path / "awa2_split" / "smoke"
     assert _counts(split_dir) == {"train": 40, "valid": 40, "test": 20}  # 2 per class: one of each seen class moves
     assert "split folder: new" in capsys.readouterr().out
     assert json.loads((split_dir / RECORD_FILE).read_text())["settings"]["images_per_class"] == 2

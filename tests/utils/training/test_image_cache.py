@@ -15,9 +15,10 @@ from PIL import Image
 import utils.training.images as training_images
 from utils.config import AttributeZslConfig, ConfigError, DeviseConfig, SdlConfig
 from utils.runtime import loader_options, loader_workers
+from utils.splits.folders import folder_items
 from utils.stages.attribute_zsl import fit_or_load
-from utils.stages.devise import embed_paths, folder_items, image_dataloaders
 from utils.training import ImageFiles, read_image
+from utils.training.fastai_glue import embed_paths, image_dataloaders
 from utils.training.image_cache import (
     ImageCache,
     cached_image_paths,
@@ -26,7 +27,7 @@ from utils.training.image_cache import (
     main,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_IMAGES = REPO_ROOT / "data_samples" / "awa2" / "JPEGImages"
 
 
@@ -202,7 +203,7 @@ def test_the_stage_function_follows_the_config(photos, tmp_path):
     on = dataclasses.replace(off, image_cache=True, cache_side=64)
     with contextlib.redirect_stderr(io.StringIO()):
         read = cached_image_paths(photos, on, progress=False)
-    assert all(path.is_relative_to(tmp_path / "cache" / "smoke" / "images" / "side64") for path in read)
+    assert all(path.is_relative_to(tmp_path / "image_cache" / "smoke" / "side64") for path in read)
     assert image_cache_settings(on) == {"image_cache_side": 64}
     elsewhere = dataclasses.replace(on, cache_root=tmp_path / "elsewhere")
     assert image_cache_for(elsewhere).folder == tmp_path / "elsewhere" / "side64"
@@ -239,7 +240,7 @@ def test_devise_dataloaders_read_the_cache(tmp_path):
     config = DeviseConfig.for_profile("smoke", outputs=tmp_path, image_cache=True, cache_side=40)
     with contextlib.redirect_stderr(io.StringIO()):
         dls = image_dataloaders(items[:4], items[4:], class_names, config)
-    folder = tmp_path / "cache" / "smoke" / "images" / "side40"
+    folder = tmp_path / "image_cache" / "smoke" / "side40"
     assert all(Path(path).is_relative_to(folder) for path, _ in dls.train.items + dls.valid.items)
     assert [label for _, label in dls.train.items] == [label for _, label in items[:4]]
     assert dls.image_cache.folder == folder
@@ -323,7 +324,7 @@ def test_same_seed_results_move_no_more_than_noise_with_the_cache(tmp_path):
             matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices],
                                           config.image_size, image_cache=image_cache_for(config))
         if cache:
-            assert len(list((tmp_path / f"{seed}-{cache}" / "cache" / "smoke" / "images" / "side40").rglob("*.jpg"))) > 0
+            assert len(list((tmp_path / f"{seed}-{cache}" / "image_cache" / "smoke" / "side40").rglob("*.jpg"))) > 0
         return {setting: values["mAP"] for setting, values in evaluate(problem, matrices).items()}
 
     without = [figures(seed, False) for seed in range(3)]

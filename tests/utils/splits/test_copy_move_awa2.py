@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils._split_cli import run_cli
+from tests.utils.splits._split_cli import run_cli
 from utils import fileops
 from utils.config import AWA2_UNSEEN_CLASSES
 from utils.splits import copy_awa2 as copy_module

@@ -9,17 +9,10 @@ import torch
 
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
-from utils.stages.devise import (
-    embedding_set,
-    fit_stage1,
-    folder_items,
-    label_vectors,
-    run_devise,
-    stage1_items,
-    train_devise,
-    zero_shot_scores,
-)
+from utils.splits.folders import folder_items, seen_class_items
+from utils.stages.devise import embedding_set, label_vectors, run_devise, train_devise, zero_shot_scores
 from utils.stages.embeddings import EmbeddingSet
+from utils.training.fastai_glue import fit_stage1
 
 
 @pytest.fixture
@@ -34,7 +27,7 @@ def test_stage1_then_devise_beats_chance_on_unseen_classes(smoke_outputs):
     config = DeviseConfig.for_profile("smoke", stage1_epochs=2, unfrozen_epochs=2, cpu_threads=1)
     assert smoke_outputs in config.run_dir.parents and smoke_outputs in config.split_dir.parents
     awa2 = load_awa2(config.awa2_dir)
-    train_items, valid_items, seen_classes = stage1_items(config)
+    train_items, valid_items, seen_classes = seen_class_items(config)
     unseen_items = folder_items(config.split_dir / "test", awa2.unseen_classes)
     assert {name for _, name in unseen_items} == set(awa2.unseen_classes)
     assert not {name for _, name in train_items + valid_items} & set(awa2.unseen_classes)
@@ -93,7 +86,7 @@ def test_run_devise_pipeline_with_gamma_and_oracle(smoke_outputs):
 @pytest.mark.slow
 def test_two_processes_train_bit_identical_stages_and_figures(tmp_path):
     """Stage 1, DeViSE, the γ runs and the oracle from empty outputs in two processes (PYTHONHASHSEED 1 and 2)."""
-    from tests.utils._stage_fingerprints import run_twice
+    from tests.utils.stages._stage_fingerprints import run_twice
 
     first, second = run_twice("devise", tmp_path)
     assert set(first) == {"stage1", "devise", "figures"} and first == second

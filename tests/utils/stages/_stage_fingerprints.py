@@ -1,6 +1,6 @@
 """Train one stage at the smoke budget into an empty outputs folder and print a hash of its weights and figures.
 
-``python tests/utils/_stage_fingerprints.py STAGE OUTPUTS`` (STAGE: devise, attribute_zsl, sdl, siamese, digits).
+``python tests/utils/stages/_stage_fingerprints.py STAGE OUTPUTS`` (STAGE: devise, attribute_zsl, sdl, siamese, digits).
 The determinism tests run it in two processes with different ``PYTHONHASHSEED`` and compare the lines:
 same settings must give bit-identical weights and figures on the CPU.
 """
@@ -14,7 +14,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def weights_sha256(model) -> str:

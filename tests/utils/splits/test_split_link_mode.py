@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils._split_cli import run_cli
+from tests.utils.splits._split_cli import run_cli
 from utils import fileops
 from utils.config import DataConfig
 from utils.fileops import (
@@ -88,14 +88,6 @@ def assert_every_image_linked_once(awa2_root: Path, split: Path) -> None:
 @pytest.fixture
 def awa2_root(tmp_path):
     return make_fake_awa2(tmp_path / "AwA2")
-
-
-@pytest.fixture
-def source_file(tmp_path):
-    path = tmp_path / "source" / "zebra_10001.jpg"
-    path.parent.mkdir()
-    path.write_bytes(bytes(range(256)) * 40)
-    return path
 
 
 def failing_link(error_number: int, calls: list):

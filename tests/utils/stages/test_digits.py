@@ -80,7 +80,7 @@ def test_digits_folder_is_one_per_run_label(tmp_path):
 
 @pytest.mark.slow
 def test_two_processes_train_bit_identical_digit_models(tmp_path):
-    from tests.utils._stage_fingerprints import run_twice
+    from tests.utils.stages._stage_fingerprints import run_twice
 
     first, second = run_twice("digits", tmp_path)
     assert set(first) == {"digits", "figures"} and first == second

@@ -1,0 +1,86 @@
+"""DeViSE (notebooks 02–04): which settings shape which run, the nearest-label metric, evaluation by hand."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from utils.config import DeviseConfig
+from utils.stages.devise import evaluate_embeddings, nearest_label_accuracy, shaping_fields, zero_shot_scores
+from utils.stages.embeddings import EmbeddingSet
+from utils.training.checkpoints import decide, record, save_weights
+from utils.training.fastai_glue import STAGE1_RUN_FIELDS, checkpoint_path, run_settings
+
+
+def test_nearest_label_accuracy_by_hand():
+    class_word_vectors = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    embeddings = torch.tensor([[2.0, 1.0], [0.1, 3.0], [1.0, 0.9]])
+    assert nearest_label_accuracy(embeddings, torch.tensor([0, 1, 1]), class_word_vectors).item() == pytest.approx(2 / 3)
+
+
+def _embeddings_on_their_labels(noise: float = 0.0) -> EmbeddingSet:
+    generator = np.random.default_rng(0)
+    class_word_vectors = np.linalg.qr(generator.normal(size=(8, 6)))[0].T  # 6 orthonormal label vectors, 8-d
+    labels = np.repeat(np.arange(6), 3)
+    embeddings = class_word_vectors[labels] + noise * generator.normal(size=(18, 8))
+    return EmbeddingSet(embeddings, [f"{i}.jpg" for i in range(18)], labels,
+                        np.where(labels < 3, "seen_valid", "unseen_test"), list("abcdef"), class_word_vectors,
+                        np.arange(6) < 3)
+
+
+def test_embeddings_on_their_label_vectors_score_perfectly():
+    figures = evaluate_embeddings(_embeddings_on_their_labels(), gamma=0.0)
+    assert figures["T1"] == figures["U"] == figures["S"] == figures["H"] == 1.0
+    assert figures["chance T1"] == pytest.approx(1 / 3)
+
+
+def test_a_huge_gamma_sends_every_image_to_an_unseen_label():
+    figures = evaluate_embeddings(_embeddings_on_their_labels(noise=0.1), gamma=10.0)
+    assert figures["S"] == 0.0 and figures["H"] == 0.0
+    assert figures["U"] == zero_shot_scores(_embeddings_on_their_labels(noise=0.1))["top1"]
+
+
+def test_devise_config_profiles(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path))
+    smoke, sample, full = (DeviseConfig.for_profile(name) for name in ("smoke", "sample", "full"))
+    assert smoke.image_size < sample.image_size < full.image_size == 224
+    assert smoke.stage1_epochs == smoke.head_epochs == smoke.unfrozen_epochs == 1 and not smoke.pretrained
+    assert full.pretrained and full.mixed_precision and full.word_vectors.endswith("cc.en.300.bin")
+    assert len({smoke.split_dir, sample.split_dir, full.split_dir}) == 3
+    assert smoke.run_dir == tmp_path / "devise" / "smoke"
+    assert DeviseConfig.for_profile("smoke", loss="hinge_rank").loss == "hinge_rank"
+    assert set(sample.pca_classes) == {"elephant", "buffalo", "cow", "dolphin"}
+
+
+def test_a_checkpoint_is_reused_only_while_the_fields_that_shape_it_are_unchanged(tmp_path):
+    base = DeviseConfig.for_profile("smoke", outputs=tmp_path)
+
+    def trains(name: str, checkpoint: Path, **changes) -> bool:
+        config = dataclasses.replace(base, **changes)
+        extra = {"backbone": "resnet18"} if not name.startswith("devise") else {}
+        return decide(checkpoint, run_settings(config, shaping_fields(name), **extra), config, verbose=False).trained
+
+    devise = checkpoint_path(base, "devise_2b")
+    assert trains("devise", devise)  # nothing saved yet
+    save_weights({"weight": torch.zeros(1)}, devise)
+    assert trains("devise", devise)  # no record of how it was trained (the older layout)
+    record(devise, run_settings(base, shaping_fields("devise")), base)
+    assert not trains("devise", devise)
+    assert not trains("devise", devise, pca_classes=("zebra",), n_gammas=3, cpu_threads=2, inference_images=8)
+    for change in ({"loss": "hinge_rank"}, {"backbone": "resnet34"}, {"stage1_epochs": 3}, {"seed": 1},
+                   {"retrain": True}):
+        assert trains("devise", devise, **change), change
+    # Stage 1 does not depend on DeViSE's fields, nor on config.backbone (each backbone is its own run).
+    stage1 = checkpoint_path(base, "stage1_resnet18")
+    save_weights({"weight": torch.zeros(1)}, stage1)
+    record(stage1, run_settings(base, shaping_fields("stage1_resnet18"), backbone="resnet18"), base)
+    assert not trains("stage1_resnet18", stage1, loss="hinge_rank", backbone="resnet34", oracle_epochs=1)
+    assert trains("stage1_resnet18", stage1, image_size=40)
+    assert shaping_fields("stage1_resnet18") == STAGE1_RUN_FIELDS  # the classifier's own default
+    assert "backbone" in shaping_fields("validation_devise") and "oracle_batch_size" in shaping_fields("oracle_resnet18")
+    assert "n_validation_classes" in shaping_fields("validation_stage1_resnet18")
+    assert "n_validation_classes" not in shaping_fields("stage1_resnet18")
+
+

@@ -1,0 +1,62 @@
+"""The image items of an AwA2 split folder (``train/``, ``valid/``, ``test/``), made by the split scripts when missing.
+
+Notebooks 01–04 train and evaluate on ``(path, class)`` items of ``config.split_dir``: :func:`ensure_split` runs
+:mod:`utils.splits.copy_awa2` and :mod:`utils.splits.move_awa2` when the folder is missing or was made with other
+settings (:mod:`utils.splits.settings`, which says so), :func:`folder_items` lists a split's images and
+:func:`split_items_per_class` holds out a seeded share of each class (:func:`utils.splits.classes.hold_out_per_class`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from utils.config import DeviseConfig
+from utils.datasets import load_awa2
+from utils.splits.classes import hold_out_per_class
+from utils.splits.copy_awa2 import copy_awa2
+from utils.splits.move_awa2 import move_awa2
+from utils.splits.settings import prepare_split_folder, record_split_settings
+
+Items = list[tuple[Path, str]]
+"""``(image path, class name)`` pairs."""
+
+
+def ensure_split(config: DeviseConfig) -> Path:
+    """``config.split_dir`` with ``train/``, ``valid/`` and ``test/`` of the config's split settings, made by the
+    split scripts when missing or recorded with other settings (:mod:`utils.splits.settings`, which says so)."""
+    split_dir = Path(config.split_dir)
+    state = prepare_split_folder(config)
+    if not state.up_to_date:
+        print(state)
+        copy_awa2(Path(config.awa2_dir), split_dir, images_per_class=config.images_per_class,
+                  seed=config.seed, link=config.split_link, progress=False)
+        move_awa2(split_dir, valid_fraction=config.valid_fraction, seed=config.seed, progress=False)
+        record_split_settings(config)
+    return split_dir
+
+
+def folder_items(folder: Path, classes: Sequence[str] | None = None) -> Items:
+    """Every ``folder/<class>/*.jpg`` as ``(path, class)``, sorted; only ``classes`` if given."""
+    wanted = None if classes is None else set(classes)
+    return [
+        (path, path.parent.name)
+        for path in sorted(Path(folder).glob("*/*.jpg"))
+        if wanted is None or path.parent.name in wanted
+    ]
+
+
+def split_items_per_class(items: Items, fraction: float, seed: int) -> tuple[Items, Items]:
+    """A seeded ``fraction`` of each class's items (at least one when a class has two) → second list
+    (:func:`utils.splits.classes.hold_out_per_class`; class by class, in their given order within a class)."""
+    kept, held_out = hold_out_per_class([name for _, name in items], fraction, seed)
+    return [items[i] for i in kept], [items[i] for i in held_out]
+
+
+
+def seen_class_items(config: DeviseConfig) -> tuple[Items, Items, list[str]]:
+    """``(train items, valid items, seen class names)`` of ``config.split_dir`` (made if missing): what stage 1 and
+    DeViSE train on."""
+    split_dir = ensure_split(config)
+    seen_classes = list(load_awa2(config.awa2_dir).seen_classes)
+    return folder_items(split_dir / "train", seen_classes), folder_items(split_dir / "valid", seen_classes), seen_classes

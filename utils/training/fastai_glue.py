@@ -1,0 +1,425 @@
+"""fastai glue shared by notebooks 01–04: DataLoaders, the Learner, its callbacks, and the softmax classifier.
+
+Notebook 01 trains the stage-1 classifier (:func:`fit_stage1`); notebook 02 (DeViSE, :mod:`utils.stages.devise`)
+copies its body and trains the same classifier again for its γ validation run and its supervised oracle. So the
+classifier lives here, in shared machinery, and neither stage imports the other.
+
+Every ``Learner`` writes under ``config.run_dir`` (``outputs/devise/<run label>``): ``checkpoints/<run>.pth``
+(``SaveModelCallback``) with ``checkpoints/<run>.json`` beside it (the shaping settings, the resolved config,
+the epoch timings), and ``logs/<run>.csv`` (:class:`RunLog`: every epoch of every phase). A training function
+loads its checkpoint instead of training while the settings that shape it are unchanged
+(:mod:`utils.training.checkpoints`; the stage-1 fields are :data:`STAGE1_RUN_FIELDS`); ``config.retrain`` forces
+training. Each training seeds everything from ``config.seed`` first, so on the CPU the same settings give
+bit-identical weights whatever ran before in the process.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from fastai.callback.channelslast import ChannelsLast
+from fastai.vision.all import (
+    Callback,
+    CategoryBlock,
+    CrossEntropyLossFlat,
+    DataBlock,
+    DataLoaders,
+    ImageBlock,
+    IndexSplitter,
+    ItemGetter,
+    Learner,
+    Normalize,
+    Resize,
+    SaveModelCallback,
+    accuracy,
+    aug_transforms,
+    error_rate,
+    imagenet_stats,
+)
+from torch import nn
+
+from models.backbones import BodyHeadModel, ClassifierHead, body_head_splitter, create_body
+from utils.config import DeviseConfig
+from utils.fingerprints import shaping_settings
+from utils.metrics import per_class_mean_accuracy
+from utils.runtime import mixed_precision_enabled, seed_everything, use_channels_last
+from utils.splits.folders import Items, seen_class_items
+from utils.training.checkpoints import Decision, decide, load_state_into, read_metadata, record
+from utils.training.threads import set_cpu_threads
+
+# --- data ------------------------------------------------------------------------------------------
+
+
+def image_dataloaders(
+    train_items: Items, valid_items: Items, class_names: Sequence[str], config: DeviseConfig,
+    device: torch.device | str = "cpu", augment: bool = True,
+) -> DataLoaders:
+    """fastai DataLoaders: resize, flips/rotations/zoom/lighting on the batch, ImageNet normalisation.
+
+    Labels are indices into ``class_names`` (the vocabulary), so column ``j`` of a classifier — and
+    row ``j`` of the label vectors given to a DeViSE loss — is ``class_names[j]``. With ``config.image_cache``
+    the images are read from the image cache (:func:`utils.training.image_cache.cached_image_paths`; stale entries are
+    built first) and ``dls.image_cache`` keeps it for :func:`embed_paths`. Worker processes, pinned memory and
+    persistent workers come from :func:`utils.runtime.loader_options` (none on the CPU).
+    """
+    from utils.runtime import loader_options
+    from utils.training.image_cache import image_cache_for
+
+    items = list(train_items) + list(valid_items)
+    image_cache = image_cache_for(config)
+    if image_cache is not None:
+        read_paths = image_cache.paths_for([path for path, _ in items])
+        items = [(path, label) for path, (_, label) in zip(read_paths, items, strict=True)]
+    augmentations = aug_transforms(size=config.image_size, min_scale=0.75, max_rotate=10.0) if augment else []
+    block = DataBlock(
+        blocks=(ImageBlock, CategoryBlock(vocab=list(class_names), sort=False)),
+        get_x=ItemGetter(0),
+        get_y=ItemGetter(1),
+        splitter=IndexSplitter(list(range(len(train_items), len(items)))),
+        item_tfms=Resize(config.image_size),
+        batch_tfms=[*augmentations, Normalize.from_stats(*imagenet_stats)],
+    )
+    dls = block.dataloaders(items, bs=config.batch_size, device=torch.device(device), **loader_options(device))
+    dls.image_cache = image_cache
+    return dls
+
+
+def read_paths_of(dls: DataLoaders, paths: Sequence[Path]) -> list[Path]:
+    """The files to read for ``paths``: their image-cache copies when ``dls`` reads a cache, else ``paths``."""
+    image_cache = getattr(dls, "image_cache", None)
+    return list(paths) if image_cache is None else image_cache.paths_for(list(paths))
+
+
+# --- fastai plumbing ---------------------------------------------------------------------------------
+
+
+def _finding_learning_rate(callback: Callback) -> bool:
+    """True while ``learn.lr_find`` runs: its mock fit is no epoch of the run."""
+    return hasattr(callback.learn, "lr_finder")
+
+
+class EpochTimer(Callback):
+    """Records the seconds of each epoch's training phase (validation excluded) in ``epoch_seconds``.
+
+    The list holds every epoch of every ``fit`` of the learner, so a ``fine_tune`` (a frozen fit, then an
+    unfrozen one) or DeViSE's phases 2a and 2b are all there; :meth:`reset` starts a new run.
+    """
+
+    def __init__(self):
+        self.epoch_seconds: list[float] = []
+
+    def reset(self) -> None:
+        self.epoch_seconds = []
+
+    def before_train(self):
+        self.started = None if _finding_learning_rate(self) else time.perf_counter()
+
+    def after_train(self):
+        if getattr(self, "started", None) is not None:
+            self.epoch_seconds.append(time.perf_counter() - self.started)
+
+
+class RunLog(Callback):
+    """One CSV per run with every epoch of every ``fit``: a ``phase`` column and a running ``epoch`` number.
+
+    fastai's ``CSVLogger`` rewrites its file at each ``fit``, so the frozen epoch of ``fine_tune`` and
+    DeViSE's phase 2a were lost. Here the first ``fit`` of the learner (or the first after :meth:`reset`)
+    starts a fresh file with one header, and later fits append to it; ``lr_find`` and ``get_preds`` write
+    nothing.
+
+    Args:
+        fname: the file, relative to ``learn.path``.
+
+    Attributes:
+        phases: names given to the next fits, first first (``["frozen", "unfrozen"]`` before a
+            ``fine_tune``); when it runs out, the last name stays.
+        phase: the name of the current fit.
+        epochs_logged: rows written so far in this run.
+    """
+
+    order = 60  # after the Recorder, as fastai's CSVLogger
+
+    def __init__(self, fname: str | Path):
+        self.fname = Path(fname)
+        self.phases: list[str] = []
+        self.phase = "train"
+        self.epochs_logged = 0
+        self.file = None
+
+    def reset(self, phases: Sequence[str] = ()) -> None:
+        """Start a new run: the next ``fit`` rewrites the file; ``phases`` names the coming fits."""
+        self.epochs_logged = 0
+        self.phases = list(phases)
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.learn.path) / self.fname
+
+    def before_fit(self):
+        if hasattr(self, "gather_preds") or _finding_learning_rate(self):
+            return
+        if self.phases:
+            self.phase = self.phases.pop(0)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = self.epochs_logged == 0
+        self.file = self.log_path.open("w" if fresh else "a")
+        if fresh:
+            self.file.write(",".join(["phase", *self.recorder.metric_names]) + "\n")
+        self.old_logger, self.learn.logger = self.learn.logger, self._write_line
+
+    def _write_line(self, log) -> None:
+        self.file.write(",".join([self.phase, str(self.epochs_logged), *(str(value) for value in list(log)[1:])]) + "\n")
+        self.file.flush()
+        self.epochs_logged += 1
+        self.old_logger(log)
+
+    def after_fit(self):
+        if self.file is None:
+            return
+        self.file.close()
+        self.file = None
+        self.learn.logger = self.old_logger
+
+
+class PlainTensorBatches(Callback):
+    """Hand training batches to the model as plain ``torch.Tensor`` instead of fastai's ``TensorImage``.
+
+    fastai's tensor subclasses route every operation of the forward and backward pass through
+    ``__torch_function__``; on the CPU that costs a noticeable share of an epoch (see
+    ``benchmarks/fastai_vs_pytorch.py``). Only training batches are cast: ``get_preds``, ``show_results``
+    and ``ClassificationInterpretation`` still see the typed tensors they decode with.
+    """
+
+    order = 1  # after the device transfer, before the model
+
+    def before_batch(self):
+        if self.training:
+            self.learn.xb = tuple(x.as_subclass(torch.Tensor) for x in self.xb)
+            self.learn.yb = tuple(y.as_subclass(torch.Tensor) for y in self.yb)
+
+
+@contextmanager
+def random_state_kept():
+    """Restore the state of ``random``, NumPy and torch (CPU) on exit.
+
+    Iterating a fastai ``DataLoader`` draws from them even without augmentation (its own generator is
+    re-seeded from ``random``, and every ``RandTransform`` draws before it checks the split), so probing the
+    model between epochs would otherwise change the batches and augmentations of the epochs after it.
+    """
+    states = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.random.set_rng_state(states[2])
+
+
+def build_learner(
+    dls: DataLoaders, model: nn.Module, loss_func: nn.Module, metrics: list, config: DeviseConfig,
+    name: str, device: torch.device | str = "cpu",
+) -> Learner:
+    """A ``Learner`` writing under ``config.run_dir`` (``checkpoints/<name>.pth``, ``logs/<name>.csv``)."""
+    (Path(config.run_dir) / "logs").mkdir(parents=True, exist_ok=True)
+    learn = Learner(
+        dls, model, loss_func=loss_func, metrics=metrics, splitter=body_head_splitter,
+        path=Path(config.run_dir), model_dir="checkpoints",
+        cbs=[RunLog(f"logs/{name}.csv"), EpochTimer(), PlainTensorBatches()],
+    )
+    if mixed_precision_enabled(config.mixed_precision, device):
+        learn.to_fp16()
+    if use_channels_last(device):  # NHWC feeds the tensor cores; the weights and batches follow (fastai callback)
+        learn.add_cb(ChannelsLast())
+    return learn
+
+
+def checkpoint_path(config: DeviseConfig, name: str) -> Path:
+    return Path(config.run_dir) / "checkpoints" / f"{name}.pth"
+
+
+# --- which settings shape a run ------------------------------------------------------------------------
+
+DATA_FIELDS = ("awa2_dir", "split_dir", "images_per_class", "valid_fraction", "image_size", "seed")
+"""Which images are trained on, at what size, and the seed of the split, data order, augmentation and initial
+weights (``split_dir``: another folder may hold another split)."""
+CLASSIFIER_FIELDS = ("pretrained", "batch_size", "stage1_epochs", "stage1_learning_rate", "mixed_precision")
+"""Stage 1's own training: starting weights, batches, epochs, learning rate, float16 on CUDA."""
+
+STAGE1_RUN_FIELDS = DATA_FIELDS + CLASSIFIER_FIELDS
+"""``stage1_<backbone>``; the backbone is the run's own (notebook 01 trains several), recorded beside them."""
+
+
+def run_settings(config: DeviseConfig, fields: Sequence[str], **extra: Any) -> dict[str, Any]:
+    """The shaping settings of a run: the values of its config ``fields`` and ``extra`` inputs, plus the image
+    cache's side when the cache is on (:func:`utils.training.image_cache.image_cache_settings`)."""
+    from utils.training.image_cache import image_cache_settings
+
+    return shaping_settings(config, fields, **image_cache_settings(config), **extra)
+
+
+def fit_phases(learn: Learner, fit: str, epochs: int, learning_rate: Any, callbacks: list, phase: str | None = None) -> None:
+    """``fine_tune`` (logged as phases ``frozen`` + ``unfrozen``) or ``fit_one_cycle`` (logged as ``phase``)."""
+    run_log = getattr(learn, "run_log", None)
+    if run_log is not None:
+        run_log.phases = ["frozen", "unfrozen"] if fit == "fine_tune" else [phase or fit]
+    with learn.no_bar():
+        if fit == "fine_tune":
+            learn.fine_tune(epochs, learning_rate, cbs=callbacks)
+        else:
+            learn.fit_one_cycle(epochs, learning_rate, cbs=callbacks)
+
+
+def start_run(learn: Learner) -> None:
+    """A fresh log and epoch timer for a run about to train."""
+    learn.run_log.reset()
+    learn.epoch_timer.reset()
+
+
+def decide_or_load(
+    learn: Learner, config: DeviseConfig, name: str, checkpoint: Path, settings: dict[str, Any],
+    device: torch.device | str,
+) -> Decision:
+    """Decide whether run ``name`` trains (:mod:`utils.training.checkpoints`); when it does not, load its weights into
+    ``learn``. The decision's fingerprint is kept on ``learn`` as the upstream input of runs built on it."""
+    decision = decide(checkpoint, settings, config, name=name)
+    learn.checkpoint_fingerprint = decision.fingerprint
+    if not decision.trained:
+        load_state_into(learn.model, checkpoint)
+        learn.model.to(device)
+    return decision
+
+
+# --- the classifier (stage 1) ----------------------------------------------------------------------
+
+
+@dataclass
+class TrainedModel:
+    """A fastai ``Learner`` and what its training took.
+
+    Attributes:
+        epoch_seconds: every epoch of every phase, as recorded when it was trained (also when loaded).
+        decision: why it was trained or loaded (:class:`utils.training.checkpoints.Decision`).
+    """
+
+    learn: Learner
+    name: str
+    trained: bool
+    epoch_seconds: list[float] = field(default_factory=list)
+    decision: Decision | None = None
+
+    @property
+    def fingerprint(self) -> str | None:
+        return None if self.decision is None else self.decision.fingerprint
+
+
+def classifier_learner(
+    config: DeviseConfig, backbone: str, train_items: Items, valid_items: Items, class_names: Sequence[str],
+    name: str, device: torch.device | str = "cpu", initial_body: nn.Module | None = None,
+) -> Learner:
+    """An untrained stage-1 ``Learner``: body + :class:`ClassifierHead`, cross-entropy, accuracy and error rate."""
+    set_cpu_threads(config.cpu_threads)
+    body, n_features = create_body(backbone, pretrained=config.pretrained and initial_body is None)
+    if initial_body is not None:
+        body = copy.deepcopy(initial_body)
+    dls = image_dataloaders(train_items, valid_items, class_names, config, device)
+    model = BodyHeadModel(body, ClassifierHead(n_features, len(class_names)))
+    return build_learner(dls, model, CrossEntropyLossFlat(), [accuracy, error_rate], config, name, device)
+
+
+def train_classifier(
+    config: DeviseConfig, backbone: str, train_items: Items, valid_items: Items, class_names: Sequence[str],
+    name: str, device: torch.device | str = "cpu", initial_body: nn.Module | None = None,
+    epochs: int | None = None, save_best: bool = True, initial_fingerprint: str | None = None,
+    fields: Sequence[str] = STAGE1_RUN_FIELDS,
+) -> TrainedModel:
+    """Fit (or load) a softmax classifier over ``class_names`` with one-cycle training (stage 1, and DeViSE's γ run
+    and oracle).
+
+    Pretrained bodies are fine-tuned the fastai way (head first, then all); bodies trained from
+    scratch get ``fit_one_cycle`` on everything. The checkpoint is reused only while the config ``fields``
+    (plus ``backbone``, the classes, ``epochs`` and ``initial_fingerprint``) are unchanged
+    (:mod:`utils.training.checkpoints`). Everything random is seeded from ``config.seed`` first, so the run is the same
+    whatever ran before it in the process.
+
+    Args:
+        backbone: a key of ``models.backbones.BACKBONES``.
+        name: checkpoint and log name (``checkpoints/<name>.pth``).
+        initial_body: start from a copy of this body instead of a fresh one (the oracle does).
+        epochs: overrides ``config.stage1_epochs``.
+        save_best: keep the epoch with the lowest validation loss (``SaveModelCallback``); ``False``
+            when the validation images are test images (the oracle), so no choice is made on them.
+        initial_fingerprint: the fingerprint of ``initial_body``'s run (a shaping input of this one).
+        fields: the config fields that shape this run (default :data:`STAGE1_RUN_FIELDS`).
+    """
+    seed_everything(config.seed)
+    learn = classifier_learner(config, backbone, train_items, valid_items, class_names, name, device, initial_body)
+    checkpoint = checkpoint_path(config, name)
+    extra: dict[str, Any] = {"backbone": backbone, "classes": list(class_names)}
+    if epochs is not None:
+        extra["epochs"] = epochs
+    if initial_fingerprint is not None:
+        extra["initial_body"] = initial_fingerprint
+    settings = run_settings(config, fields, **extra)
+    decision = decide_or_load(learn, config, name, checkpoint, settings, device)
+    if not decision.trained:
+        return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision)
+    start_run(learn)
+    callbacks = [SaveModelCallback(monitor="valid_loss", fname=name)] if save_best else []
+    fit = "fine_tune" if config.pretrained and initial_body is None else "one_cycle"
+    fit_phases(learn, fit, epochs or config.stage1_epochs, config.stage1_learning_rate, callbacks)
+    if not save_best:
+        learn.save(name, with_opt=False)
+    epoch_seconds = list(learn.epoch_timer.epoch_seconds)
+    record(checkpoint, settings, config, epoch_seconds=epoch_seconds)
+    return TrainedModel(learn, name, True, epoch_seconds, decision)
+
+
+def fit_stage1(config: DeviseConfig, backbone: str | None = None, device: torch.device | str = "cpu") -> TrainedModel:
+    """The stage-1 classifier of ``backbone`` (default ``config.backbone``) on the seen classes (run
+    ``stage1_<backbone>``): notebook 01 trains it, DeViSE starts from its body."""
+    backbone = backbone or config.backbone
+    train_items, valid_items, seen_classes = seen_class_items(config)
+    return train_classifier(config, backbone, train_items, valid_items, seen_classes, f"stage1_{backbone}", device)
+
+
+def classifier_accuracy(learn: Learner, dl=None) -> dict[str, float]:
+    """Per-image accuracy, error rate and per-class mean accuracy on ``dl`` (default: the validation set)."""
+    with learn.no_bar():
+        predictions, targets = learn.get_preds(dl=dl)
+    predicted = predictions.argmax(1).numpy()
+    targets = targets.numpy()
+    per_image = float((predicted == targets).mean())
+    return {"accuracy": per_image, "error_rate": 1.0 - per_image,
+            "per_class_mean_accuracy": per_class_mean_accuracy(predicted, targets)}
+
+
+# --- embedding images ------------------------------------------------------------------------------
+
+
+def feature_channels(body: nn.Module) -> int:
+    """Channels of the body's feature maps, found by running one tiny image through it."""
+    was_training = body.training
+    body.eval()
+    with torch.no_grad():
+        parameter = next(body.parameters())
+        channels = body(torch.zeros(1, 3, 64, 64, device=parameter.device, dtype=parameter.dtype)).shape[1]
+    body.train(was_training)
+    return int(channels)
+
+
+def embed_paths(learn: Learner, paths: Sequence[Path]) -> np.ndarray:
+    """The model's outputs for ``paths`` (validation transforms: no augmentation), float32 (n, dim)."""
+    dl = learn.dls.test_dl(read_paths_of(learn.dls, paths))
+    with learn.no_bar():
+        outputs, _ = learn.get_preds(dl=dl)
+    return outputs.float().numpy()
+
