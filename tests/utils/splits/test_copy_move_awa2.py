@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.utils.splits._fake_awa2 import make_fake_awa2, snapshot
 from tests.utils.splits._split_cli import run_cli
 from utils import fileops
 from utils.config import AWA2_UNSEEN_CLASSES
@@ -18,31 +19,6 @@ from utils.splits.move_awa2 import choose_valid_names, move_awa2, valid_count
 SEEN_CLASSES = ["antelope", "grizzly+bear", "killer+whale", "beaver"]
 UNSEEN_CLASSES = ["chimpanzee", "giant+panda"]
 IMAGES_PER_CLASS = 10
-
-
-def make_fake_awa2(
-    root: Path, seen_classes, unseen_classes, images_per_class=IMAGES_PER_CLASS, split_files=True
-):
-    """An AwA2-shaped folder whose images are small files with distinct bytes."""
-    for class_name in [*seen_classes, *unseen_classes]:
-        folder = root / "JPEGImages" / class_name
-        folder.mkdir(parents=True)
-        for index in range(images_per_class):
-            content = f"{class_name} image {index}\n".encode() * (index + 1)
-            (folder / f"{class_name}_{10001 + index}.jpg").write_bytes(content)
-    if split_files:
-        (root / "trainclasses.txt").write_text("".join(f"{name}\n" for name in seen_classes))
-        (root / "testclasses.txt").write_text("".join(f"{name}\n" for name in unseen_classes))
-    return root
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Relative path -> SHA-256 of every file under ``root``."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
 
 
 def content_counts(*folders: Path) -> Counter:

@@ -5,12 +5,12 @@ nothing is ever duplicated inside the split (an image is in ``train/`` or ``vali
 """
 
 import errno
-import hashlib
 import os
 from pathlib import Path
 
 import pytest
 
+from tests.utils.splits._fake_awa2 import make_fake_awa2, snapshot
 from tests.utils.splits._split_cli import run_cli
 from utils import fileops
 from utils.config import DataConfig
@@ -35,29 +35,6 @@ SEEN_CLASSES = ["antelope", "beaver", "killer+whale"]
 UNSEEN_CLASSES = ["chimpanzee", "giant+panda"]
 IMAGES_PER_CLASS = 6
 TOTAL_IMAGES = (len(SEEN_CLASSES) + len(UNSEEN_CLASSES)) * IMAGES_PER_CLASS
-
-
-def make_fake_awa2(root: Path) -> Path:
-    """An AwA2-shaped folder whose images are small files with distinct bytes."""
-    for class_name in [*SEEN_CLASSES, *UNSEEN_CLASSES]:
-        folder = root / "JPEGImages" / class_name
-        folder.mkdir(parents=True)
-        for index in range(IMAGES_PER_CLASS):
-            (folder / f"{class_name}_{10001 + index}.jpg").write_bytes(
-                f"{class_name} image {index}\n".encode() * (index + 3)
-            )
-    (root / "trainclasses.txt").write_text("".join(f"{name}\n" for name in SEEN_CLASSES))
-    (root / "testclasses.txt").write_text("".join(f"{name}\n" for name in UNSEEN_CLASSES))
-    return root
-
-
-def source_state(awa2_root: Path) -> dict[str, str]:
-    """Relative path -> SHA-256 of every file of the data set."""
-    return {
-        str(path.relative_to(awa2_root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(awa2_root.rglob("*"))
-        if path.is_file()
-    }
 
 
 def split_images(split: Path, *splits: str) -> list[Path]:
@@ -87,7 +64,7 @@ def assert_every_image_linked_once(awa2_root: Path, split: Path) -> None:
 
 @pytest.fixture
 def awa2_root(tmp_path):
-    return make_fake_awa2(tmp_path / "AwA2")
+    return make_fake_awa2(tmp_path / "AwA2", SEEN_CLASSES, UNSEEN_CLASSES, IMAGES_PER_CLASS)
 
 
 def failing_link(error_number: int, calls: list):
@@ -102,7 +79,7 @@ def failing_link(error_number: int, calls: list):
 
 
 def test_link_mode_makes_hard_links_that_cost_no_disk(tmp_path, awa2_root):
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
     split = tmp_path / "split"
 
     summary = copy_awa2(awa2_root, split, link=True, progress=False)
@@ -117,7 +94,7 @@ def test_link_mode_makes_hard_links_that_cost_no_disk(tmp_path, awa2_root):
     # No extra disk: the distinct files (inodes) under the data set and the split are the data set's own.
     inodes = {path.stat().st_ino: path.stat().st_size for path in [*awa2_root.rglob("*.jpg"), *split.rglob("*.jpg")]}
     assert sum(inodes.values()) == sum(path.stat().st_size for path in awa2_root.rglob("*.jpg"))
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
     header = summary.to_text().splitlines()[0].split()
     assert header[:4] == ["split", "classes", "linked", "copied"]
 
@@ -139,13 +116,13 @@ def test_link_mode_rerun_is_a_no_op(tmp_path, awa2_root):
 
 
 def test_link_mode_dry_run_says_what_it_would_link_and_writes_nothing(tmp_path, awa2_root, capsys):
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
 
     status = copy_module.main([str(awa2_root), str(tmp_path / "split"), "--link", "--dry-run", "--quiet"])
 
     assert status == 0
     assert not (tmp_path / "split").exists()
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
     output = capsys.readouterr().out
     assert "as hard links ->" in output and "would link" in output and "dry run" in output
     table = [line.split() for line in output.splitlines() if line.startswith(("train ", "test "))]
@@ -160,7 +137,7 @@ def test_link_mode_conflicting_destination_is_refused_and_nothing_changes(tmp_pa
     clash = split / "train" / "beaver" / "beaver_10003.jpg"
     clash.parent.mkdir(parents=True)
     clash.write_bytes(b"someone else's file")
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
 
     finished = run_cli("utils.splits.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root)
 
@@ -168,7 +145,7 @@ def test_link_mode_conflicting_destination_is_refused_and_nothing_changes(tmp_pa
     assert f"conflict: {clash} exists and differs" in finished.stdout
     assert clash.read_bytes() == b"someone else's file"
     assert source_of(awa2_root, clash).stat().st_nlink == 1
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
     # Everything else was linked.
     assert len(split_images(split)) == TOTAL_IMAGES
     assert sum(image.stat().st_nlink == 2 for image in split_images(split)) == TOTAL_IMAGES - 1
@@ -210,7 +187,7 @@ def test_safe_link_refuses_a_destination_that_is_the_source(tmp_path, source_fil
     ids=["EXDEV", "EPERM", "EMLINK", "ENOTSUP"],
 )
 def test_fallback_to_copies_is_reported_once(tmp_path, awa2_root, monkeypatch, error_number, reason):
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
     split = tmp_path / "split"
     calls: list = []
     monkeypatch.setattr(os, "link", failing_link(error_number, calls))
@@ -231,7 +208,7 @@ def test_fallback_to_copies_is_reported_once(tmp_path, awa2_root, monkeypatch, e
         assert image.read_bytes() == source.read_bytes()
         assert image.stat().st_ino != source.stat().st_ino and source.stat().st_nlink == 1
     assert not [path for path in split.rglob("*") if fileops.is_partial(path)]
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
 
 
 def test_fallback_message_is_printed_once_by_the_command_line(tmp_path, awa2_root, monkeypatch, capsys):
@@ -279,7 +256,7 @@ def test_an_unrelated_link_error_is_raised_not_hidden(tmp_path, source_file, mon
 def test_link_mode_killed_half_way_keeps_every_source_and_rerun_completes(
     tmp_path, awa2_root, repo_root, crash_stage
 ):
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
     split = tmp_path / "split"
 
     killed = run_cli(
@@ -287,7 +264,7 @@ def test_link_mode_killed_half_way_keeps_every_source_and_rerun_completes(
     )
 
     assert killed.returncode == fileops.CRASH_EXIT_CODE
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
     assert len(split_images(split)) == 7
     assert not [path for path in split.rglob("*") if fileops.is_partial(path)]
 
@@ -298,7 +275,7 @@ def test_link_mode_killed_half_way_keeps_every_source_and_rerun_completes(
     assert sum(int(row[2]) for row in rows) == TOTAL_IMAGES - 7  # linked now
     assert sum(int(row[4]) for row in rows) == 7  # already present
     assert_every_image_linked_once(awa2_root, split)
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
 
 
 def test_a_leftover_partial_in_link_mode_is_removed_without_touching_the_source(tmp_path, awa2_root):
@@ -308,13 +285,13 @@ def test_a_leftover_partial_in_link_mode_is_removed_without_touching_the_source(
     leftover = fileops.partial_path(split / "train" / "beaver" / image.name)
     leftover.parent.mkdir(parents=True)
     os.link(image, leftover)
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
 
     summary = copy_awa2(awa2_root, split, link=True, progress=False)
 
     assert summary.split_transfers["train"].removed_partials == 1
     assert not leftover.exists()
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
     assert_every_image_linked_once(awa2_root, split)
 
 
@@ -322,7 +299,7 @@ def test_a_leftover_partial_in_link_mode_is_removed_without_touching_the_source(
 
 
 def test_copy_link_then_move_via_the_command_lines(tmp_path, awa2_root, repo_root):
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
     split = tmp_path / "split"
 
     copied = run_cli("utils.splits.copy_awa2", [awa2_root, split, "--link", "--quiet"], repo_root)
@@ -335,7 +312,7 @@ def test_copy_link_then_move_via_the_command_lines(tmp_path, awa2_root, repo_roo
     train_names = {(path.parent.name, path.name) for path in split_images(split, "train")}
     assert not train_names & {(path.parent.name, path.name) for path in valid}
     assert_every_image_linked_once(awa2_root, split)  # the moved images are still links of the data set
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
 
     # The same split as a plain copy and move: link mode changes no file's place or bytes.
     reference = tmp_path / "reference"
@@ -351,12 +328,12 @@ def test_copy_link_then_move_via_the_command_lines(tmp_path, awa2_root, repo_roo
     assert "moved train -> valid: 0" in again.stdout
     assert run_cli("utils.splits.move_awa2", [split, "--valid", "0.5", "--seed", "8", "--quiet"], repo_root).returncode == 0
     assert_every_image_linked_once(awa2_root, split)
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
 
 
 @pytest.mark.parametrize("crash_stage", ["complete", "partial", "before-delete"])
 def test_move_of_a_linked_split_killed_half_way_then_rerun_completes(tmp_path, awa2_root, repo_root, crash_stage):
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
     split = tmp_path / "split"
     copy_awa2(awa2_root, split, link=True, progress=False)
     arguments = [split, "--valid", "0.5", "--seed", "1"]
@@ -364,7 +341,7 @@ def test_move_of_a_linked_split_killed_half_way_then_rerun_completes(tmp_path, a
     killed = run_cli("utils.splits.move_awa2", arguments, repo_root, crash_after=4, crash_stage=crash_stage)
 
     assert killed.returncode == fileops.CRASH_EXIT_CODE
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
     train_names = {(p.parent.name, p.name) for p in split_images(split, "train")}
     valid_names = {(p.parent.name, p.name) for p in split_images(split, "valid")}
     assert len(valid_names) == 4 and not train_names & valid_names  # a rename: never in both, never lost
@@ -375,11 +352,11 @@ def test_move_of_a_linked_split_killed_half_way_then_rerun_completes(tmp_path, a
     assert finished.returncode == 0, finished.stderr
     assert len(split_images(split, "valid")) == len(SEEN_CLASSES) * IMAGES_PER_CLASS // 2
     assert_every_image_linked_once(awa2_root, split)
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
 
 
 def test_cross_device_move_of_a_link_copies_then_unlinks_only_the_link(tmp_path, awa2_root, monkeypatch):
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
     split = tmp_path / "split"
     copy_awa2(awa2_root, split, link=True, progress=False)
     train_image = split / "train" / "beaver" / "beaver_10002.jpg"
@@ -397,7 +374,7 @@ def test_cross_device_move_of_a_link_copies_then_unlinks_only_the_link(tmp_path,
     assert summary.moved == 1 and not train_image.exists()
     assert valid_image.read_bytes() == source.read_bytes()
     assert valid_image.stat().st_ino != source.stat().st_ino and source.stat().st_nlink == 1
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
 
 
 def test_move_of_a_linked_image_is_a_rename_that_keeps_the_link(tmp_path, source_file):
@@ -414,7 +391,7 @@ def test_move_of_a_linked_image_is_a_rename_that_keeps_the_link(tmp_path, source
 def test_data_loss_cases_stay_refused_on_a_linked_split(tmp_path, awa2_root, repo_root):
     split = tmp_path / "split"
     copy_awa2(awa2_root, split, link=True, progress=False)
-    before = source_state(awa2_root)
+    before = snapshot(awa2_root)
 
     # An image in both splits as one file (train, valid and the data set: three names of one file).
     image = split / "train" / "beaver" / "beaver_10001.jpg"
@@ -438,7 +415,7 @@ def test_data_loss_cases_stay_refused_on_a_linked_split(tmp_path, awa2_root, rep
     assert len(finished.stderr.strip().splitlines()) == 1
     (split / "valid").unlink()
     assert_every_image_linked_once(awa2_root, split)
-    assert source_state(awa2_root) == before
+    assert snapshot(awa2_root) == before
 
 
 # --- the config of notebook 00 -------------------------------------------------------------------
