@@ -51,9 +51,10 @@ from models.backbones import BodyHeadModel, ClassifierHead, body_head_splitter, 
 from utils.config import DeviseConfig
 from utils.fingerprints import shaping_settings
 from utils.metrics import per_class_mean_accuracy
-from utils.runtime import mixed_precision_enabled, seed_everything, use_channels_last
+from utils.runtime import loader_options, mixed_precision_enabled, seed_everything, use_channels_last
 from utils.splits.folders import Items, seen_class_items
 from utils.training.checkpoints import Decision, decide, load_state_into, read_metadata, record
+from utils.training.image_cache import image_cache_for, image_cache_settings
 from utils.training.threads import set_cpu_threads
 
 # --- data ------------------------------------------------------------------------------------------
@@ -71,9 +72,6 @@ def image_dataloaders(
     built first) and ``dls.image_cache`` keeps it for :func:`embed_paths`. Worker processes, pinned memory and
     persistent workers come from :func:`utils.runtime.loader_options` (none on the CPU).
     """
-    from utils.runtime import loader_options
-    from utils.training.image_cache import image_cache_for
-
     items = list(train_items) + list(valid_items)
     image_cache = image_cache_for(config)
     if image_cache is not None:
@@ -261,8 +259,6 @@ STAGE1_RUN_FIELDS = DATA_FIELDS + CLASSIFIER_FIELDS
 def run_settings(config: DeviseConfig, fields: Sequence[str], **extra: Any) -> dict[str, Any]:
     """The shaping settings of a run: the values of its config ``fields`` and ``extra`` inputs, plus the image
     cache's side when the cache is on (:func:`utils.training.image_cache.image_cache_settings`)."""
-    from utils.training.image_cache import image_cache_settings
-
     return shaping_settings(config, fields, **image_cache_settings(config), **extra)
 
 
