@@ -9,14 +9,14 @@ Every backbone is built from the one registry :data:`BACKBONES`, name → :class
 and a builder for each *form* it comes in. The names are config values that shape checkpoints, so a name keeps
 its layers; a stage asks for its form through :func:`look_up_backbone`:
 
-================  ==========================================  ==============================================  ========
-form              output                                      front door                                      notebooks
-================  ==========================================  ==============================================  ========
-``feature_maps``  feature maps (batch, n_features, h, w)      :func:`create_body`                             01–04
-``pooled``        pooled features (batch, n_features)         ``models.attribute_head.create_attribute_backbone``  05, 07
-``encoder``       pooled features (batch, n_features), any    ``models.siamese.build_siamese_encoder``        06
+================  =========================================  ====================================================  ========
+form              output                                     front door                                            notebooks
+================  =========================================  ====================================================  ========
+``feature_maps``  feature maps (batch, n_features, h, w)     :func:`create_body`                                   01–04
+``pooled``        pooled features (batch, n_features)        ``models.attribute_head.create_attribute_backbone``   05, 07
+``encoder``       pooled features (batch, n_features), any   ``models.siamese.build_siamese_encoder``              06
                   number of input channels
-================  ==========================================  ==============================================  ========
+================  =========================================  ====================================================  ========
 
 The ResNets come as feature maps (stopped before the global pool) and pooled (the pool kept); ``small_cnn`` is
 pooled in 05/07 (four blocks, 32-64-128-128) and an encoder in 06 (:class:`SmallConvNet`, three blocks
