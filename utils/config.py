@@ -302,7 +302,7 @@ class BaseConfig:
     def run_dir(self) -> Path:
         """Where this notebook's checkpoints, logs and resolved configs go: ``<outputs>/<stage_folder>/<run label>``."""
         if self.stage_folder is None:
-            raise TypeError(f"{type(self).__name__} has no run folder (it trains nothing)")
+            raise AttributeError(f"{type(self).__name__} has no run folder (it trains nothing)")
         return self.output_folder(self.stage_folder)
 
     def output_folder(self, kind: str) -> Path:

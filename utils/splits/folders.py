@@ -53,7 +53,6 @@ def split_items_per_class(items: Items, fraction: float, seed: int) -> tuple[Ite
     return [items[i] for i in kept], [items[i] for i in held_out]
 
 
-
 def seen_class_items(config: DeviseConfig) -> tuple[Items, Items, list[str]]:
     """``(train items, valid items, seen class names)`` of ``config.split_dir`` (made if missing): what stage 1 and
     DeViSE train on."""
