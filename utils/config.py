@@ -18,6 +18,7 @@ import dataclasses
 import difflib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -88,39 +89,19 @@ def current_budget(budget: str | None = None) -> str | None:
     return name
 
 
-# ------------------------------------------------------------------------------------------- validation
+# ------------------------------------------------------------------------------------- declared settings
+#
+# Every field says where it is declared which runs it shapes and how it is checked (``setting(...)``); the
+# fingerprint of a run (:func:`utils.fingerprints.run_settings`), the split folders' record and validation all read
+# those declarations, so a new field needs no list elsewhere.
 
-FRACTION_FIELDS = (
-    "valid_fraction",
-    "test_seen_fraction",
-    "train_fraction",
-    "validation_fraction",
-    "oracle_test_fraction",
-    "validation_holdout_fraction",
-)
-"""Shares that must lie strictly between 0 and 1 (0 or 1 would leave one side of the split empty)."""
+EVERY_RUN = "every run"
+"""The default ``shapes`` of a field: it shapes every model its notebook trains. A field nobody declared therefore
+makes every checkpoint of its notebook stale when it changes: forgetting a declaration retrains, never reuses."""
 
-FRACTION_TUPLE_FIELDS = ("sweep_fractions",)
-
-POSITIVE_INT_FIELDS = (
-    "n_gammas", "k", "n_episodes", "n_query", "n_triplets", "n_pairs", "n_support_draws", "n_principal_vectors",
-    "n_validation_classes", "m_per_class", "embedding_dim", "semantic_hidden", "hnsw_m", "ef_construction",
-    "ef_search", "inference_images", "sample_test_per_class", "cache_side",
-)
-"""Counts of at least 1 (besides every ``*epochs``, ``*batch_size`` and ``image_size`` field)."""
-
-OPTIONAL_POSITIVE_INT_FIELDS = (
-    "images_per_class", "max_images_per_class", "max_train_images", "max_test_images", "sample_train_per_class",
-    "cpu_threads",
-)
-"""Counts of at least 1, or ``None`` (all / torch's default)."""
-
-NON_NEGATIVE_INT_FIELDS = ("gallery_size", "show_images_per_class", "regressor_hidden")
-"""Counts where 0 means none (no gallery, no thumbnails, a linear regressor)."""
-
-POSITIVE_INT_TUPLE_FIELDS = ("top_k", "ef_search_sweep", "comparison_principal_vectors")
-
-KNOWN_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
+NO_MODEL: tuple[str, ...] = ()
+"""``shapes`` of a knob that shapes no model's weights: what is evaluated or shown, where files go, how fast it
+runs, which runs exist (each run records its own inputs)."""
 
 
 def _is_int(value: Any) -> bool:
@@ -129,6 +110,94 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_sequence(value: Any) -> bool:
+    """A non-empty tuple or list (what a settings cell writes for a list of values)."""
+    return isinstance(value, (tuple, list)) and len(value) > 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a field's value is checked: ``accepts(value)``, and what is allowed, in words (the error's end).
+
+    Attributes:
+        accepts: True for an allowed value.
+        allowed: e.g. ``"must be an integer of at least 1"``.
+    """
+
+    accepts: Callable[[Any], bool]
+    allowed: str
+
+    def check(self, value: Any, where: str) -> None:
+        """Raise :class:`ConfigError` ``"<where> = <value>: <allowed>"`` unless the value is allowed."""
+        if not self.accepts(value):
+            raise ConfigError(f"{where} = {value!r}: {self.allowed}")
+
+
+class DeviceRule(Rule):
+    """``auto`` or a device torch can parse (:func:`check_device_name`, which raises :class:`DeviceError`)."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda value: True, "must be 'auto' or a torch device such as 'cpu', 'cuda', 'cuda:0', 'mps'")
+
+    def check(self, value: Any, where: str) -> None:
+        check_device_name(value, where)
+
+
+def one_of(*choices: Any) -> Rule:
+    """A value among ``choices``."""
+    words = ", ".join("None" if choice is None else str(choice) for choice in choices)
+    return Rule(lambda value: value in choices, f"must be one of {words}")
+
+
+POSITIVE_INT = Rule(lambda value: _is_int(value) and value >= 1, "must be an integer of at least 1")
+OPTIONAL_POSITIVE_INT = Rule(lambda value: value is None or (_is_int(value) and value >= 1),
+                             "must be None or an integer of at least 1")
+"""A count, or ``None`` for all (or torch's default)."""
+NON_NEGATIVE_INT = Rule(lambda value: _is_int(value) and value >= 0, "must be an integer of at least 0")
+"""A count where 0 means none (no gallery, no thumbnails, a linear regressor)."""
+FRACTION = Rule(lambda value: _is_number(value) and 0 < value < 1, "must be a fraction strictly between 0 and 1")
+"""A share strictly between 0 and 1 (0 or 1 would leave one side of a split empty)."""
+FRACTIONS = Rule(lambda value: _is_sequence(value) and all(_is_number(v) and 0 < v < 1 for v in value),
+                 "must be a non-empty list of fractions strictly between 0 and 1")
+POSITIVE_INTS = Rule(lambda value: _is_sequence(value) and all(_is_int(v) and v >= 1 for v in value),
+                     "must be a non-empty list of integers of at least 1")
+LEARNING_RATE = Rule(lambda value: _is_number(value) and value > 0, "must be a number greater than 0")
+NON_NEGATIVE_NUMBER = Rule(lambda value: _is_number(value) and value >= 0, "must be a number of at least 0")
+DEVICE = DeviceRule()
+OPTIONAL_BUDGET = Rule(lambda value: value is None or value in BUDGETS, f"must be None or one of {', '.join(BUDGETS)}")
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    factory: Callable[[], Any] | None = None,
+    rule: Rule | None = None,
+    shapes: str | tuple[str, ...] = EVERY_RUN,
+    split: bool = False,
+) -> Any:
+    """A config field with its declarations (``dataclasses.field`` metadata).
+
+    Args:
+        default: the value (or ``factory`` makes it, for paths and other mutable values).
+        rule: how the value is checked when the config is built and on every assignment (``None``: any value).
+        shapes: the parts of the notebook's runs (keys of the config's ``runs`` values) whose weights the field
+            shapes: :data:`EVERY_RUN` (the default), a tuple such as ``("devise",)``, or :data:`NO_MODEL`.
+        split: the field shapes the split folder the split scripts make (its ``split_settings.json``).
+    """
+    metadata = {"rule": rule, "shapes": shapes, "split": split}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def field_shapes(item: dataclasses.Field) -> str | tuple[str, ...]:
+    """What ``item`` declares it shapes; :data:`EVERY_RUN` when it declares nothing."""
+    return item.metadata.get("shapes", EVERY_RUN)
+
+
+KNOWN_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
 
 
 def check_device_name(name: Any, where: str) -> None:
@@ -196,12 +265,18 @@ class BaseConfig:
         retrain: train every model of the notebook even if a checkpoint with the same settings exists.
     """
 
-    profile: str = DEFAULT_PROFILE
-    seed: int = 0
-    device: str = "auto"
-    outputs: Path = field(default_factory=outputs_dir)
-    budget: str | None = None
-    retrain: bool = False
+    runs: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """The kinds of run (checkpoint) this notebook trains, ``{run: the parts it is built from}``; a field shapes a run
+    when it declares one of the run's parts (or :data:`EVERY_RUN`). E.g. DeViSE's ``validation_devise`` is built from
+    ``("stage1", "devise", "validation")``: stage 1's fields, DeViSE's and the γ run's all shape it."""
+
+    # The profile and budget pick the run folder (``run_label``), so two profiles never share a checkpoint.
+    profile: str = setting(DEFAULT_PROFILE, rule=one_of(*PROFILES), shapes=NO_MODEL)
+    seed: int = setting(0, split=True)
+    device: str = setting("auto", rule=DEVICE, shapes=NO_MODEL)
+    outputs: Path = setting(factory=outputs_dir, shapes=NO_MODEL)
+    budget: str | None = setting(None, rule=OPTIONAL_BUDGET, shapes=NO_MODEL)
+    retrain: bool = setting(False, shapes=NO_MODEL)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -254,41 +329,33 @@ class BaseConfig:
                 ``SiameseConfig.epochs = 0: must be at least 1``.
         """
         name = type(self).__name__
-
-        def fail(field_name: str, value: Any, allowed: str) -> None:
-            raise ConfigError(f"{name}.{field_name} = {value!r}: {allowed}")
-
-        if self.profile not in PROFILES:
-            fail("profile", self.profile, f"must be one of {', '.join(PROFILES)}")
-        if self.budget is not None and self.budget not in BUDGETS:
-            fail("budget", self.budget, f"must be None or one of {', '.join(BUDGETS)}")
-        check_device_name(self.device, f"{name}.device")
         for item in dataclasses.fields(self):
-            key, value = item.name, getattr(self, item.name)
-            if key.endswith("epochs") or key.endswith("batch_size") or key == "image_size" or key in POSITIVE_INT_FIELDS:
-                if not _is_int(value) or value < 1:
-                    fail(key, value, "must be an integer of at least 1")
-            elif key in OPTIONAL_POSITIVE_INT_FIELDS:
-                if value is not None and (not _is_int(value) or value < 1):
-                    fail(key, value, "must be None or an integer of at least 1")
-            elif key in NON_NEGATIVE_INT_FIELDS:
-                if not _is_int(value) or value < 0:
-                    fail(key, value, "must be an integer of at least 0")
-            elif key in FRACTION_FIELDS:
-                if not _is_number(value) or not 0 < value < 1:
-                    fail(key, value, "must be a fraction strictly between 0 and 1")
-            elif key in FRACTION_TUPLE_FIELDS:
-                if not value or any(not _is_number(v) or not 0 < v < 1 for v in value):
-                    fail(key, value, "must be a non-empty list of fractions strictly between 0 and 1")
-            elif key in POSITIVE_INT_TUPLE_FIELDS:
-                if not value or any(not _is_int(v) or v < 1 for v in value):
-                    fail(key, value, "must be a non-empty list of integers of at least 1")
-            elif key.endswith("learning_rate"):
-                if not _is_number(value) or not value > 0:
-                    fail(key, value, "must be a number greater than 0")
-            elif key == "weight_decay":
-                if not _is_number(value) or value < 0:
-                    fail(key, value, "must be a number of at least 0")
+            rule = item.metadata.get("rule")
+            if rule is not None:
+                rule.check(getattr(self, item.name), f"{name}.{item.name}")
+
+    @classmethod
+    def shaping_fields(cls, run: str) -> tuple[str, ...]:
+        """The fields that shape run ``run`` (a key of :attr:`runs`), in declaration order: every field that declares
+        :data:`EVERY_RUN` or one of the run's parts.
+
+        Raises:
+            KeyError: naming the run and the config's runs, if ``run`` is not one of them.
+        """
+        if run not in cls.runs:
+            raise KeyError(f"{cls.__name__} trains no run {run!r}; its runs: {', '.join(cls.runs) or 'none'}")
+        parts = set(cls.runs[run])
+        names = []
+        for item in dataclasses.fields(cls):
+            shapes = field_shapes(item)
+            if shapes == EVERY_RUN or parts & set(shapes):
+                names.append(item.name)
+        return tuple(names)
+
+    @classmethod
+    def split_fields(cls) -> tuple[str, ...]:
+        """The fields that shape the split folder (declared ``split=True``), in declaration order."""
+        return tuple(item.name for item in dataclasses.fields(cls) if item.metadata.get("split"))
 
     @property
     def run_label(self) -> str:
@@ -364,13 +431,14 @@ class DataConfig(BaseConfig):
         show_images_per_class: thumbnails per class in the image grid.
     """
 
-    awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
+    awa2_dir: Path = setting(factory=lambda: DATA_SAMPLES_DIR / "awa2", split=True)
     word_vectors: str = str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec")
-    valid_fraction: float = 0.1
-    images_per_class: int | None = None
+    valid_fraction: float = setting(0.1, rule=FRACTION, split=True)
+    images_per_class: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, split=True)
     split_dir: Path | None = None
+    # Links and copies hold the same files: switching does not remake a recorded split.
     split_link: bool = False
-    show_images_per_class: int = 4
+    show_images_per_class: int = setting(4, rule=NON_NEGATIVE_INT)
 
     @classmethod
     def derived_paths(cls) -> dict[str, Any]:
@@ -446,38 +514,43 @@ class AttributeZslConfig(BaseConfig):
     """
 
     stage_folder: ClassVar[str | None] = "attribute_zsl"
+    runs: ClassVar[dict[str, tuple[str, ...]]] = {
+        "image_network": ("images",),  # the end-to-end attribute network on AwA2's images
+        "feature_regressor": ("features",),  # one per loss and class split, on (exported or xlsa17) features
+    }
 
-    awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
-    xlsa17_dir: Path | None = None
-    xlsa17_dataset: str = "AWA2"
-    export_features: bool = True
-    backbone: str = "small_cnn"
-    pretrained: bool = False
-    image_size: int = 48
-    images_per_class: int | None = None
-    image_epochs: int = 12
-    image_batch_size: int = 64
-    image_learning_rate: float = 3e-3
-    image_schedule: str = "one_cycle"
-    test_seen_fraction: float = 0.2
-    n_validation_classes: int = 10
-    losses: tuple[str, ...] = ("mse", "remse_in_batch", "remse_cross_batch", "bce")
-    regressor_hidden: int = 256
-    feature_epochs: int = 30
-    feature_batch_size: int = 64
-    feature_learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
-    remse_p: float | None = None
-    remse_p2: float | None = None
-    lambda_regression: float | None = None
-    lambda_ce: float = 1.0
-    cosine_scale: float = 20.0
-    n_gammas: int = 81
-    distances: tuple[str, ...] = ("euclidean", "cosine", "hamming")
-    mixed_precision: bool = False
-    image_cache: bool = False
-    cache_side: int = 256
-    cache_root: Path | None = None
+    awa2_dir: Path = setting(factory=lambda: DATA_SAMPLES_DIR / "awa2", shapes=("images",))
+    # The regressors record the features' content hash, so where they are read from shapes nothing.
+    xlsa17_dir: Path | None = setting(None, shapes=NO_MODEL)
+    xlsa17_dataset: str = setting("AWA2", shapes=("features",))  # picks ReZSL's defaults of the None options
+    export_features: bool = setting(True, shapes=NO_MODEL)
+    backbone: str = setting("small_cnn", shapes=("images",))
+    pretrained: bool = setting(False, shapes=("images",))
+    image_size: int = setting(48, rule=POSITIVE_INT, shapes=("images",))
+    images_per_class: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, shapes=("images",))
+    image_epochs: int = setting(12, rule=POSITIVE_INT, shapes=("images",))
+    image_batch_size: int = setting(64, rule=POSITIVE_INT, shapes=("images",))
+    image_learning_rate: float = setting(3e-3, rule=LEARNING_RATE, shapes=("images",))
+    image_schedule: str = setting("one_cycle", shapes=("images",))
+    test_seen_fraction: float = setting(0.2, rule=FRACTION, shapes=("images",))
+    n_validation_classes: int = setting(10, rule=POSITIVE_INT, shapes=("images",))
+    losses: tuple[str, ...] = setting(("mse", "remse_in_batch", "remse_cross_batch", "bce"), shapes=NO_MODEL)
+    regressor_hidden: int = setting(256, rule=NON_NEGATIVE_INT, shapes=("features",))
+    feature_epochs: int = setting(30, rule=POSITIVE_INT, shapes=("features",))
+    feature_batch_size: int = setting(64, rule=POSITIVE_INT, shapes=("features",))
+    feature_learning_rate: float = setting(1e-3, rule=LEARNING_RATE, shapes=("features",))
+    weight_decay: float = setting(1e-4, rule=NON_NEGATIVE_NUMBER)
+    remse_p: float | None = setting(None, shapes=("features",))
+    remse_p2: float | None = setting(None, shapes=("features",))
+    lambda_regression: float | None = setting(None, shapes=("features",))
+    lambda_ce: float = setting(1.0, shapes=("features",))
+    cosine_scale: float = setting(20.0, shapes=("features",))
+    n_gammas: int = setting(81, rule=POSITIVE_INT, shapes=NO_MODEL)
+    distances: tuple[str, ...] = setting(("euclidean", "cosine", "hamming"), shapes=NO_MODEL)
+    mixed_precision: bool = setting(False, shapes=("images",))
+    image_cache: bool = setting(False, shapes=("images",))  # the cached pixels differ slightly from a resize
+    cache_side: int = setting(256, rule=POSITIVE_INT, shapes=("images",))
+    cache_root: Path | None = setting(None, shapes=NO_MODEL)
 
     @classmethod
     def derived_paths(cls) -> dict[str, Any]:
@@ -574,37 +647,43 @@ class SiameseConfig(BaseConfig):
     """
 
     stage_folder: ClassVar[str | None] = "siamese"
+    runs: ClassVar[dict[str, tuple[str, ...]]] = {
+        "siamese": ("siamese",),  # one per class split, which the run records
+        "digits": ("digits",),  # the handwritten-digits model (its recipe is fixed: utils.stages.digits)
+    }
 
-    cifar100_dir: Path | None = None
-    sample_train_per_class: int | None = None
-    sample_test_per_class: int = 10
-    train_fraction: float = 0.5
-    sweep_fractions: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
-    class_split_dir: Path | None = None
-    validation_fraction: float = 0.1
-    max_images_per_class: int | None = None
-    backbone: str = "resnet20"
-    embedding_dim: int = 64
-    loss: str = "triplet"
-    distance: str = "cosine"
-    mining: str = "semihard"
-    margin: float = 0.2
-    epochs: int = 8
-    learning_rate: float = 1e-3
-    weight_decay: float = 5e-4
-    batch_size: int = 128
-    m_per_class: int = 4
-    augment: bool = True
-    mixed_precision: bool = False
-    n_triplets: int = 10_000
-    n_pairs: int = 4_000
-    n_support_draws: int = 10
-    n_episodes: int = 600
-    n_query: int = 15
-    digits_epochs: int = 20
-    progress: bool = False
-    cpu_threads: int | None = None
-    checkpoint_dir: Path | None = None
+    cifar100_dir: Path | None = setting(None, shapes=("siamese",))
+    sample_train_per_class: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, shapes=("siamese",))
+    sample_test_per_class: int = setting(10, rule=POSITIVE_INT, shapes=("siamese",))
+    # Which class splits run; each run records its own split.
+    train_fraction: float = setting(0.5, rule=FRACTION, shapes=NO_MODEL)
+    sweep_fractions: tuple[float, ...] = setting((0.1, 0.3, 0.5, 0.7, 0.9), rule=FRACTIONS, shapes=NO_MODEL)
+    class_split_dir: Path | None = setting(None, shapes=NO_MODEL)
+    validation_fraction: float = setting(0.1, rule=FRACTION, shapes=("siamese",))
+    max_images_per_class: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, shapes=("siamese",))
+    backbone: str = setting("resnet20", shapes=("siamese",))
+    embedding_dim: int = setting(64, rule=POSITIVE_INT, shapes=("siamese",))
+    loss: str = setting("triplet", shapes=("siamese",))
+    distance: str = setting("cosine", shapes=("siamese",))
+    mining: str = setting("semihard", shapes=("siamese",))
+    margin: float = setting(0.2, shapes=("siamese",))
+    epochs: int = setting(8, rule=POSITIVE_INT, shapes=("siamese",))
+    learning_rate: float = setting(1e-3, rule=LEARNING_RATE, shapes=("siamese",))
+    weight_decay: float = setting(5e-4, rule=NON_NEGATIVE_NUMBER, shapes=("siamese",))
+    batch_size: int = setting(128, rule=POSITIVE_INT, shapes=("siamese",))
+    m_per_class: int = setting(4, rule=POSITIVE_INT, shapes=("siamese",))
+    augment: bool = setting(True, shapes=("siamese",))
+    mixed_precision: bool = setting(False, shapes=("siamese",))
+    # The validation triplets that choose the best epoch are drawn from this many.
+    n_triplets: int = setting(10_000, rule=POSITIVE_INT, shapes=("siamese",))
+    n_pairs: int = setting(4_000, rule=POSITIVE_INT, shapes=NO_MODEL)
+    n_support_draws: int = setting(10, rule=POSITIVE_INT, shapes=NO_MODEL)
+    n_episodes: int = setting(600, rule=POSITIVE_INT, shapes=NO_MODEL)
+    n_query: int = setting(15, rule=POSITIVE_INT, shapes=NO_MODEL)
+    digits_epochs: int = setting(20, rule=POSITIVE_INT, shapes=("digits",))
+    progress: bool = setting(False, shapes=NO_MODEL)
+    cpu_threads: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, shapes=NO_MODEL)
+    checkpoint_dir: Path | None = setting(None, shapes=NO_MODEL)
 
     @classmethod
     def derived_paths(cls) -> dict[str, Any]:
@@ -701,31 +780,33 @@ class SdlConfig(BaseConfig):
     """
 
     stage_folder: ClassVar[str | None] = "sdl"
+    runs: ClassVar[dict[str, tuple[str, ...]]] = {"sdl": ("sdl",)}  # one per variant (M, weight), which it records
 
-    scenes_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "scenes")
+    scenes_dir: Path = setting(factory=lambda: DATA_SAMPLES_DIR / "scenes")
     label_vectors_dir: Path | None = None
     backbone: str = "small_cnn"
     pretrained: bool = False
-    image_size: int = 64
-    n_principal_vectors: int = 7
-    use_diversity_weight: bool = True
+    image_size: int = setting(64, rule=POSITIVE_INT)
+    # Which variant is the main model; each variant's run records its own M and weighting.
+    n_principal_vectors: int = setting(7, rule=POSITIVE_INT, shapes=NO_MODEL)
+    use_diversity_weight: bool = setting(True, shapes=NO_MODEL)
     regularization_weight: float = 0.01
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 3e-3
-    weight_decay: float = 1e-4
+    epochs: int = setting(30, rule=POSITIVE_INT)
+    batch_size: int = setting(32, rule=POSITIVE_INT)
+    learning_rate: float = setting(3e-3, rule=LEARNING_RATE)
+    weight_decay: float = setting(1e-4, rule=NON_NEGATIVE_NUMBER)
     schedule: str = "one_cycle"
-    comparison_principal_vectors: tuple[int, ...] = (1, 7)
-    top_k: tuple[int, ...] = (3, 5)
-    max_train_images: int | None = None
-    max_test_images: int | None = None
-    gallery_size: int = 8
-    cpu_threads: int | None = 1
-    verbose: bool = True
+    comparison_principal_vectors: tuple[int, ...] = setting((1, 7), rule=POSITIVE_INTS, shapes=NO_MODEL)
+    top_k: tuple[int, ...] = setting((3, 5), rule=POSITIVE_INTS, shapes=NO_MODEL)
+    max_train_images: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT)
+    max_test_images: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, shapes=NO_MODEL)
+    gallery_size: int = setting(8, rule=NON_NEGATIVE_INT, shapes=NO_MODEL)
+    cpu_threads: int | None = setting(1, rule=OPTIONAL_POSITIVE_INT, shapes=NO_MODEL)
+    verbose: bool = setting(True, shapes=NO_MODEL)
     mixed_precision: bool = False
-    image_cache: bool = False
-    cache_side: int = 256
-    cache_root: Path | None = None
+    image_cache: bool = False  # the cached pixels differ slightly from a resize of the original
+    cache_side: int = setting(256, rule=POSITIVE_INT)
+    cache_root: Path | None = setting(None, shapes=NO_MODEL)
 
     @classmethod
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
@@ -822,42 +903,51 @@ class DeviseConfig(BaseConfig):
     """
 
     stage_folder: ClassVar[str | None] = "devise"
+    runs: ClassVar[dict[str, tuple[str, ...]]] = {
+        "stage1": ("stage1",),  # stage1_<backbone>, for each of ``backbones``
+        "validation_stage1": ("stage1", "validation"),  # stage 1 of the γ run, without the pseudo-unseen classes
+        "devise": ("stage1", "devise"),  # stage 2 on the body of stage1_<backbone>
+        "validation_devise": ("stage1", "devise", "validation"),
+        "oracle": ("stage1", "oracle"),  # the supervised reference, from the stage-1 body
+    }
 
-    awa2_dir: Path = field(default_factory=lambda: DATA_SAMPLES_DIR / "awa2")
-    word_vectors: str = str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec")
-    split_dir: Path | None = None
-    images_per_class: int | None = None
-    split_link: bool = False
-    valid_fraction: float = 0.1
-    backbones: tuple[str, ...] = ("squeezenet1_1", "resnet34")
-    backbone: str = "resnet18"
+    awa2_dir: Path = setting(factory=lambda: DATA_SAMPLES_DIR / "awa2", split=True)
+    word_vectors: str = setting(str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec"), shapes=("devise",))
+    split_dir: Path | None = None  # another folder may hold another split
+    images_per_class: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, split=True)
+    # Links and copies hold the same files: switching does not remake a recorded split.
+    split_link: bool = setting(False, shapes=NO_MODEL)
+    valid_fraction: float = setting(0.1, rule=FRACTION, split=True)
+    # Which stage-1 runs notebook 01 trains; every classifier run records the backbone it trains.
+    backbones: tuple[str, ...] = setting(("squeezenet1_1", "resnet34"), shapes=NO_MODEL)
+    backbone: str = setting("resnet18", shapes=("devise",))
     pretrained: bool = False
-    image_size: int = 48
-    batch_size: int = 64
-    stage1_epochs: int = 4
-    stage1_learning_rate: float = 3e-3
-    head_epochs: int = 2
-    head_learning_rate: float = 3e-3
-    unfrozen_epochs: int = 2
-    body_learning_rate: float = 1e-4
-    unfrozen_learning_rate: float = 1e-3
-    loss: str = "cosine"
-    margin: float = 0.1
-    semantic_hidden: int = 512
-    n_validation_classes: int = 8
-    validation_holdout_fraction: float = 0.2
-    n_gammas: int = 41
-    oracle_epochs: int = 8
-    oracle_batch_size: int = 16
-    oracle_test_fraction: float = 0.5
-    pca_classes: tuple[str, ...] = ("elephant", "buffalo", "cow", "dolphin")
-    run_lr_find: bool = True
+    image_size: int = setting(48, rule=POSITIVE_INT)
+    batch_size: int = setting(64, rule=POSITIVE_INT)
+    stage1_epochs: int = setting(4, rule=POSITIVE_INT)
+    stage1_learning_rate: float = setting(3e-3, rule=LEARNING_RATE)
+    head_epochs: int = setting(2, rule=POSITIVE_INT, shapes=("devise",))
+    head_learning_rate: float = setting(3e-3, rule=LEARNING_RATE, shapes=("devise",))
+    unfrozen_epochs: int = setting(2, rule=POSITIVE_INT, shapes=("devise",))
+    body_learning_rate: float = setting(1e-4, rule=LEARNING_RATE, shapes=("devise",))
+    unfrozen_learning_rate: float = setting(1e-3, rule=LEARNING_RATE, shapes=("devise",))
+    loss: str = setting("cosine", shapes=("devise",))
+    margin: float = setting(0.1, shapes=("devise",))
+    semantic_hidden: int = setting(512, rule=POSITIVE_INT, shapes=("devise",))
+    n_validation_classes: int = setting(8, rule=POSITIVE_INT, shapes=("validation",))
+    validation_holdout_fraction: float = setting(0.2, rule=FRACTION, shapes=("validation",))
+    n_gammas: int = setting(41, rule=POSITIVE_INT, shapes=NO_MODEL)
+    oracle_epochs: int = setting(8, rule=POSITIVE_INT, shapes=("oracle",))
+    oracle_batch_size: int = setting(16, rule=POSITIVE_INT, shapes=("oracle",))
+    oracle_test_fraction: float = setting(0.5, rule=FRACTION, shapes=("oracle",))
+    pca_classes: tuple[str, ...] = setting(("elephant", "buffalo", "cow", "dolphin"), shapes=NO_MODEL)
+    run_lr_find: bool = setting(True, shapes=NO_MODEL)
     mixed_precision: bool = False
-    inference_images: int = 256
-    cpu_threads: int | None = None
-    image_cache: bool = False
-    cache_side: int = 256
-    cache_root: Path | None = None
+    inference_images: int = setting(256, rule=POSITIVE_INT, shapes=NO_MODEL)
+    cpu_threads: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, shapes=NO_MODEL)
+    image_cache: bool = False  # the cached pixels differ slightly from a resize of the original
+    cache_side: int = setting(256, rule=POSITIVE_INT)
+    cache_root: Path | None = setting(None, shapes=NO_MODEL)
 
     @classmethod
     def derived_paths(cls) -> dict[str, Any]:
@@ -952,15 +1042,17 @@ class SearchConfig(DeviseConfig):
             ``word_vectors`` itself (fastText's ``.bin`` embeds any word through its subwords).
     """
 
-    index: str = "nmslib"
-    hnsw_m: int = 16
-    ef_construction: int = 200
-    ef_search: int = 100
-    ef_search_sweep: tuple[int, ...] = (10, 20, 50, 100, 200)
-    k: int = 8
-    query_classes: tuple[str, ...] = ("leopard", "humpback+whale", "giant+panda", "zebra")
-    text_queries: tuple[str, ...] = ("spotted cat", "black and white bear", "whale", "striped horse")
-    text_vectors: str | None = "glove:6B-50d"
+    # The indexes are built again on every run: no field of notebook 04's own shapes a model.
+    index: str = setting("nmslib", shapes=NO_MODEL)
+    hnsw_m: int = setting(16, rule=POSITIVE_INT, shapes=NO_MODEL)
+    ef_construction: int = setting(200, rule=POSITIVE_INT, shapes=NO_MODEL)
+    ef_search: int = setting(100, rule=POSITIVE_INT, shapes=NO_MODEL)
+    ef_search_sweep: tuple[int, ...] = setting((10, 20, 50, 100, 200), rule=POSITIVE_INTS, shapes=NO_MODEL)
+    k: int = setting(8, rule=POSITIVE_INT, shapes=NO_MODEL)
+    query_classes: tuple[str, ...] = setting(("leopard", "humpback+whale", "giant+panda", "zebra"), shapes=NO_MODEL)
+    text_queries: tuple[str, ...] = setting(("spotted cat", "black and white bear", "whale", "striped horse"),
+                                            shapes=NO_MODEL)
+    text_vectors: str | None = setting("glove:6B-50d", shapes=NO_MODEL)
 
     @property
     def index_dir(self) -> Path:

@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,22 +54,26 @@ def fingerprint(settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(settings).encode("utf-8")).hexdigest()
 
 
-def shaping_settings(config: BaseConfig, fields: Iterable[str], **extra: Any) -> dict[str, Any]:
-    """``{field: config.field}`` for each of ``fields``, plus the ``extra`` inputs, canonicalised.
+def run_settings(config: BaseConfig, run: str, **inputs: Any) -> dict[str, Any]:
+    """The shaping settings of one run: the value of every field the config declares as shaping ``run``
+    (:meth:`utils.config.BaseConfig.shaping_fields`) plus the run's own ``inputs`` (what is not a config field: its
+    backbone, class split or variant, a content hash of its data, the fingerprint of the run it starts from),
+    canonicalised. Their fingerprint decides whether a checkpoint is reused (:mod:`utils.training.checkpoints`).
+
+    Args:
+        config: the notebook's config.
+        run: a key of ``type(config).runs`` (``"stage1"``, ``"devise"``, ``"siamese"``, ...).
+        inputs: the run's own inputs; none may repeat a shaping field.
 
     Raises:
-        AttributeError: naming a field the config does not have (a typo in a stage's field tuple).
+        KeyError: if the config trains no such run.
+        ValueError: if an input repeats a field that shapes the run.
     """
-    settings = {}
-    for name in fields:
-        if not hasattr(config, name):
-            raise AttributeError(f"{type(config).__name__} has no field {name!r} (listed as shaping a checkpoint)")
-        settings[name] = getattr(config, name)
-    overlap = set(settings) & set(extra)
+    fields = config.shaping_fields(run)
+    overlap = set(fields) & set(inputs)
     if overlap:
-        raise ValueError(f"extra settings {sorted(overlap)} repeat config fields")
-    settings.update(extra)
-    return canonical(settings)
+        raise ValueError(f"inputs {sorted(overlap)} of run {run!r} repeat config fields that shape it")
+    return canonical({**{name: getattr(config, name) for name in fields}, **inputs})
 
 
 def display(path: Path) -> str:

@@ -25,11 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from utils.config import DataConfig, DeviseConfig
-from utils.fingerprints import canonical_json, changed_settings, display, fingerprint, shaping_settings
+from utils.fingerprints import canonical, canonical_json, changed_settings, display, fingerprint
 
 RECORD_FILE = "split_settings.json"
-SPLIT_FIELDS = ("awa2_dir", "images_per_class", "valid_fraction", "seed")
-"""The config fields that decide which images land in ``train/``, ``valid/`` and ``test/``."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +50,9 @@ class SplitFolderState:
 
 
 def split_settings(config: DataConfig | DeviseConfig) -> dict[str, Any]:
-    """The settings of ``config`` (a ``DataConfig`` or ``DeviseConfig``) that shape its split folder."""
-    return shaping_settings(config, SPLIT_FIELDS)
+    """The settings of ``config`` (a ``DataConfig`` or ``DeviseConfig``) that decide which images land in ``train/``,
+    ``valid/`` and ``test/``: the fields declared ``split=True`` (:meth:`utils.config.BaseConfig.split_fields`)."""
+    return canonical({name: getattr(config, name) for name in config.split_fields()})
 
 
 def _recorded_settings(split_dir: Path) -> dict[str, Any] | None:

@@ -33,7 +33,6 @@ from models.attribute_head import AttributeHead, AttributeRegressor, nearest_cla
 from models.losses import REZSL_HYPERPARAMETERS, AttributeBCELoss, build_attribute_loss
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import AttributeZslConfig
-from utils.fingerprints import shaping_settings
 from utils.metrics import (
     ausuc,
     gamma_grid,
@@ -46,37 +45,11 @@ from utils.runtime import (
     seed_everything,
 )
 from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class
-from utils.training.checkpoints import Decision, arrays_sha256, decide, load_state_into, record, save_weights
+from utils.training.checkpoints import arrays_sha256, fit_or_load
 from utils.training.images import ImageFiles
 from utils.training.loop import predict_outputs, train_model
 
 # ---------------------------------------------------------------------------------------------- training
-
-
-SEED_A_FIELDS = (
-    "awa2_dir", "images_per_class", "test_seen_fraction", "n_validation_classes", "image_size",
-    "backbone", "pretrained",
-    "image_epochs", "image_batch_size", "image_learning_rate", "image_schedule", "weight_decay",
-    "mixed_precision",
-    "seed",
-)
-"""The config fields that shape seed A's end-to-end network, in groups: which images it trains on (the
-folder, the cap per class, the trainval/test_seen split and its validation classes) and at what size; the
-body it starts from; its training (epochs, batches, learning rate, schedule, weight decay, float16 on CUDA;
-the loss is always BCE on the binary attributes); and the seed of the split, initial weights, batch order and
-flips. With the image cache on, its side is added too (:func:`utils.training.image_cache.image_cache_settings`: the
-cached pixels differ slightly from a resize of the original)."""
-
-FEATURE_REGRESSOR_FIELDS = (
-    "regressor_hidden",
-    "feature_epochs", "feature_batch_size", "feature_learning_rate", "weight_decay",
-    "xlsa17_dataset", "remse_p", "remse_p2", "lambda_regression", "lambda_ce", "cosine_scale",
-    "seed",
-)
-"""The config fields that shape a feature regressor, in groups: its width; its training; the loss options
-(``xlsa17_dataset`` picks ReZSL's defaults of the ``None`` ones); the seed of its weights and batch order.
-The features themselves enter as :func:`feature_problem_sha256`, the loss name, image split and classes
-as further inputs (:func:`train_feature_model`)."""
 
 
 def train_seed_a(
@@ -97,6 +70,7 @@ def train_seed_a(
     Returns:
         One ``{"epoch", "loss", "seconds"}`` row per epoch.
     """
+    seed_everything(config.seed)  # batch order, flips and dropout the same whatever ran before
     return train_model(
         network, train_images, AttributeBCELoss(), seen_binary_attributes, config.image_epochs, config.image_batch_size,
         config.image_learning_rate, config.weight_decay, config.image_schedule, device, config.seed, log_path,
@@ -115,48 +89,6 @@ def seed_a_network(config: AttributeZslConfig, n_attributes: int) -> nn.Module:
     seed_everything(config.seed)
     backbone, width = create_attribute_backbone(config.backbone, pretrained=config.pretrained)
     return AttributeNetwork(backbone, AttributeHead(width, n_attributes))
-
-
-def fit_or_load(
-    checkpoint: Path, model: nn.Module, train, config: AttributeZslConfig, fields: Sequence[str] = SEED_A_FIELDS,
-    name: str | None = None, **inputs: Any,
-) -> Decision:
-    """Load ``model``'s weights from ``checkpoint`` while the settings that shape it are unchanged, else train.
-
-    The policy of :mod:`utils.training.checkpoints`: the shaping settings are ``fields`` of ``config`` (default: seed A's,
-    :data:`SEED_A_FIELDS`) plus ``inputs`` (non-config inputs such as a feature file's hash); the decision is
-    printed; ``config.retrain`` forces training. Training is seeded from ``config.seed`` first. After
-    training, the weights are saved and then, once complete, ``<checkpoint>.json`` (fingerprint, settings,
-    resolved config).
-
-    Args:
-        checkpoint: the ``.pt`` file.
-        model: the network, loaded or trained in place.
-        train: called without arguments to train ``model``.
-        config: an :class:`utils.config.AttributeZslConfig`.
-        fields: the config fields that shape ``model``.
-        name: the run's name in the printed line (default: the checkpoint's folder for ``model.pt``, else its stem).
-        inputs: further shaping inputs.
-
-    Returns:
-        The :class:`utils.training.checkpoints.Decision`; ``bool(decision)`` is True when the model was trained now.
-    """
-    checkpoint = Path(checkpoint)
-    if "image_size" in fields:  # a network trained on images: the image cache's side shapes it too
-        from utils.training.image_cache import image_cache_settings
-
-        inputs = {**image_cache_settings(config), **inputs}
-    settings = shaping_settings(config, fields, **inputs)
-    decision = decide(checkpoint, settings, config, name=name)
-    if not decision.trained:
-        load_state_into(model, checkpoint)
-        model.eval()
-        return decision
-    seed_everything(config.seed)
-    train()
-    save_weights(model.state_dict(), checkpoint)
-    record(checkpoint, settings, config)
-    return decision
 
 
 def export_backbone_features(
@@ -370,8 +302,9 @@ def train_feature_model(
         config: an :class:`utils.config.AttributeZslConfig`.
         image_split: key of ``problem.splits`` to train on.
         train_classes: the classes of those images (rows of the targets, in this order).
-        checkpoint: ``.pt`` file: loaded while the settings that shape it (:data:`FEATURE_REGRESSOR_FIELDS`,
-            the loss, the split, the classes and the features' content) are unchanged, else written after training.
+        checkpoint: ``.pt`` file: loaded while the settings that shape it (the fields declared to shape the
+            ``feature_regressor`` run, the loss, the split, the classes and the features' content) are unchanged,
+            else written after training.
         device: where to train.
         verbose: print one line per epoch.
     """
@@ -385,15 +318,16 @@ def train_feature_model(
     dataset = TensorDataset(problem.features[indices], labels)
 
     def train() -> None:
+        seed_everything(config.seed)
         train_model(
             model, dataset, loss, targets, config.feature_epochs, config.feature_batch_size,
             config.feature_learning_rate, config.weight_decay, "one_cycle", device, config.seed,
             checkpoint.with_suffix(".csv"), verbose, threads=1,
         )
 
-    fit_or_load(checkpoint, model, train, config, FEATURE_REGRESSOR_FIELDS,
-                name=Path(checkpoint).stem, loss=loss_name, image_split=image_split,
-                train_classes=[int(index) for index in train_classes], features_sha256=feature_problem_sha256(problem))
+    inputs = {"loss": loss_name, "image_split": image_split, "train_classes": [int(index) for index in train_classes],
+              "features_sha256": feature_problem_sha256(problem)}
+    fit_or_load(model, checkpoint, config, "feature_regressor", train, inputs=inputs, name=Path(checkpoint).stem)
     return model.cpu().eval()
 
 

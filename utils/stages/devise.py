@@ -7,7 +7,8 @@ then labelled with the nearest label vector, which may be an unseen class. Frome
 Visual-Semantic Embedding Model", NeurIPS 2013.
 
 Its runs write under ``config.run_dir`` (``outputs/devise/<run label>``) as stage 1's do; each loads its checkpoint
-instead of training while the settings that shape it are unchanged (:func:`shaping_fields`); ``config.retrain``
+instead of training while the settings that shape it are unchanged (declared on ``DeviseConfig``'s fields, per run in
+``DeviseConfig.runs``); ``config.retrain``
 forces training.
 
 Command line (the integration test calls :func:`run_devise` the same way)::
@@ -36,6 +37,7 @@ from models.semantic_head import SemanticHead
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
+from utils.fingerprints import run_settings
 from utils.metrics import gamma_grid, gzsl_table_row, select_gamma, zsl_scores
 from utils.runtime import choose_device, seed_everything
 from utils.splits.classes import choose_pseudo_unseen
@@ -43,7 +45,6 @@ from utils.splits.folders import Items, folder_items, seen_class_items, split_it
 from utils.stages.embeddings import EmbeddingSet
 from utils.training.checkpoints import arrays_sha256, read_metadata, record
 from utils.training.fastai_glue import (
-    STAGE1_RUN_FIELDS,
     TrainedModel,
     build_learner,
     checkpoint_path,
@@ -56,7 +57,6 @@ from utils.training.fastai_glue import (
     image_dataloaders,
     random_state_kept,
     read_paths_of,
-    run_settings,
     start_run,
     train_classifier,
 )
@@ -100,35 +100,6 @@ class EmbeddingSnapshots(Callback):
         self.phases.append(self.phase)
 
 
-# --- which settings shape which run --------------------------------------------------------------------
-
-VALIDATION_FIELDS = ("n_validation_classes", "validation_holdout_fraction")
-"""Which seen classes become pseudo-unseen, and which of the others' images are held out (the γ runs)."""
-DEVISE_FIELDS = ("word_vectors", "head_epochs", "head_learning_rate", "unfrozen_epochs", "body_learning_rate",
-                 "unfrozen_learning_rate", "loss", "margin", "semantic_hidden")
-"""Stage 2: the regression targets, both phases' training, the loss and the head's width."""
-ORACLE_FIELDS = ("oracle_epochs", "oracle_batch_size", "oracle_test_fraction")
-"""The supervised reference: its training and which unseen images it holds out."""
-
-VALIDATION_STAGE1_RUN_FIELDS = STAGE1_RUN_FIELDS + VALIDATION_FIELDS
-"""``validation_stage1_<backbone>``: stage 1 on the γ run's classes and images."""
-DEVISE_RUN_FIELDS = STAGE1_RUN_FIELDS + ("backbone",) + DEVISE_FIELDS
-"""``devise``: the body of ``stage1_<config.backbone>`` and its training, then stage 2."""
-VALIDATION_DEVISE_RUN_FIELDS = VALIDATION_STAGE1_RUN_FIELDS + ("backbone",) + DEVISE_FIELDS
-"""``validation_devise``: stage 2 on the γ run's stage 1."""
-ORACLE_RUN_FIELDS = STAGE1_RUN_FIELDS + ORACLE_FIELDS
-"""``oracle_<backbone>``: starts from the stage-1 body (its fingerprint is recorded too), then its own training."""
-
-
-def shaping_fields(name: str) -> tuple[str, ...]:
-    """The config fields that shape run ``name``: a change to any of them makes its checkpoint stale."""
-    if name.startswith("validation"):
-        return VALIDATION_DEVISE_RUN_FIELDS if "devise" in name else VALIDATION_STAGE1_RUN_FIELDS
-    if name.startswith("oracle"):
-        return ORACLE_RUN_FIELDS
-    return DEVISE_RUN_FIELDS if "devise" in name else STAGE1_RUN_FIELDS
-
-
 # --- stage 2 ------------------------------------------------------------------------------------------
 
 
@@ -150,13 +121,14 @@ def train_devise(
     adapt); phase 2b trains everything with ``slice(body_learning_rate, unfrozen_learning_rate)``, so
     the body moves ten to a hundred times less than the new head. Both phases go to one log,
     ``logs/<name>.csv``. The checkpoint ``<name>_2b.pth`` is reused only while the settings of
-    :func:`shaping_fields`, the classes, their label vectors and the stage-1 run are unchanged.
+    the fields that shape run ``name``, the classes, their label vectors and the stage-1 run are unchanged.
 
     Args:
         stage1: the stage-1 learner whose body is copied.
         class_names: the classes trained on (the vocabulary); ``class_word_vectors`` has one row per name.
         class_word_vectors: array of shape (len(class_names), embedding_dim).
-        name: checkpoints ``<name>_2a.pth`` and ``<name>_2b.pth``.
+        name: the run, ``devise`` or ``validation_devise`` (``DeviseConfig.runs``); checkpoints ``<name>_2a.pth``
+            and ``<name>_2b.pth``.
         probe_paths: images embedded after every epoch (the PCA animation); ``None``: none.
 
     Returns:
@@ -179,7 +151,7 @@ def train_devise(
     upstream = getattr(stage1, "checkpoint_fingerprint", None)
     if upstream is not None:
         extra["stage1"] = upstream
-    settings = run_settings(config, shaping_fields(name), **extra)
+    settings = run_settings(config, name, **extra)
     decision = decide_or_load(learn, config, name, checkpoint, settings, device)
     if not decision.trained:
         snapshots = dict(np.load(snapshot_file)) if snapshot_file.exists() else {}
@@ -281,7 +253,7 @@ def choose_gamma(
         [item for item in train_items if item[1] in train_classes], config.validation_holdout_fraction, config.seed)
     monitor_items = [item for item in valid_items if item[1] in train_classes]
     stage1 = train_classifier(config, config.backbone, fit_items, monitor_items, train_classes,
-                              f"validation_stage1_{config.backbone}", device, fields=VALIDATION_STAGE1_RUN_FIELDS)
+                              f"validation_stage1_{config.backbone}", device, run="validation_stage1")
     train_vectors = np.stack([class_word_vectors_by_name[name] for name in train_classes])
     devise, _ = train_devise(config, stage1.learn, fit_items, monitor_items, train_classes, train_vectors,
                              name="validation_devise", device=device)
@@ -321,7 +293,7 @@ def train_oracle(
                               f"oracle_{config.backbone}", device, initial_body=stage1.model.body,
                               epochs=config.oracle_epochs, save_best=False,
                               initial_fingerprint=getattr(stage1, "checkpoint_fingerprint", None),
-                              fields=ORACLE_RUN_FIELDS)
+                              run="oracle")
     return classifier_accuracy(oracle.learn)["per_class_mean_accuracy"], test_items
 
 

@@ -24,10 +24,10 @@ from torch import nn
 
 from models.losses import build_pair_loss, pairwise_distances
 from models.siamese import build_siamese_encoder
-from utils.fingerprints import canonical
+from utils.config import SiameseConfig
 from utils.runtime import seed_everything
 from utils.stages.episodes import best_threshold, binary_accuracy, pair_distances, sample_pairs
-from utils.training.checkpoints import Decision, decide, load_state_into, record, save_weights
+from utils.training.checkpoints import Decision, fit_or_load
 from utils.training.threads import cpu_threads
 
 DIGIT_SIDE = 8
@@ -126,47 +126,39 @@ def digits_folder(config) -> Path:
     return Path(config.run_dir) / DIGITS_RUN_NAME
 
 
-def digits_settings(epochs: int, seed: int, loss: str, distance: str, margin: float, embedding_dim: int) -> dict:
-    """The settings that shape the digits model: the arguments of :func:`train_digit_siamese` that change its
-    weights (``device`` and ``folder`` do not), and :data:`DIGITS_RECIPE`."""
-    return canonical({"epochs": epochs, "seed": seed, "loss": loss, "distance": distance, "margin": margin,
-                      "embedding_dim": embedding_dim, "backbone": "small_cnn", "recipe": DIGITS_RECIPE})
-
-
 def train_digit_siamese(
-    epochs: int = 20,
-    seed: int = 0,
+    config: SiameseConfig,
     device: torch.device | str = "cpu",
+    folder: Path | None = None,
     loss: str = "contrastive",
     distance: str = "cosine",
     margin: float = 0.5,
     embedding_dim: int = 32,
-    folder: Path | None = None,
-    retrain: bool = False,
 ) -> DigitSiamese:
     """Fit (or load from ``folder``) a small-CNN Siamese encoder on 60% of the digits.
 
     20% of the digits choose the threshold (validation pairs) and 20% measure the test accuracy. With a
-    ``folder``, ``model.pt`` is reused while the settings of :func:`digits_settings` are unchanged
-    (:mod:`utils.training.checkpoints`); the decision is printed and kept in ``DigitSiamese.decision``.
+    ``folder``, ``model.pt`` is reused while the settings that shape it are unchanged — the config's fields declared
+    to shape the ``digits`` run (``digits_epochs``, ``seed``), the loss options below and :data:`DIGITS_RECIPE`
+    (:func:`utils.training.checkpoints.fit_or_load`); the decision is printed and kept in ``DigitSiamese.decision``.
 
     Args:
-        epochs: passes over the training digits.
-        seed: seeds the split, the batches and the weights.
+        config: notebook 06's config: ``digits_epochs`` passes over the training digits, ``seed`` seeds the split,
+            the batches and the weights, ``retrain`` trains even if a checkpoint with the same settings exists.
         device: where to train.
+        folder: if given, ``model.pt``, ``model.json`` and ``threshold.json`` are loaded from / saved to it
+            (:func:`digits_folder` gives the config's).
         loss: ``"contrastive"`` (Hadsell et al., 2006) or ``"triplet"`` (Schroff et al., 2015).
         distance: ``"cosine"`` or ``"euclidean"``.
         margin: the loss margin.
         embedding_dim: size of the embedding.
-        folder: if given, ``model.pt``, ``model.json`` and ``threshold.json`` are loaded from / saved to it
-            (:func:`digits_folder` gives a Siamese config's).
-        retrain: train even if a checkpoint with the same settings exists.
 
     Returns:
         The :class:`DigitSiamese`.
     """
     from sklearn.model_selection import train_test_split
 
+    seed = config.seed
     images, labels = load_digit_images()
     indices = np.arange(len(labels))
     train_indices, rest = train_test_split(indices, train_size=DIGITS_RECIPE["train_share"], stratify=labels,
@@ -174,15 +166,19 @@ def train_digit_siamese(
     validation_indices, test_indices = train_test_split(rest, train_size=0.5, stratify=labels[rest], random_state=seed)
     seed_everything(seed)
     encoder = build_siamese_encoder("small_cnn", embedding_dim, in_channels=1)
-    settings = digits_settings(epochs, seed, loss, distance, margin, embedding_dim)
-    checkpoint = Path(folder) / "model.pt" if folder is not None else None
-    decision = decide(checkpoint, settings, retrain=retrain, name="digits") if checkpoint is not None else None
-    if decision is not None and not decision.trained:
-        load_state_into(encoder, checkpoint)
+
+    def train() -> None:
+        _fit_digits(encoder, images[train_indices], labels[train_indices], config.digits_epochs, seed, device, loss,
+                    distance, margin)
+
+    decision = None
+    if folder is None:
+        train()
     else:
-        _fit_digits(encoder, images[train_indices], labels[train_indices], epochs, seed, device, loss, distance, margin)
-        if checkpoint is not None:
-            save_weights(encoder.state_dict(), checkpoint)
+        inputs = {"loss": loss, "distance": distance, "margin": margin, "embedding_dim": embedding_dim,
+                  "backbone": "small_cnn", "recipe": DIGITS_RECIPE}
+        decision = fit_or_load(encoder, Path(folder) / "model.pt", config, "digits", train, inputs=inputs,
+                               name="digits")
     encoder.to(device).eval()
     # 8×8 digits make convolutions so small that extra CPU threads only wait for each other.
     with cpu_threads(1 if torch.device(device).type == "cpu" else None), torch.no_grad():
@@ -194,10 +190,8 @@ def train_digit_siamese(
     first, second, same = sample_pairs(labels[test_indices], 2_000, seed=seed + 1)
     test_accuracy = binary_accuracy(pair_distances(embeddings[test_indices], first, second, distance), same, threshold)
     if decision is not None and decision.trained:
-        (checkpoint.parent / "threshold.json").write_text(
+        (Path(folder) / "threshold.json").write_text(
             json.dumps({"threshold": threshold, "distance": distance, "test_binary_accuracy": test_accuracy}) + "\n")
-        record(checkpoint, settings, {"epochs": epochs, "seed": seed, "device": str(device), "loss": loss,
-                                      "distance": distance, "margin": margin, "embedding_dim": embedding_dim})
     return DigitSiamese(encoder, threshold, distance, test_accuracy, decision)
 
 

@@ -61,7 +61,6 @@ from utils.config import SdlConfig
 from utils.datasets.errors import DatasetFormatError, MissingDataError, library_message
 from utils.datasets.nuswide import load_label_vectors
 from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
-from utils.fingerprints import shaping_settings
 from utils.metrics import multilabel_scores
 from utils.runtime import seed_everything
 from utils.training.checkpoints import (
@@ -70,12 +69,10 @@ from utils.training.checkpoints import (
     apply_state,
     arrays_sha256,
     checkpoint_entry,
-    decide,
+    fit_or_load,
     load_weights,
-    record,
-    save_weights,
 )
-from utils.training.image_cache import image_cache_for, image_cache_settings
+from utils.training.image_cache import image_cache_for
 from utils.training.images import ImageFiles, read_image, to_network_input
 from utils.training.loop import predict_outputs, train_model
 
@@ -205,28 +202,25 @@ def run_name(n_principal_vectors: int, use_diversity_weight: bool) -> str:
     return f"M{n_principal_vectors}_{'weighted' if use_diversity_weight else 'unweighted'}"
 
 
-def save_checkpoint(path: Path, model: SdlModel, problem: MultilabelProblem, config: SdlConfig) -> Path:
-    """Weights plus everything :func:`load_checkpoint` needs to predict tags without the data set.
-
-    Only tensors and plain values (str, int, lists of str), so that the file loads with ``weights_only=True``;
-    written atomically.
-    """
-    return save_weights(
-        {
-            "state_dict": model.state_dict(),
-            "backbone": str(config.backbone),
-            "image_size": int(config.image_size),
-            "n_principal_vectors": int(model.head.n_principal_vectors),
-            "label_names": [str(name) for name in problem.label_names],
-            "label_word_vectors": torch.from_numpy(np.ascontiguousarray(problem.label_word_vectors, dtype=np.float32)),
-            "unseen_labels": [str(name) for name in problem.unseen_labels],
-        },
-        path,
-    )
+def checkpoint_bundle(model: SdlModel, problem: MultilabelProblem, config: SdlConfig) -> dict[str, Any]:
+    """What an SDL checkpoint holds: the weights plus everything :func:`load_checkpoint` needs to predict tags without
+    the data set. Only tensors and plain values (str, int, lists of str), so that the file loads with
+    ``weights_only=True``."""
+    return {
+        "state_dict": model.state_dict(),
+        "backbone": str(config.backbone),
+        "image_size": int(config.image_size),
+        "n_principal_vectors": int(model.head.n_principal_vectors),
+        "label_names": [str(name) for name in problem.label_names],
+        "label_word_vectors": torch.from_numpy(np.ascontiguousarray(problem.label_word_vectors, dtype=np.float32)),
+        "unseen_labels": [str(name) for name in problem.unseen_labels],
+    }
 
 
 def load_checkpoint(path: str | Path) -> tuple[SdlModel, dict[str, Any]]:
-    """The model and metadata of a checkpoint written by :func:`save_checkpoint`, read with ``weights_only=True``.
+    """The model and metadata of a checkpoint (:func:`checkpoint_bundle`), read with ``weights_only=True``: the model
+    the checkpoint describes (``python -m utils.stages.sdl predict`` has no config; training loads into the model
+    the config builds instead, :func:`trained_sdl_model`).
 
     Raises:
         FileNotFoundError: naming the checkpoint and how to create one.
@@ -256,22 +250,6 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-SDL_FIELDS = (
-    "scenes_dir", "label_vectors_dir", "max_train_images", "image_size",
-    "backbone", "pretrained",
-    "regularization_weight", "epochs", "batch_size", "learning_rate", "weight_decay", "schedule",
-    "mixed_precision",
-    "seed",
-)
-"""The config fields that shape an SDL model, in groups: which scenes and label vectors it trains on (and the
-cap on them) at what image size; the body it starts from; the loss's regulariser and the training (float16 on
-CUDA included); the seed of the initial weights, batch order and flips. With the image cache on, its side is
-added by :func:`fit_or_load` (:func:`utils.training.image_cache.image_cache_settings`). The variant (``M`` and the
-diversity weight) and the content of the training targets and label vectors (:func:`problem_sha256`) are added
-by :func:`fit_or_load`;
-``max_test_images``, ``top_k`` and ``gallery_size`` only change what is evaluated or shown."""
-
-
 def problem_sha256(problem: MultilabelProblem) -> str:
     """SHA-256 of what training reads besides the image files: the training targets, label vectors and names."""
     train_targets = problem.label_matrix[problem.train_indices][:, problem.seen_mask]
@@ -287,19 +265,22 @@ def read_history(folder: Path) -> list[dict[str, float]]:
         return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
 
 
-def fit_or_load(
+def trained_sdl_model(
     problem: MultilabelProblem,
     config: SdlConfig,
     n_principal_vectors: int | None = None,
     use_diversity_weight: bool | None = None,
     device: torch.device | str = "cpu",
 ) -> tuple[SdlModel, list[dict[str, float]], Decision]:
-    """Load the variant's checkpoint from ``config.run_dir`` while the settings that shape it are unchanged, else train.
+    """The SDL model of one variant: its checkpoint in ``config.run_dir`` loaded while the settings that shape it are
+    unchanged, else trained now (:func:`utils.training.checkpoints.fit_or_load`).
 
-    The policy of :mod:`utils.training.checkpoints`: the shaping settings are :data:`SDL_FIELDS`, the variant and
-    :func:`problem_sha256`; the decision is printed; ``config.retrain`` forces training. Training is seeded
-    from ``config.seed`` first. ``model.json`` (fingerprint, settings, resolved config) is written after
-    ``model.pt`` is complete, and ``train_log.csv`` is rewritten by every training.
+    The shaping settings are the fields declared to shape the ``sdl`` run, the variant (``M`` and the diversity
+    weight) and :func:`problem_sha256` (the training targets and label vectors); ``max_test_images``, ``top_k`` and
+    ``gallery_size`` only change what is evaluated or shown. The decision is printed; ``config.retrain`` forces
+    training. The model is the one the config builds, seeded from ``config.seed``: a checkpoint of another
+    architecture is refused in one line naming it. ``model.json`` (fingerprint, settings, resolved config) is
+    written after ``model.pt`` is complete, and ``train_log.csv`` is rewritten by every training.
 
     Args:
         problem: the data.
@@ -314,35 +295,37 @@ def fit_or_load(
     use_diversity_weight = config.use_diversity_weight if use_diversity_weight is None else use_diversity_weight
     name = run_name(n_principal_vectors, use_diversity_weight)
     folder = Path(config.run_dir) / name
-    checkpoint = folder / "model.pt"
-    settings = shaping_settings(config, SDL_FIELDS, n_principal_vectors=int(n_principal_vectors),
-                                use_diversity_weight=bool(use_diversity_weight), problem_sha256=problem_sha256(problem),
-                                **image_cache_settings(config))
-    decision = decide(checkpoint, settings, config, name=name)
-    if not decision.trained:
-        return load_checkpoint(checkpoint)[0], read_history(folder), decision
     seed_everything(config.seed)
     model = build_model(config.backbone, problem.label_word_vectors.shape[1], n_principal_vectors, config.pretrained)
-    seen = problem.seen_mask
-    dataset = ImageFiles(
-        [problem.image_paths[i] for i in problem.train_indices],
-        problem.label_matrix[problem.train_indices][:, seen].astype(np.float32),
-        config.image_size,
-        image_cache=image_cache_for(config),
-    )
-    loss = SemanticDiversityLoss(config.regularization_weight, use_diversity_weight)
-    history = train_model(
-        model, dataset, loss, torch.from_numpy(problem.label_word_vectors[seen]), config.epochs, config.batch_size,
-        config.learning_rate, config.weight_decay, config.schedule, device, config.seed, verbose=config.verbose,
-        threads=config.cpu_threads, mixed_precision=config.mixed_precision, logged_terms=("rank", "weight"),
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "train_log.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-    save_checkpoint(checkpoint, model, problem, config)
-    record(checkpoint, settings, config)
+    history: list[dict[str, float]] = []
+
+    def train() -> None:
+        nonlocal history
+        seen = problem.seen_mask
+        dataset = ImageFiles(
+            [problem.image_paths[i] for i in problem.train_indices],
+            problem.label_matrix[problem.train_indices][:, seen].astype(np.float32),
+            config.image_size,
+            image_cache=image_cache_for(config),
+        )
+        loss = SemanticDiversityLoss(config.regularization_weight, use_diversity_weight)
+        history = train_model(
+            model, dataset, loss, torch.from_numpy(problem.label_word_vectors[seen]), config.epochs, config.batch_size,
+            config.learning_rate, config.weight_decay, config.schedule, device, config.seed, verbose=config.verbose,
+            threads=config.cpu_threads, mixed_precision=config.mixed_precision, logged_terms=("rank", "weight"),
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "train_log.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+            writer.writeheader()
+            writer.writerows(history)
+
+    inputs = {"n_principal_vectors": int(n_principal_vectors), "use_diversity_weight": bool(use_diversity_weight),
+              "problem_sha256": problem_sha256(problem)}
+    decision = fit_or_load(model, folder / "model.pt", config, "sdl", train, inputs=inputs, name=name,
+                           saved_state=lambda: checkpoint_bundle(model, problem, config), state_key="state_dict")
+    if not decision.trained:
+        history = read_history(folder)
     return model.cpu().eval(), history, decision
 
 
@@ -416,7 +399,7 @@ def compare_variants(
     for n_principal_vectors in config.comparison_principal_vectors:
         for use_weight in (False, True):
             start = time.perf_counter()
-            model, _, decision = fit_or_load(problem, config, n_principal_vectors, use_weight, device)
+            model, _, decision = trained_sdl_model(problem, config, n_principal_vectors, use_weight, device)
             seconds = round(time.perf_counter() - start, 1) if decision.trained else None
             name = run_name(n_principal_vectors, use_weight)
             matrices[name] = embedding_matrices(model, test_paths, config.image_size, device,
@@ -574,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = choose_device(config.device)
     problem = load_problem(config)
     start = time.perf_counter()
-    model, _, _ = fit_or_load(problem, config, device=device)
+    model, _, _ = trained_sdl_model(problem, config, device=device)
     matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices], config.image_size, device,
                                   image_cache=image_cache_for(config))
     for setting, figures in evaluate(problem, matrices, config.top_k).items():

@@ -3,7 +3,7 @@
 One run = one class split + one :class:`~utils.config.SiameseConfig`. It lives in
 ``<checkpoint_dir>/<run label>/<split>/`` with ``model.pt`` (the best epoch by validation triplet
 accuracy), ``model.json`` (the settings that shape it, their fingerprint and the resolved config),
-``split.json`` (the class lists) and ``log.csv`` (one row per epoch). :func:`fit_or_load` loads
+``split.json`` (the class lists) and ``log.csv`` (one row per epoch). :func:`trained_encoder` loads
 ``model.pt`` while those settings are unchanged, else trains (:mod:`utils.training.checkpoints`).
 
 Batches hold ``m_per_class`` images of each of ``batch_size / m_per_class`` classes, drawn by
@@ -34,7 +34,6 @@ from models.siamese import build_siamese_encoder
 from utils.config import DATA_SAMPLES_DIR, SiameseConfig
 from utils.datasets.cifar100 import load_cifar100
 from utils.datasets.errors import MissingDataError, fetch_hint
-from utils.fingerprints import shaping_settings
 from utils.runtime import seed_everything
 from utils.stages.episodes import (
     ClassSplit,
@@ -51,7 +50,7 @@ from utils.stages.episodes import (
     sample_pairs,
     triplet_accuracy,
 )
-from utils.training.checkpoints import Decision, decide, load_state_into, record
+from utils.training.checkpoints import Decision, fit_or_load
 from utils.training.threads import set_cpu_threads
 
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
@@ -192,19 +191,6 @@ def m_per_class_batch_size(batch_size: int, m_per_class: int, n_classes: int) ->
 # Training
 # ---------------------------------------------------------------------------------------------
 
-TRAINING_FIELDS = (
-    "cifar100_dir", "sample_train_per_class", "sample_test_per_class", "validation_fraction", "max_images_per_class",
-    "backbone", "embedding_dim",
-    "loss", "distance", "mining", "margin",
-    "epochs", "learning_rate", "weight_decay", "batch_size", "m_per_class", "augment", "mixed_precision",
-    "seed",
-)
-"""The config fields that shape a Siamese encoder, in groups: which images (the data set, the generated
-sample variant, the validation share, the cap per class); the network; the loss; the training; the seed of
-the weights, batches and augmentation. :func:`fit_or_load` adds the class split (which classes are trained
-on) and the number of validation triplets that choose the best epoch; evaluation settings such as
-``n_episodes`` or ``n_pairs`` do not shape it."""
-
 VALIDATION_TRIPLETS = 5_000
 """At most this many validation triplets score each epoch (:func:`_validation_accuracy`)."""
 
@@ -212,12 +198,6 @@ VALIDATION_TRIPLETS = 5_000
 def run_dir(config: SiameseConfig, split: ClassSplit) -> Path:
     """``<config.run_dir>/<split name>``: one folder per split; the settings' fingerprint decides reuse."""
     return Path(config.run_dir) / split.name
-
-
-def run_settings(config: SiameseConfig, split: ClassSplit) -> dict[str, Any]:
-    """The shaping settings of a run: :data:`TRAINING_FIELDS`, the split and the validation triplets."""
-    return shaping_settings(config, TRAINING_FIELDS, split=asdict(split),
-                            validation_triplets=min(config.n_triplets, VALIDATION_TRIPLETS))
 
 
 def new_encoder(config: SiameseConfig, in_channels: int = 3) -> nn.Module:
@@ -339,15 +319,15 @@ def _validation_accuracy(encoder: nn.Module, validation: LabelledImages, config:
                             config.distance, config.seed)
 
 
-def fit_or_load(
+def trained_encoder(
     config: SiameseConfig, data: OneShotData, device: torch.device | str = "cpu"
 ) -> tuple[nn.Module, pd.DataFrame, Path, Decision]:
-    """Load the run's ``model.pt`` while the settings that shape it are unchanged, else train and save it.
+    """The encoder of the run of ``data.split``: its ``model.pt`` loaded while the settings that shape it are
+    unchanged, else trained now and saved (:func:`utils.training.checkpoints.fit_or_load`).
 
-    The policy of :mod:`utils.training.checkpoints` (settings: :func:`run_settings`); the decision is printed;
-    ``config.retrain`` forces training. The encoder's weights are drawn from ``config.seed`` here, so they do
-    not depend on what ran before. ``model.json`` is written once ``model.pt`` is complete. Also applies
-    ``config.cpu_threads`` (:func:`utils.training.threads.set_cpu_threads`).
+    The shaping settings are the fields declared to shape the ``siamese`` run and the class split; the decision is
+    printed; ``config.retrain`` forces training. The encoder's weights are drawn from ``config.seed`` here, so they do
+    not depend on what ran before. Also applies ``config.cpu_threads`` (:func:`utils.training.threads.set_cpu_threads`).
 
     Returns:
         ``(encoder in eval mode, the epoch log, the run folder, the decision)``.
@@ -355,20 +335,23 @@ def fit_or_load(
     set_cpu_threads(config.cpu_threads)
     folder = run_dir(config, data.split)
     checkpoint = folder / "model.pt"
-    settings = run_settings(config, data.split)
-    decision = decide(checkpoint, settings, config, name=f"siamese_{data.split.name}")
     seed_everything(config.seed)
     encoder = new_encoder(config)
-    if not decision.trained:
-        load_state_into(encoder, checkpoint)
-        log_path = folder / "log.csv"
-        history = pd.read_csv(log_path) if log_path.is_file() else pd.DataFrame()
-    else:
+    history = pd.DataFrame()
+
+    def train() -> None:
+        nonlocal history
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "split.json").write_text(json.dumps(asdict(data.split), indent=1) + "\n")
         history = train_encoder(encoder, data.train, data.validation, config, device, folder)
-        record(checkpoint, settings, config)
+
+    decision = fit_or_load(encoder, checkpoint, config, "siamese", train, inputs={"split": asdict(data.split)},
+                           name=f"siamese_{data.split.name}")
+    if decision.trained:
         print(f"trained {data.split.name} for {config.epochs} epoch(s) in {history['seconds'].sum():.0f} s → {checkpoint}")
+    else:
+        log_path = folder / "log.csv"
+        history = pd.read_csv(log_path) if log_path.is_file() else pd.DataFrame()
     return encoder.to(device).eval(), history, folder, decision
 
 
@@ -421,7 +404,7 @@ def run_split(config: SiameseConfig, train_fraction: float | None = None, device
         "encoder", "data", "history", "folder", "decision"}``.
     """
     data = load_one_shot_data(config, class_split_for(config, train_fraction))
-    encoder, history, folder, decision = fit_or_load(config, data, device)
+    encoder, history, folder, decision = trained_encoder(config, data, device)
     return {
         "split": data.split.name,
         "train_classes": len(data.split.train_classes),

@@ -8,11 +8,13 @@
   CPU threads (every stage);
 * :mod:`utils.training.fastai_glue` — fastai's DataLoaders and ``Learner`` with one log per run, and the softmax
   classifier (:func:`~utils.training.fastai_glue.fit_stage1`) that notebook 01 trains and 02 builds on;
-* :mod:`utils.training.checkpoints` — the one checkpoint policy: fingerprints of the settings that shape a
-  model, the decision to train or load (and why), ``weights_only`` loading (every stage);
+* :mod:`utils.training.checkpoints` — the one checkpoint policy: the decision to train or load (and why) from the
+  settings the config declares as shaping the run, :func:`fit_or_load`, the one atomic save, ``weights_only``
+  loading that refuses weights which do not fit the model (every stage);
 * :mod:`utils.training.image_cache` — every image resized once (``python -m utils.training.image_cache``).
 """
 
+from utils.training.checkpoints import fit_or_load
 from utils.training.images import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -28,6 +30,6 @@ from utils.training.threads import cpu_threads, set_cpu_threads
 
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "ImageBatches", "ImageFiles", "MixedPrecision", "adamw_with_schedule",
-    "cpu_threads", "device_batch", "predict_outputs", "prepare_for_device", "read_image", "to_network_input",
+    "cpu_threads", "device_batch", "fit_or_load", "predict_outputs", "prepare_for_device", "read_image", "to_network_input",
     "set_cpu_threads", "train_model",
 ]

@@ -1,17 +1,18 @@
 """The one checkpoint policy of every stage: reuse a trained model only while what shapes its weights is unchanged.
 
-Each training stage names, next to its training code, the config fields that shape its weights (one tuple
-per run kind) and any inputs that are not config fields (the content hash of a feature file, a class
-split, a loss name, a model variant). Together they are the run's *shaping settings*; their
-*fingerprint* (:mod:`utils.fingerprints`) is the SHA-256 of their canonical JSON (sorted keys, no whitespace), so it is the same in
-every process and whatever the order the settings were given in.
+What shapes a run is declared on the config's fields (:func:`utils.config.setting`: each field names the runs it
+shapes, every run of its notebook unless declared otherwise) plus the run's own inputs that are not config fields
+(its backbone, class split or variant, the content hash of its features, the fingerprint of the run it starts
+from). Together they are the run's *shaping settings* (:func:`utils.fingerprints.run_settings`); their
+*fingerprint* (:mod:`utils.fingerprints`) is the SHA-256 of their canonical JSON (sorted keys, no whitespace), so it
+is the same in every process and whatever the order the settings were given in.
 
 Beside each checkpoint ``<name>.<ext>`` a metadata file ``<name>.json`` holds the fingerprint, the
 shaping settings and the resolved config (``config.to_dict()``). Before a stage trains or loads it asks
 :func:`decide`, which prints one line such as::
 
     stage1_resnet34: loaded: settings unchanged (outputs/devise/sample/checkpoints/stage1_resnet34.pth)
-    seed_a: training: image_epochs 12 → 20
+    image_network: training: image_epochs 12 → 20
     mse: training: no checkpoint yet
     devise: training: retrain=True
 
@@ -19,18 +20,15 @@ A decision to train deletes the old metadata at once, and :func:`record` writes 
 checkpoint is complete, so an interrupted run leaves a checkpoint without metadata, which is retrained
 rather than loaded half-done. Checkpoints are plain tensors and values, written atomically by
 :func:`save_weights` and read by :func:`load_weights` with ``torch.load(..., weights_only=True)``: a
-crafted file cannot run code.
+crafted file cannot run code, and weights that do not fit the model the config builds are refused in one line
+naming the file (:func:`apply_state`).
 
-Typical use::
+Every stage trained with the one training loop (05, 06, 07) goes through :func:`fit_or_load`; fastai's
+learners (01–02) decide with :func:`decide` and load with :func:`load_state_into` in
+:func:`utils.training.fastai_glue.decide_or_load`::
 
-    settings = shaping_settings(config, SEED_A_FIELDS)
-    decision = decide(checkpoint, settings, config, name="seed_a")
-    if decision.trained:
-        train()
-        save_weights(model.state_dict(), checkpoint)
-        record(checkpoint, settings, config)
-    else:
-        model.load_state_dict(load_weights(checkpoint))
+    network = attribute_network(config, n_attributes)   # built (and seeded) by the stage
+    decision = fit_or_load(network, checkpoint, config, "image_network", train=lambda: train(network))
 """
 
 from __future__ import annotations
@@ -38,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +48,7 @@ from utils.fingerprints import (
     changed_settings,
     display,
     fingerprint,
+    run_settings,
 )
 
 METADATA_VERSION = 1
@@ -145,7 +144,7 @@ def decide(
 
     Args:
         checkpoint: the checkpoint file.
-        settings: the run's shaping settings (:func:`shaping_settings`).
+        settings: the run's shaping settings (:func:`utils.fingerprints.run_settings`).
         config: the config; its ``retrain`` forces training.
         name: the run's name in the printed line (default: the checkpoint's stem, or its folder's name
             for a ``model.*`` file).
@@ -347,3 +346,52 @@ def apply_state(model: Any, state: Any, checkpoint: str | Path, strict: bool = T
         return model.load_state_dict(state, strict=strict)
     except (RuntimeError, ValueError, TypeError) as error:
         raise CheckpointError(path, f"does not fit the {type(model).__name__} model: {library_message(error)}") from error
+
+
+def fit_or_load(
+    model: Any,
+    checkpoint: str | Path,
+    config: BaseConfig,
+    run: str,
+    train: Callable[[], Any],
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    saved_state: Callable[[], Mapping[str, Any]] | None = None,
+    state_key: str | None = None,
+) -> Decision:
+    """Load ``model``'s weights from ``checkpoint`` while the settings that shape run ``run`` are unchanged, else train
+    it, save it atomically and record its settings: the one policy every plain-PyTorch stage uses.
+
+    The shaping settings are :func:`utils.fingerprints.run_settings` of ``config`` for ``run`` plus ``inputs``; the
+    decision is printed; ``config.retrain`` forces training. Nothing is seeded here: the stage builds (and seeds) the
+    model, and ``train`` seeds what its recipe needs.
+
+    Args:
+        model: the ``torch.nn.Module`` the config builds, loaded or trained in place.
+        checkpoint: the weights file (``<checkpoint>.json`` beside it holds the settings).
+        config: the notebook's config.
+        run: a key of ``type(config).runs`` (which fields shape the model).
+        train: called without arguments to train ``model``.
+        inputs: the run's own shaping inputs that are not config fields.
+        name: the run's name in the printed line (default: the checkpoint's folder for ``model.*``, else its stem).
+        saved_state: what is saved (default ``model.state_dict()``), e.g. a bundle with a description.
+        state_key: the entry of a saved bundle that holds the state dict (``None``: the whole file).
+
+    Returns:
+        The :class:`Decision` (``decision.trained``: trained now; a loaded model is left in eval mode).
+
+    Raises:
+        CheckpointError: naming the file, if the checkpoint cannot be read or its weights do not fit ``model``.
+    """
+    checkpoint = Path(checkpoint)
+    settings = run_settings(config, run, **dict(inputs or {}))
+    decision = decide(checkpoint, settings, config, name=name)
+    if not decision.trained:
+        load_state_into(model, checkpoint, key=state_key)
+        model.eval()
+        return decision
+    train()
+    save_weights(model.state_dict() if saved_state is None else saved_state(), checkpoint)
+    record(checkpoint, settings, config)
+    return decision

@@ -8,7 +8,7 @@ Every ``Learner`` writes under ``config.run_dir`` (``outputs/devise/<run label>`
 (``SaveModelCallback``) with ``checkpoints/<run>.json`` beside it (the shaping settings, the resolved config,
 the epoch timings), and ``logs/<run>.csv`` (:class:`RunLog`: every epoch of every phase). A training function
 loads its checkpoint instead of training while the settings that shape it are unchanged
-(:mod:`utils.training.checkpoints`; the stage-1 fields are :data:`STAGE1_RUN_FIELDS`); ``config.retrain`` forces
+(:mod:`utils.training.checkpoints`; what shapes each run is declared on ``DeviseConfig``'s fields); ``config.retrain`` forces
 training. Each training seeds everything from ``config.seed`` first, so on the CPU the same settings give
 bit-identical weights whatever ran before in the process.
 """
@@ -49,12 +49,12 @@ from torch import nn
 
 from models.backbones import BodyHeadModel, ClassifierHead, body_head_splitter, create_body
 from utils.config import DeviseConfig
-from utils.fingerprints import shaping_settings
+from utils.fingerprints import run_settings
 from utils.metrics import per_class_mean_accuracy
 from utils.runtime import loader_options, mixed_precision_enabled, seed_everything, use_channels_last
 from utils.splits.folders import Items, seen_class_items
 from utils.training.checkpoints import Decision, decide, load_state_into, read_metadata, record
-from utils.training.image_cache import image_cache_for, image_cache_settings
+from utils.training.image_cache import image_cache_for
 from utils.training.threads import set_cpu_threads
 
 # --- data ------------------------------------------------------------------------------------------
@@ -244,24 +244,6 @@ def checkpoint_path(config: DeviseConfig, name: str) -> Path:
     return Path(config.run_dir) / "checkpoints" / f"{name}.pth"
 
 
-# --- which settings shape a run ------------------------------------------------------------------------
-
-DATA_FIELDS = ("awa2_dir", "split_dir", "images_per_class", "valid_fraction", "image_size", "seed")
-"""Which images are trained on, at what size, and the seed of the split, data order, augmentation and initial
-weights (``split_dir``: another folder may hold another split)."""
-CLASSIFIER_FIELDS = ("pretrained", "batch_size", "stage1_epochs", "stage1_learning_rate", "mixed_precision")
-"""Stage 1's own training: starting weights, batches, epochs, learning rate, float16 on CUDA."""
-
-STAGE1_RUN_FIELDS = DATA_FIELDS + CLASSIFIER_FIELDS
-"""``stage1_<backbone>``; the backbone is the run's own (notebook 01 trains several), recorded beside them."""
-
-
-def run_settings(config: DeviseConfig, fields: Sequence[str], **extra: Any) -> dict[str, Any]:
-    """The shaping settings of a run: the values of its config ``fields`` and ``extra`` inputs, plus the image
-    cache's side when the cache is on (:func:`utils.training.image_cache.image_cache_settings`)."""
-    return shaping_settings(config, fields, **image_cache_settings(config), **extra)
-
-
 def fit_phases(learn: Learner, fit: str, epochs: int, learning_rate: Any, callbacks: list, phase: str | None = None) -> None:
     """``fine_tune`` (logged as phases ``frozen`` + ``unfrozen``) or ``fit_one_cycle`` (logged as ``phase``)."""
     run_log = getattr(learn, "run_log", None)
@@ -335,14 +317,14 @@ def train_classifier(
     config: DeviseConfig, backbone: str, train_items: Items, valid_items: Items, class_names: Sequence[str],
     name: str, device: torch.device | str = "cpu", initial_body: nn.Module | None = None,
     epochs: int | None = None, save_best: bool = True, initial_fingerprint: str | None = None,
-    fields: Sequence[str] = STAGE1_RUN_FIELDS,
+    run: str = "stage1",
 ) -> TrainedModel:
     """Fit (or load) a softmax classifier over ``class_names`` with one-cycle training (stage 1, and DeViSE's γ run
     and oracle).
 
     Pretrained bodies are fine-tuned the fastai way (head first, then all); bodies trained from
-    scratch get ``fit_one_cycle`` on everything. The checkpoint is reused only while the config ``fields``
-    (plus ``backbone``, the classes, ``epochs`` and ``initial_fingerprint``) are unchanged
+    scratch get ``fit_one_cycle`` on everything. The checkpoint is reused only while the config fields that shape
+    ``run`` (plus ``backbone``, the classes, ``epochs`` and ``initial_fingerprint``) are unchanged
     (:mod:`utils.training.checkpoints`). Everything random is seeded from ``config.seed`` first, so the run is the same
     whatever ran before it in the process.
 
@@ -354,7 +336,8 @@ def train_classifier(
         save_best: keep the epoch with the lowest validation loss (``SaveModelCallback``); ``False``
             when the validation images are test images (the oracle), so no choice is made on them.
         initial_fingerprint: the fingerprint of ``initial_body``'s run (a shaping input of this one).
-        fields: the config fields that shape this run (default :data:`STAGE1_RUN_FIELDS`).
+        run: the kind of run (a key of ``DeviseConfig.runs``: ``stage1``, ``validation_stage1``, ``oracle``), which
+            picks the config fields that shape it.
     """
     seed_everything(config.seed)
     learn = classifier_learner(config, backbone, train_items, valid_items, class_names, name, device, initial_body)
@@ -364,7 +347,7 @@ def train_classifier(
         extra["epochs"] = epochs
     if initial_fingerprint is not None:
         extra["initial_body"] = initial_fingerprint
-    settings = run_settings(config, fields, **extra)
+    settings = run_settings(config, run, **extra)
     decision = decide_or_load(learn, config, name, checkpoint, settings, device)
     if not decision.trained:
         return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision)

@@ -22,8 +22,8 @@ only after its file is complete, so a killed build leaves nothing that :meth:`Im
 
 The stages call :func:`cached_image_paths` (or pass :func:`image_cache_for` to
 :class:`utils.training.ImageFiles`), driven by the config fields ``image_cache``, ``cache_side`` and
-``cache_root``; since the cached pixels differ slightly from a resize of the original, the cache side enters a
-checkpoint's shaping settings when the cache is on (:func:`image_cache_settings`).
+``cache_root``; since the cached pixels differ slightly from a resize of the original, ``image_cache`` and
+``cache_side`` are declared to shape every model trained on images (``utils.config``).
 
 ``python -m utils.training.image_cache --profile full [--side 256] [--workers N] [--dry-run]`` builds the cache of a
 profile's image folders ahead of time.
@@ -46,7 +46,7 @@ from utils.config import BaseConfig
 
 __all__ = [
     "CACHE_VERSION", "DEFAULT_SHORTER_SIDE", "JPEG_QUALITY", "BuildSummary", "ImageCache", "cache_one_image",
-    "cached_image_paths", "default_workers", "image_cache_for", "image_cache_settings", "main",
+    "cached_image_paths", "default_workers", "image_cache_for", "main",
 ]
 
 CACHE_VERSION = 1
@@ -397,13 +397,6 @@ def image_cache_for(config: BaseConfig) -> ImageCache | None:
         return ImageCache(root, side)
     except ValueError as error:
         raise ConfigError(f"{type(config).__name__}.{error}") from None
-
-
-def image_cache_settings(config: BaseConfig) -> dict[str, Any]:
-    """The shaping settings the cache adds to a checkpoint: ``{"image_cache_side": N}`` when on, else nothing
-    (so that runs without the cache keep the fingerprints they had before the cache existed)."""
-    cache = image_cache_for(config)
-    return {} if cache is None else {"image_cache_side": cache.shorter_side}
 
 
 def cached_image_paths(

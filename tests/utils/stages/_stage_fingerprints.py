@@ -55,10 +55,9 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
         export_backbone_features,
         feature_problem,
         feature_problem_sha256,
-        fit_or_load,
         seed_a_network,
     )
-    from utils.training import ImageFiles, train_model
+    from utils.training import ImageFiles, fit_or_load, train_model
 
     config = AttributeZslConfig.for_profile("smoke", outputs=outputs, images_per_class=6, losses=("mse", "bce"))
     awa2 = load_awa2(config.awa2_dir)
@@ -75,9 +74,9 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
                         config.image_size)
     targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
     checkpoint = config.run_dir / "seed_a" / "model.pt"
-    fit_or_load(checkpoint, network, lambda: train_model(
+    fit_or_load(network, checkpoint, config, "image_network", lambda: train_model(
         network, images, AttributeBCELoss(), targets, config.image_epochs, config.image_batch_size,
-        config.image_learning_rate, config.weight_decay, config.image_schedule, "cpu", config.seed, verbose=False), config)
+        config.image_learning_rate, config.weight_decay, config.image_schedule, "cpu", config.seed, verbose=False))
     export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
     problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed)
     rows, _ = compare_losses(problem, config, config.run_dir)
@@ -89,11 +88,11 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
 
 def sdl(outputs: Path) -> dict[str, str]:
     from utils.config import SdlConfig
-    from utils.stages.sdl import embedding_matrices, evaluate, fit_or_load, load_problem
+    from utils.stages.sdl import embedding_matrices, evaluate, load_problem, trained_sdl_model
 
     config = SdlConfig.for_profile("smoke", outputs=outputs, max_train_images=64, max_test_images=32, epochs=1)
     problem = load_problem(config)
-    model, _, _ = fit_or_load(problem, config)
+    model, _, _ = trained_sdl_model(problem, config)
     matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices], config.image_size)
     return {"sdl": weights_sha256(model), "figures": figures_sha256(sorted(evaluate(problem, matrices).items()))}
 
@@ -109,9 +108,10 @@ def siamese(outputs: Path) -> dict[str, str]:
 
 
 def digits(outputs: Path) -> dict[str, str]:
+    from utils.config import SiameseConfig
     from utils.stages.digits import train_digit_siamese
 
-    model = train_digit_siamese(epochs=1, folder=outputs / "digits")
+    model = train_digit_siamese(SiameseConfig(digits_epochs=1), folder=outputs / "digits")
     return {"digits": weights_sha256(model.encoder), "figures": figures_sha256(model.threshold, model.test_binary_accuracy)}
 
 

@@ -25,10 +25,9 @@ from utils.stages.attribute_zsl import (
     compare_losses,
     export_backbone_features,
     feature_problem,
-    fit_or_load,
     train_feature_model,
 )
-from utils.training import ImageFiles, train_model
+from utils.training import ImageFiles, fit_or_load, train_model
 
 
 def test_split_images_partitions_like_xlsa17():
@@ -138,21 +137,21 @@ def test_smoke_end_to_end_beats_chance_on_unseen_classes(tmp_path):
     print(f"{time.perf_counter() - start:.1f} s; T1 {[round(row['T1'], 3) for row in rows]}")
 
 
-def test_seed_a_is_reused_only_while_its_shaping_fields_are_unchanged(tmp_path, capsys):
+def test_the_image_network_is_reused_only_while_its_shaping_fields_are_unchanged(tmp_path, capsys):
     checkpoint = tmp_path / "seed_a" / "model.pt"
     base = AttributeZslConfig.for_profile("smoke", outputs=tmp_path)
     calls = []
 
     def fit(**changes):
         model = torch.nn.Linear(3, 2)
-        decision = fit_or_load(checkpoint, model, lambda: calls.append(model.weight.detach().clone()),
-                               dataclasses.replace(base, **changes))
+        decision = fit_or_load(model, checkpoint, dataclasses.replace(base, **changes), "image_network",
+                               lambda: calls.append(model.weight.detach().clone()))
         return decision, model
 
     first, trained_model = fit()
     assert first.trained and first.reason == "no checkpoint yet" and len(calls) == 1
-    again, loaded_model = fit(distances=("cosine",), losses=("mse",), n_gammas=3)
-    assert not again and again.reason == "settings unchanged" and len(calls) == 1
+    again, loaded_model = fit(distances=("cosine",), losses=("mse",), n_gammas=3, feature_epochs=9)
+    assert not again.trained and again.reason == "settings unchanged" and len(calls) == 1
     assert torch.equal(loaded_model.weight, trained_model.weight)
     assert capsys.readouterr().out.splitlines()[-1].startswith("seed_a: loaded: settings unchanged (")
     for change in ({"image_epochs": 20}, {"backbone": "small_cnn"}, {"image_learning_rate": 1e-3}, {"seed": 1},
@@ -162,7 +161,7 @@ def test_seed_a_is_reused_only_while_its_shaping_fields_are_unchanged(tmp_path, 
     assert "seed_a: training: image_learning_rate 0.001 → 0.003, seed 0 → 1" in capsys.readouterr().out
     (tmp_path / "seed_a" / "model.json").unlink()  # the older layout: a checkpoint alone
     assert fit()[0].reason == "no settings recorded beside the checkpoint"
-    assert not fit()[0]
+    assert not fit()[0].trained
 
 
 def _tiny_xlsa17(folder, scale: float = 1.0):

@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from utils.config import DeviseConfig
-from utils.stages.devise import evaluate_embeddings, nearest_label_accuracy, shaping_fields, zero_shot_scores
+from utils.fingerprints import run_settings
+from utils.stages.devise import evaluate_embeddings, nearest_label_accuracy, zero_shot_scores
 from utils.stages.embeddings import EmbeddingSet
 from utils.training.checkpoints import decide, record, save_weights
-from utils.training.fastai_glue import STAGE1_RUN_FIELDS, checkpoint_path, run_settings
+from utils.training.fastai_glue import checkpoint_path
 
 
 def test_nearest_label_accuracy_by_hand():
@@ -57,16 +58,16 @@ def test_devise_config_profiles(tmp_path, monkeypatch):
 def test_a_checkpoint_is_reused_only_while_the_fields_that_shape_it_are_unchanged(tmp_path):
     base = DeviseConfig.for_profile("smoke", outputs=tmp_path)
 
-    def trains(name: str, checkpoint: Path, **changes) -> bool:
+    def trains(run: str, checkpoint: Path, **changes) -> bool:
         config = dataclasses.replace(base, **changes)
-        extra = {"backbone": "resnet18"} if not name.startswith("devise") else {}
-        return decide(checkpoint, run_settings(config, shaping_fields(name), **extra), config, verbose=False).trained
+        extra = {"backbone": "resnet18"} if not run.endswith("devise") else {}
+        return decide(checkpoint, run_settings(config, run, **extra), config, verbose=False).trained
 
     devise = checkpoint_path(base, "devise_2b")
     assert trains("devise", devise)  # nothing saved yet
     save_weights({"weight": torch.zeros(1)}, devise)
     assert trains("devise", devise)  # no record of how it was trained (the older layout)
-    record(devise, run_settings(base, shaping_fields("devise")), base)
+    record(devise, run_settings(base, "devise"), base)
     assert not trains("devise", devise)
     assert not trains("devise", devise, pca_classes=("zebra",), n_gammas=3, cpu_threads=2, inference_images=8)
     for change in ({"loss": "hinge_rank"}, {"backbone": "resnet34"}, {"stage1_epochs": 3}, {"seed": 1},
@@ -75,12 +76,12 @@ def test_a_checkpoint_is_reused_only_while_the_fields_that_shape_it_are_unchange
     # Stage 1 does not depend on DeViSE's fields, nor on config.backbone (each backbone is its own run).
     stage1 = checkpoint_path(base, "stage1_resnet18")
     save_weights({"weight": torch.zeros(1)}, stage1)
-    record(stage1, run_settings(base, shaping_fields("stage1_resnet18"), backbone="resnet18"), base)
-    assert not trains("stage1_resnet18", stage1, loss="hinge_rank", backbone="resnet34", oracle_epochs=1)
-    assert trains("stage1_resnet18", stage1, image_size=40)
-    assert shaping_fields("stage1_resnet18") == STAGE1_RUN_FIELDS  # the classifier's own default
-    assert "backbone" in shaping_fields("validation_devise") and "oracle_batch_size" in shaping_fields("oracle_resnet18")
-    assert "n_validation_classes" in shaping_fields("validation_stage1_resnet18")
-    assert "n_validation_classes" not in shaping_fields("stage1_resnet18")
+    record(stage1, run_settings(base, "stage1", backbone="resnet18"), base)
+    assert not trains("stage1", stage1, loss="hinge_rank", backbone="resnet34", oracle_epochs=1)
+    assert trains("stage1", stage1, image_size=40)
+    assert "backbone" in DeviseConfig.shaping_fields("validation_devise")
+    assert "oracle_batch_size" in DeviseConfig.shaping_fields("oracle")
+    assert "n_validation_classes" in DeviseConfig.shaping_fields("validation_stage1")
+    assert "n_validation_classes" not in DeviseConfig.shaping_fields("stage1")
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from utils.config import SiameseConfig
 from utils.stages.digits import (
     digit_drawing_widget,
     digits_folder,
@@ -31,7 +32,7 @@ def test_digits_are_real_and_scaled():
 @pytest.fixture(scope="module")
 def digit_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("digits")
-    return train_digit_siamese(epochs=3, folder=folder), folder
+    return train_digit_siamese(SiameseConfig(digits_epochs=3), folder=folder), folder
 
 
 def test_digit_siamese_tells_same_from_different(digit_model):
@@ -40,7 +41,7 @@ def test_digit_siamese_tells_same_from_different(digit_model):
     images, labels = load_digit_images()
     zeros, ones = np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)
     assert model.distance_between(images[zeros[0]], images[zeros[1]]) < model.distance_between(images[zeros[0]], images[ones[0]])
-    loaded = train_digit_siamese(epochs=3, folder=folder, device="cpu")
+    loaded = train_digit_siamese(SiameseConfig(digits_epochs=3, progress=True), device="cpu", folder=folder)
     assert not loaded.decision.trained and loaded.decision.reason == "settings unchanged"
     assert loaded.threshold == model.threshold and loaded.test_binary_accuracy == model.test_binary_accuracy
 
@@ -59,21 +60,22 @@ def test_widget_compares_two_drawn_digits(digit_model):
 
 
 def test_the_digits_model_retrains_when_what_shapes_it_changes(tmp_path):
-    def reason(**arguments) -> str:
-        return train_digit_siamese(folder=tmp_path, **{"epochs": 1, **arguments}).decision.reason
+    def reason(config_changes=None, **arguments) -> str:
+        config = SiameseConfig(**{"digits_epochs": 1, **(config_changes or {})})
+        return train_digit_siamese(config, folder=tmp_path, **arguments).decision.reason
 
     assert reason() == "no checkpoint yet"
     assert reason(device="cpu") == "settings unchanged"
+    assert reason({"epochs": 3, "margin": 0.7}) == "settings unchanged"  # the CIFAR-100 runs' fields
     assert reason(margin=0.4) == "margin 0.5 → 0.4"
-    assert reason(margin=0.4, retrain=True) == "retrain=True"
+    assert reason({"retrain": True}, margin=0.4) == "retrain=True"
     (tmp_path / "model.json").unlink()  # the older layout: a checkpoint alone
     assert reason(margin=0.4) == "no settings recorded beside the checkpoint"
-    assert reason(margin=0.4, seed=1) == "seed 0 → 1"
+    assert reason({"seed": 1}, margin=0.4) == "seed 0 → 1"
+    assert reason({"seed": 1, "digits_epochs": 2}, margin=0.4) == "digits_epochs 1 → 2"
 
 
 def test_digits_folder_is_one_per_run_label(tmp_path):
-    from utils.config import SiameseConfig
-
     config = SiameseConfig.for_profile("smoke", outputs=tmp_path)
     assert digits_folder(config) == tmp_path / "siamese" / "smoke" / "digits_small_cnn"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -14,17 +15,19 @@ from PIL import Image
 from utils.config import SdlConfig
 from utils.datasets import write_label_vectors
 from utils.stages.sdl import (
+    build_model,
     chance_map,
     embedding_matrices,
     evaluate,
-    fit_or_load,
     load_problem,
     main,
     mark_tag,
     predict_tags,
     principal_vector_top_labels,
     top_tags,
+    trained_sdl_model,
 )
+from utils.training.checkpoints import CheckpointError, load_weights, save_weights
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,7 @@ def smoke_run(tmp_path_factory):
     outputs = tmp_path_factory.mktemp("outputs")
     config = SdlConfig.for_profile("smoke", outputs=outputs, max_train_images=None, max_test_images=None, epochs=4)
     problem = load_problem(config)
-    model, history, decision = fit_or_load(problem, config)
+    model, history, decision = trained_sdl_model(problem, config)
     assert decision.trained and decision.reason == "no checkpoint yet"
     return config, problem, model, history
 
@@ -63,9 +66,9 @@ def test_smoke_training_beats_chance_on_unseen_labels(smoke_run) -> None:
     assert figures["GZSL"]["mAP"] > figures["GZSL"]["chance mAP"] + 0.02
 
 
-def test_fit_or_load_loads_the_checkpoint(smoke_run) -> None:
+def test_the_trained_model_is_loaded_from_its_checkpoint(smoke_run) -> None:
     config, problem, model, _ = smoke_run
-    loaded, history, decision = fit_or_load(problem, config)
+    loaded, history, decision = trained_sdl_model(problem, config)
     assert not decision.trained and decision.reason == "settings unchanged"
     assert [row["epoch"] for row in history] == [1, 2, 3, 4]  # the recorded log
     folder = config.run_dir / "M7_weighted"
@@ -173,7 +176,7 @@ def test_a_variant_is_retrained_only_when_what_shapes_it_changes(tmp_path, capsy
     problem = load_problem(base)
 
     def fit(n_principal_vectors=None, **changes):
-        decision = fit_or_load(problem, dataclasses.replace(base, **changes), n_principal_vectors)[2]
+        decision = trained_sdl_model(problem, dataclasses.replace(base, **changes), n_principal_vectors)[2]
         assert capsys.readouterr().out.strip() == str(decision)
         return decision
 
@@ -185,6 +188,20 @@ def test_a_variant_is_retrained_only_when_what_shapes_it_changes(tmp_path, capsy
     assert fit(1).name == "M1_weighted" and fit(1).reason == "settings unchanged"  # each variant in its folder
     (base.run_dir / "M1_weighted" / "model.json").unlink()  # the older layout: a checkpoint alone
     assert fit(1).reason == "no settings recorded beside the checkpoint"
+
+
+def test_a_checkpoint_of_another_architecture_is_refused_naming_the_file(tmp_path) -> None:
+    """Weights of another backbone copied over ``model.pt`` with the settings record left in place: the record says
+    "unchanged", but the weights must fit the model the config builds, so loading stops at one line naming the file."""
+    config = SdlConfig.for_profile("smoke", outputs=tmp_path, max_train_images=16, max_test_images=8, epochs=1)
+    problem = load_problem(config)
+    trained_sdl_model(problem, config)
+    checkpoint = config.run_dir / "M7_weighted" / "model.pt"
+    foreign = build_model("small_cnn", problem.label_word_vectors.shape[1], config.n_principal_vectors)
+    assert config.backbone != "small_cnn"
+    save_weights({**load_weights(checkpoint), "state_dict": foreign.state_dict(), "backbone": "small_cnn"}, checkpoint)
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(checkpoint))}: does not fit the SdlModel model"):
+        trained_sdl_model(problem, config)
 
 
 def test_a_crafted_checkpoint_cannot_run_code(tmp_path) -> None:

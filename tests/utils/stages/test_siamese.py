@@ -10,7 +10,7 @@ import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 
 from utils.config import SiameseConfig
-from utils.fingerprints import fingerprint
+from utils.fingerprints import fingerprint, run_settings
 from utils.stages.episodes import ratio_class_split
 from utils.stages.siamese import (
     augment_batch,
@@ -19,7 +19,6 @@ from utils.stages.siamese import (
     m_per_class_batch_size,
     resolve_cifar100_dir,
     run_dir,
-    run_settings,
     run_split,
     sweep_splits,
 )
@@ -68,10 +67,14 @@ def test_one_folder_per_split_and_the_fingerprint_changes_with_training_settings
     split = ratio_class_split([f"c{i}" for i in range(10)], 0.5)
     assert run_dir(config, split) == tmp_path / "siamese" / "smoke" / "50-50"
     assert run_dir(SiameseConfig.for_profile("smoke", outputs=tmp_path, margin=0.3), split) == run_dir(config, split)
-    base = fingerprint(run_settings(config, split))
-    assert fingerprint(run_settings(SiameseConfig.for_profile("smoke", n_episodes=7, n_pairs=3), split)) == base
-    assert fingerprint(run_settings(SiameseConfig.for_profile("smoke", margin=0.3), split)) != base
-    assert fingerprint(run_settings(config, ratio_class_split([f"c{i}" for i in range(10)], 0.5, seed=1))) != base
+
+    def settings(config: SiameseConfig, split) -> dict:
+        return run_settings(config, "siamese", split=dataclasses.asdict(split))
+
+    base = fingerprint(settings(config, split))
+    assert fingerprint(settings(SiameseConfig.for_profile("smoke", n_episodes=7, n_pairs=3), split)) == base
+    assert fingerprint(settings(SiameseConfig.for_profile("smoke", margin=0.3), split)) != base
+    assert fingerprint(settings(config, ratio_class_split([f"c{i}" for i in range(10)], 0.5, seed=1))) != base
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +129,8 @@ def test_changed_settings_retrain_and_old_layouts_retrain(smoke_run, tmp_path):
 
     def trains(**changes) -> bool:
         changed = dataclasses.replace(copy, **changes)
-        return decide(checkpoint, run_settings(changed, result["data"].split), changed, verbose=False).trained
+        settings = run_settings(changed, "siamese", split=dataclasses.asdict(result["data"].split))
+        return decide(checkpoint, settings, changed, verbose=False).trained
 
     assert not trains(n_episodes=3, n_query=2, n_support_draws=1)
     assert trains(retrain=True)  # which also drops the metadata: the older layout from here on

@@ -6,11 +6,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
 
-from utils.fingerprints import canonical_json, fingerprint, shaping_settings
+from utils.config import NO_MODEL, POSITIVE_INT, BaseConfig, setting
+from utils.fingerprints import canonical_json, fingerprint, run_settings
 from utils.training.checkpoints import (
     decide,
     load_weights,
@@ -25,14 +27,12 @@ SETTINGS = {"image_epochs": 12, "backbone": "small_cnn", "classes": ("zebra", "c
 
 
 @dataclass
-class Config:
-    image_epochs: int = 12
-    backbone: str = "small_cnn"
-    distances: tuple = ("cosine",)
-    retrain: bool = False
+class Config(BaseConfig):
+    runs: ClassVar[dict[str, tuple[str, ...]]] = {"network": ("network",), "probe": ("probe",)}
 
-    def to_dict(self):
-        return {"image_epochs": self.image_epochs, "backbone": self.backbone, "distances": list(self.distances)}
+    image_epochs: int = setting(12, rule=POSITIVE_INT, shapes=("network",))
+    backbone: str = "small_cnn"  # declares nothing: shapes every run
+    distances: tuple = setting(("cosine",), shapes=NO_MODEL)
 
 
 def test_fingerprint_ignores_key_order_and_is_the_same_in_another_process():
@@ -51,16 +51,19 @@ def test_fingerprint_ignores_key_order_and_is_the_same_in_another_process():
     assert json.loads(canonical_json(SETTINGS)) == {**SETTINGS, "classes": ["zebra", "cow"], "data": "/d"}
 
 
-def test_shaping_settings_take_the_named_fields_and_extra_inputs():
-    settings = shaping_settings(Config(), ("image_epochs", "backbone"), features_sha256="abc")
-    assert settings == {"image_epochs": 12, "backbone": "small_cnn", "features_sha256": "abc"}
-    with pytest.raises(AttributeError, match="no field 'epochs'"):
-        shaping_settings(Config(), ("epochs",))
+def test_run_settings_take_the_declared_fields_and_the_run_inputs():
+    settings = run_settings(Config(), "network", features_sha256="abc")
+    assert settings == {"seed": 0, "image_epochs": 12, "backbone": "small_cnn", "features_sha256": "abc"}
+    assert run_settings(Config(), "probe") == {"seed": 0, "backbone": "small_cnn"}  # image_epochs shapes "network" only
+    with pytest.raises(KeyError, match="trains no run 'epochs'"):
+        run_settings(Config(), "epochs")
+    with pytest.raises(ValueError, match="repeat config fields"):
+        run_settings(Config(), "network", backbone="resnet18")
 
 
 def test_decisions_and_their_lines(tmp_path, capsys):
     checkpoint = tmp_path / "seed_a" / "model.pt"
-    settings = shaping_settings(Config(), ("image_epochs", "backbone"))
+    settings = run_settings(Config(), "network")
     first = decide(checkpoint, settings, Config())
     assert first.trained and bool(first) and first.reason == "no checkpoint yet"
     assert capsys.readouterr().out.strip() == "seed_a: training: no checkpoint yet"
@@ -84,7 +87,7 @@ def test_decisions_and_their_lines(tmp_path, capsys):
     assert read_metadata(checkpoint) is None  # a decision to train drops the old metadata at once
     record(checkpoint, settings, Config())
 
-    changed = decide(checkpoint, shaping_settings(Config(image_epochs=20), ("image_epochs", "backbone")), Config())
+    changed = decide(checkpoint, run_settings(Config(image_epochs=20), "network"), Config())
     assert changed.trained and changed.reason == "image_epochs 12 → 20" and changed.changed == ("image_epochs",)
     assert "seed_a: training: image_epochs 12 → 20" in capsys.readouterr().out
 

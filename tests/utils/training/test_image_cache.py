@@ -16,14 +16,12 @@ import utils.training.images as training_images
 from utils.config import AttributeZslConfig, ConfigError, DeviseConfig, SdlConfig
 from utils.runtime import loader_options, loader_workers
 from utils.splits.folders import folder_items
-from utils.stages.attribute_zsl import fit_or_load
-from utils.training import ImageFiles, read_image
+from utils.training import ImageFiles, fit_or_load, read_image
 from utils.training.fastai_glue import embed_paths, image_dataloaders
 from utils.training.image_cache import (
     ImageCache,
     cached_image_paths,
     image_cache_for,
-    image_cache_settings,
     main,
 )
 
@@ -199,12 +197,10 @@ def test_image_files_read_the_cached_files(photos, cache, monkeypatch):
 def test_the_stage_function_follows_the_config(photos, tmp_path):
     off = AttributeZslConfig.for_profile("smoke", outputs=tmp_path)
     assert image_cache_for(off) is None and cached_image_paths(photos, off) == photos
-    assert image_cache_settings(off) == {}
     on = dataclasses.replace(off, image_cache=True, cache_side=64)
     with contextlib.redirect_stderr(io.StringIO()):
         read = cached_image_paths(photos, on, progress=False)
     assert all(path.is_relative_to(tmp_path / "image_cache" / "smoke" / "side64") for path in read)
-    assert image_cache_settings(on) == {"image_cache_side": 64}
     elsewhere = dataclasses.replace(on, cache_root=tmp_path / "elsewhere")
     assert image_cache_for(elsewhere).folder == tmp_path / "elsewhere" / "side64"
     with pytest.raises(ConfigError, match=r"AttributeZslConfig\.cache_side = 0"):
@@ -219,19 +215,20 @@ def test_profiles_turn_the_cache_on_in_full_only():
     assert not AttributeZslConfig.for_profile("sample").mixed_precision
 
 
-def test_the_cache_side_and_mixed_precision_shape_seed_a_but_the_cache_folder_does_not(tmp_path, capsys):
-    checkpoint = tmp_path / "seed_a" / "model.pt"
+def test_the_cache_and_mixed_precision_shape_the_image_network_but_the_cache_folder_does_not(tmp_path, capsys):
+    checkpoint = tmp_path / "image_network" / "model.pt"
     base = AttributeZslConfig.for_profile("smoke", outputs=tmp_path)
 
     def trains(**changes) -> bool:
-        return fit_or_load(checkpoint, torch.nn.Linear(3, 2), lambda: None, dataclasses.replace(base, **changes)).trained
+        config = dataclasses.replace(base, **changes)
+        return fit_or_load(torch.nn.Linear(3, 2), checkpoint, config, "image_network", lambda: None).trained
 
-    assert trains() and not trains(cache_side=40)  # the side alone changes nothing while the cache is off
-    assert trains(image_cache=True, cache_side=40)
-    assert not trains(image_cache=True, cache_side=40, cache_root=tmp_path / "elsewhere")
+    assert trains() and not trains()
+    assert trains(image_cache=True)  # the cached pixels differ slightly from a resize of the original
+    assert not trains(image_cache=True, cache_root=tmp_path / "elsewhere")
     assert trains(image_cache=True, cache_side=48)
     assert trains(mixed_precision=True)
-    assert "image_cache_side" in capsys.readouterr().out
+    assert "cache_side 256 → 48" in capsys.readouterr().out
 
 
 def test_devise_dataloaders_read_the_cache(tmp_path):
@@ -311,7 +308,7 @@ def test_same_seed_results_move_no_more_than_noise_with_the_cache(tmp_path):
     Measured (6 epochs, seeds 0-3): ZSL mAP 0.236-0.268 without the cache, cache minus no-cache -0.005 to +0.027
     per seed; GZSL 0.126-0.143, -0.009 to +0.015: the same size as the seed-to-seed spread.
     """
-    from utils.stages.sdl import embedding_matrices, evaluate, fit_or_load, load_problem
+    from utils.stages.sdl import embedding_matrices, evaluate, load_problem, trained_sdl_model
 
     def figures(seed: int, cache: bool) -> dict[str, float]:
         overrides = {"outputs": tmp_path / f"{seed}-{cache}", "seed": seed, "epochs": 6, "verbose": False}
@@ -320,7 +317,7 @@ def test_same_seed_results_move_no_more_than_noise_with_the_cache(tmp_path):
         config = SdlConfig.for_profile("smoke", **overrides)
         problem = load_problem(config)
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            model, _, _ = fit_or_load(problem, config)
+            model, _, _ = trained_sdl_model(problem, config)
             matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices],
                                           config.image_size, image_cache=image_cache_for(config))
         if cache:
