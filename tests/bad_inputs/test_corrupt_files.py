@@ -2,9 +2,9 @@
 
 Each case saves a good file with the project's own writer (``SearchIndex.save``, ``EmbeddingSet.save``,
 ``save_weights``, ``write_vec``), corrupts it (truncated to half or to zero bytes, header overwritten,
-replaced by text or another kind of file) and checks the error: a ``DatasetFormatError`` (the rule for
-every loader: data files raise it, saved indexes its subclass ``IndexMismatchError``, checkpoints its
-subclass ``CheckpointError``), one line, naming the file, and more than a raw library message.
+replaced by text or another kind of file) and checks the error: a ``PathError`` (the rule for every loader:
+data files raise its ``DatasetFormatError``, saved indexes its ``IndexMismatchError``, checkpoints its
+``CheckpointError``), one line, naming the file, and more than a raw library message.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils.datasets.errors import DatasetFormatError
+from utils.errors import DatasetFormatError, PathError
 from utils.search import IndexMismatchError, build_index, load_index
 
 RAW_LIBRARY_MESSAGES = ("basic_ios::clear: iostream error", "[Errno 22] Invalid argument", "")
 
 
 def assert_one_line(error: BaseException, path: Path, *fragments: str) -> str:
-    """``error`` is a DatasetFormatError of one line naming ``path`` and holding each fragment."""
-    assert isinstance(error, DatasetFormatError), type(error)
+    """``error`` is a PathError of one line naming ``path`` and holding each fragment."""
+    assert isinstance(error, PathError), type(error)
     assert not isinstance(error, MemoryError)
     text = str(error)
     assert "\n" not in text, text
