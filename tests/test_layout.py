@@ -1,4 +1,5 @@
-"""The library's import rules, read from the source: notebooks → utils → models, and stage families apart.
+"""The library's import rules, read from the source: notebooks → utils → models, stage families apart, the ground
+floor at the bottom, and no import in a circle.
 
 A stage family is the code of one notebook (or of 02–04, or of 06): it may use its own helper modules and every
 shared package, never another family, so a change for one notebook cannot break another's.
@@ -184,7 +185,7 @@ def test_packages_import_each_other_one_way():
                 example_import.setdefault(edge, f"{module} imports {target}")
     cycle = find_cycle(package_graph)
     assert cycle is None, "packages import each other in a circle: " + " -> ".join(cycle) + " (" + "; ".join(
-        example_import[edge] for edge in zip(cycle, cycle[1:])
+        example_import[edge] for edge in zip(cycle, cycle[1:], strict=False)
     ) + ")"
 
 
@@ -192,3 +193,19 @@ def test_packages_import_each_other_one_way():
 def test_the_ground_floor_imports_nothing_above_it(module):
     above = import_graph()[module] - GROUND_FLOOR[module]
     assert not above, f"{module} is on the ground floor but imports {sorted(above)}"
+
+
+def test_every_project_error_derives_from_the_root():
+    bases_by_error = {}
+    for path in library_modules().values():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
+                assert node.name not in bases_by_error, f"two library errors named {node.name}"
+                # A bare name is a library class or a built-in; ``shutil.SameFileError`` is the standard library's.
+                bases_by_error[node.name] = {base.id for base in node.bases if isinstance(base, ast.Name)}
+
+    def rooted(error: str) -> bool:
+        return error == "ProjectError" or any(rooted(base) for base in bases_by_error[error] if base in bases_by_error)
+
+    unrooted = sorted(error for error in bases_by_error if not rooted(error))
+    assert not unrooted, f"derive these from utils.errors.ProjectError (or one of its subclasses): {unrooted}"
