@@ -7,11 +7,10 @@ exit status 2::
     $ ZSL_DEVICE=cuda python -m utils.stages.sdl train --profile smoke
     error: ZSL_DEVICE='cuda' requested but torch sees no CUDA device; available: cpu
 
-Known failures: the project's own errors (:class:`~utils.datasets.errors.DatasetFormatError`,
-:class:`~utils.datasets.errors.MissingDataError`, the split scripts' ``CopyError``/``MoveError``,
-``utils.search``'s ``IndexMismatchError``, ``utils.download``'s ``DownloadError``, :class:`CliError`, ...),
-every ``OSError``, image decoding errors (``PIL.UnidentifiedImageError``, ``PIL.Image.DecompressionBombError``),
-config errors (:class:`~utils.config.ConfigError`, any ``ValueError``) and bad command-line arguments.
+Known failures: the project's own errors (every :class:`~utils.errors.ProjectError`: a data file at fault, a
+missing data set, a bad setting, the split scripts' ``CopyError``/``MoveError``, ``utils.download``'s
+``DownloadError``, :class:`CliError`, ...), every ``OSError``, image decoding errors (``PIL.UnidentifiedImageError``,
+``PIL.Image.DecompressionBombError``), any ``ValueError`` and bad command-line arguments.
 ``--debug`` (accepted anywhere on every command line) or ``ZSL_DEBUG=1`` adds the traceback. Anything else is
 a bug and keeps its traceback. ``Ctrl-C`` is one line too, exit status 130. A ``main`` returning 0 (success)
 or 1 (the split scripts' conflicts) keeps its status.
@@ -26,11 +25,11 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from utils.config import ConfigError
+from utils.errors import ProjectError
 
 __all__ = [
     "EXIT_OK", "EXIT_CONFLICTS", "EXIT_ERROR", "EXIT_INTERRUPTED", "DEBUG_FLAG", "DEBUG_VARIABLE",
-    "ArgumentParser", "CliError", "ConfigError", "UsageError", "cli_entry", "debug_requested",
+    "ArgumentParser", "CliError", "UsageError", "cli_entry", "debug_requested",
     "describe_error", "positive_int", "run_cli", "split_debug_flag",
 ]
 
@@ -45,7 +44,7 @@ DEBUG_VARIABLE = "ZSL_DEBUG"
 MainFunction = Callable[[Sequence[str] | None], int | None]
 
 
-class CliError(Exception):
+class CliError(ProjectError):
     """A failure a command line reports as its one line (the message names the file or setting)."""
 
 
@@ -102,12 +101,10 @@ def debug_requested(argv: Sequence[str] | None = None) -> bool:
 
 
 def _known_error_types() -> tuple[type[BaseException], ...]:
-    """The built-in and PIL error types reported as one line (the project's own: :func:`_is_project_error_type`).
+    """The error types reported as one line: the project's own, and the built-in and PIL ones bad input raises.
 
-    ``ValueError`` covers :class:`~utils.config.ConfigError` and
-    :class:`~utils.datasets.errors.DatasetFormatError` (so ``MissingDataError``, ``CheckpointError``,
-    ``IndexMismatchError``); ``OSError`` covers missing files and PIL's truncated images."""
-    known: list[type[BaseException]] = [CliError, ConfigError, OSError, ValueError, EOFError]
+    ``OSError`` covers missing files and PIL's truncated images; ``ValueError`` a library's refusal of a value."""
+    known: list[type[BaseException]] = [ProjectError, OSError, ValueError, EOFError]
     try:
         from PIL import Image, UnidentifiedImageError
 
@@ -117,29 +114,15 @@ def _known_error_types() -> tuple[type[BaseException], ...]:
     return tuple(known)
 
 
-PROJECT_MODULE_PREFIXES = ("utils.", "models.")
-
-
-def _is_project_error_type(error_type: type[BaseException]) -> bool:
-    """An error class the project defines for bad input (``CopyError``, ``MoveError``, ``DownloadError``,
-    ``IndexMismatchError``, ``CheckpointError``, ...): an ``...Error`` class of a ``utils``/``models`` module, or
-    of ``__main__`` (the module ``python -m utils.splits.copy_awa2`` runs is ``__main__``, not ``utils.splits.copy_awa2``)."""
-    for klass in error_type.__mro__:
-        module = getattr(klass, "__module__", "") or ""
-        if klass.__name__.endswith("Error") and (module == "__main__" or module.startswith(PROJECT_MODULE_PREFIXES)):
-            return True
-    return False
-
-
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
 def describe_error(error: BaseException) -> str | None:
     """The one line reporting ``error``, or ``None`` if it is not a known failure (a bug: keep the traceback)."""
-    if not isinstance(error, _known_error_types()) and not _is_project_error_type(type(error)):
+    if not isinstance(error, _known_error_types()):
         return None
-    if isinstance(error, OSError) and not _is_project_error(error):
+    if isinstance(error, OSError) and not isinstance(error, ProjectError):  # a project error names its file itself
         from utils.fileops import describe_os_error
 
         text = describe_os_error(error)
@@ -149,11 +132,6 @@ def describe_error(error: BaseException) -> str | None:
             text = type(error).__name__
         return _one_line(text)
     return _one_line(str(error)) or type(error).__name__
-
-
-def _is_project_error(error: BaseException) -> bool:
-    """A project error whose own message already names the file (e.g. ``MissingDataError``)."""
-    return _is_project_error_type(type(error))
 
 
 def run_cli(main: MainFunction, argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:

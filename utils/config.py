@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from utils.errors import ConfigError, DeviceError, UnknownFieldError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_SAMPLES_DIR = REPO_ROOT / "data_samples"
 
@@ -46,23 +48,6 @@ AWA2_UNSEEN_CLASSES = (
     "rat",
     "seal",
 )
-
-
-class ConfigError(ValueError):
-    """A configuration value that makes no sense: the message names the class (or the environment variable),
-    the field, the value and what is allowed, e.g. ``SiameseConfig.epochs = 0: must be at least 1``."""
-
-    def _render_traceback_(self) -> list[str]:
-        """What IPython, Jupyter and Colab show instead of a traceback (a settings cell's mistake): the one line."""
-        return [f"{type(self).__name__}: {self}"]
-
-
-class UnknownFieldError(ConfigError, TypeError):
-    """``for_profile`` got an override that is not a field of the config (also a ``TypeError``)."""
-
-
-class DeviceError(ConfigError, RuntimeError):
-    """A device that torch cannot parse or this machine does not have (also a ``RuntimeError``)."""
 
 
 def current_profile(profile: str | None = None) -> str:

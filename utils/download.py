@@ -59,6 +59,7 @@ from tqdm import tqdm
 
 from utils.cli import ArgumentParser, CliError, cli_entry
 from utils.config import data_dir
+from utils.errors import ProjectError
 from utils.fileops import progress_disabled
 
 CHUNK_SIZE = 1024 * 1024
@@ -66,7 +67,7 @@ TIMEOUT_SECONDS = 60
 USER_AGENT = "zero-shot-vision-lab/1.0 (+python urllib)"
 
 
-class DownloadError(Exception):
+class DownloadError(ProjectError):
     """A download, verification or extraction failed; the message is one line naming the URL or file."""
 
 

@@ -54,6 +54,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from utils.errors import ProjectError
+
 CRASH_AFTER_ENV = "ZSL_FILEOPS_CRASH_AFTER"
 CRASH_STAGE_ENV = "ZSL_FILEOPS_CRASH_STAGE"
 CRASH_STAGES = ("complete", "partial", "before-delete")
@@ -80,11 +82,11 @@ LINK_IMPOSSIBLE_REASONS = {
 _completed_operations = 0
 
 
-class VerificationError(OSError):
+class VerificationError(ProjectError, OSError):
     """A temporary copy did not match its source (size or SHA-256); nothing was renamed."""
 
 
-class SameFileError(shutil.SameFileError):
+class SameFileError(ProjectError, shutil.SameFileError):
     """Source and destination of a copy or move are one file; nothing was touched.
 
     An :class:`OSError` (through :class:`shutil.SameFileError`) whose message is one line naming

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from utils.errors import ConfigError, DeviceError
+
 REPO_URL = "https://github.com/zero-shot-vision-lab/zero-shot-vision-lab.git"
 """What Colab clones: the one place a fork changes (then ``python -m tools.notebook_builder`` rewrites the
 notebooks' first cell and Colab badges from it)."""
@@ -106,12 +108,8 @@ def loader_workers(device: Any = "cpu", decoding: bool = True) -> int:
         try:
             value = int(override)
         except ValueError:
-            from utils.config import ConfigError
-
             raise ConfigError(f"{LOADER_WORKERS_VARIABLE}={override!r}: must be an integer of at least 0") from None
         if value < 0:
-            from utils.config import ConfigError
-
             raise ConfigError(f"{LOADER_WORKERS_VARIABLE}={override!r}: must be an integer of at least 0")
         return value
     if not decoding or _device_type(device) != "cuda":
@@ -152,13 +150,13 @@ def choose_device(requested: str = "auto", verbose: bool = True):
     ``$ZSL_DEVICE`` overrides ``requested`` so tests and CI can pin the CPU.
 
     Raises:
-        utils.config.DeviceError: (a ``ConfigError`` and a ``RuntimeError``) naming ``ZSL_DEVICE`` (or the
+        utils.errors.DeviceError: (a ``ConfigError`` and a ``RuntimeError``) naming ``ZSL_DEVICE`` (or the
             requested device) and what this machine has, if the name is not a device torch can parse or a
             CUDA/MPS device is requested but not available.
     """
     import torch
 
-    from utils.config import DeviceError, check_device_name
+    from utils.config import check_device_name
 
     from_environment = bool(os.environ.get("ZSL_DEVICE", "").strip())
     where = "ZSL_DEVICE" if from_environment else "device"

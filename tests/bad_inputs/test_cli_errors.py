@@ -17,15 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from utils.config import (
-    AttributeZslConfig,
-    ConfigError,
-    DataConfig,
-    DeviseConfig,
-    SdlConfig,
-    SearchConfig,
-    SiameseConfig,
-)
+from utils.config import AttributeZslConfig, DataConfig, DeviseConfig, SdlConfig, SearchConfig, SiameseConfig
+from utils.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCENE_IMAGE = REPO_ROOT / "data_samples" / "scenes" / "images" / "test_00000.jpg"

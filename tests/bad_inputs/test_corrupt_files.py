@@ -2,9 +2,9 @@
 
 Each case saves a good file with the project's own writer (``SearchIndex.save``, ``EmbeddingSet.save``,
 ``save_weights``, ``write_vec``), corrupts it (truncated to half or to zero bytes, header overwritten,
-replaced by text or another kind of file) and checks the error: a ``DatasetFormatError`` (the rule for
-every loader: data files raise it, saved indexes its subclass ``IndexMismatchError``, checkpoints its
-subclass ``CheckpointError``), one line, naming the file, and more than a raw library message.
+replaced by text or another kind of file) and checks the error: a ``PathError`` (the rule for every loader:
+data files raise its ``DatasetFormatError``, saved indexes its ``IndexMismatchError``, checkpoints its
+``CheckpointError``), one line, naming the file, and more than a raw library message.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils.datasets.errors import DatasetFormatError
+from utils.errors import DatasetFormatError, PathError
 from utils.search import IndexMismatchError, build_index, load_index
 
 RAW_LIBRARY_MESSAGES = ("basic_ios::clear: iostream error", "[Errno 22] Invalid argument", "")
 
 
 def assert_one_line(error: BaseException, path: Path, *fragments: str) -> str:
-    """``error`` is a DatasetFormatError of one line naming ``path`` and holding each fragment."""
-    assert isinstance(error, DatasetFormatError), type(error)
+    """``error`` is a PathError of one line naming ``path`` and holding each fragment."""
+    assert isinstance(error, PathError), type(error)
     assert not isinstance(error, MemoryError)
     text = str(error)
     assert "\n" not in text, text
@@ -229,7 +229,8 @@ def _garbage_zip() -> bytes:
 def test_a_corrupt_checkpoint_names_it(checkpoint, corrupt, fragment):
     import torch
 
-    from utils.training.checkpoints import CheckpointError, load_weights
+    from utils.errors import CheckpointError
+    from utils.training.checkpoints import load_weights
 
     if corrupt == "half":
         truncate(checkpoint)
@@ -258,7 +259,8 @@ def test_a_corrupt_checkpoint_names_it(checkpoint, corrupt, fragment):
 def test_weights_that_do_not_fit_the_model_name_the_file(checkpoint, model, fragment):
     import torch
 
-    from utils.training.checkpoints import CheckpointError, load_state_into
+    from utils.errors import CheckpointError
+    from utils.training.checkpoints import load_state_into
 
     with pytest.raises(CheckpointError) as caught:
         load_state_into(model(torch), checkpoint)
@@ -294,8 +296,9 @@ def _sdl_bundle(torch, backbone: str = "tiny_cnn", n_principal_vectors: int = 2)
 def test_an_sdl_checkpoint_that_does_not_describe_its_model_names_the_file(tmp_path, edit, fragment):
     import torch
 
+    from utils.errors import CheckpointError
     from utils.stages.sdl import load_checkpoint
-    from utils.training.checkpoints import CheckpointError, save_weights
+    from utils.training.checkpoints import save_weights
 
     path = tmp_path / "model.pt"
     save_weights(_sdl_bundle(torch), path)

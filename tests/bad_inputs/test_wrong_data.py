@@ -15,7 +15,8 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from utils.datasets import DatasetFormatError, MissingDataError, load_att_splits, load_awa2, load_res101
+from utils.datasets import load_att_splits, load_awa2, load_res101
+from utils.errors import DatasetFormatError, MissingDataError
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SAMPLE_AWA2 = REPOSITORY / "data_samples" / "awa2"

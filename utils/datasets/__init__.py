@@ -8,10 +8,11 @@
 * :func:`load_nuswide` — a NUS-WIDE folder (``images/`` + ``labels.csv``; Chua et al., CIVR 2009).
 * :func:`load_scenes` — the sample world's multi-label scenes.
 
-Every loader raises :class:`DatasetFormatError` (a ``ValueError``) naming the file and the problem;
-when the data set is not there at all, :class:`MissingDataError` (a ``FileNotFoundError`` and a
-``DatasetFormatError``): one line naming the path and the command or page that fetches it
-(:data:`FETCH_HINTS`, :func:`require_path`), shown by IPython/Jupyter/Colab without a traceback.
+Every loader raises :class:`~utils.errors.DatasetFormatError` (a ``ValueError``) naming the file and the
+problem; when the data set is not there at all, :class:`~utils.errors.MissingDataError` (a ``FileNotFoundError``
+and a ``DatasetFormatError``): one line naming the path and the command or page that fetches it
+(:data:`~utils.errors.FETCH_HINTS`, :func:`require_path`, :func:`require_data`), shown by IPython/Jupyter/Colab
+without a traceback.
 ``python -m utils.datasets check PATH`` recognises and summarises any of them.
 """
 
@@ -28,16 +29,7 @@ from utils.datasets.cifar100 import (
     write_cifar100_meta,
     write_cifar100_split,
 )
-from utils.datasets.errors import (
-    FETCH_HINTS,
-    DatasetFormatError,
-    FetchHint,
-    MissingDataError,
-    fetch_hint,
-    missing_data_message,
-    require_data,
-    require_path,
-)
+from utils.datasets.errors import require_data, require_path
 from utils.datasets.nuswide import (
     LabelVectors,
     NusWideDataset,
@@ -59,24 +51,19 @@ from utils.datasets.xlsa17 import (
 )
 
 __all__ = [
-    "FETCH_HINTS",
     "CIFAR100_COARSE_LABEL_NAMES",
     "CIFAR100_FINE_LABEL_NAMES",
     "CIFAR100_FINE_TO_COARSE",
     "AttSplits",
     "Awa2Dataset",
     "Cifar100Split",
-    "DatasetFormatError",
-    "FetchHint",
     "LabelVectors",
-    "MissingDataError",
     "NusWideDataset",
     "Res101Features",
     "ScenesDataset",
     "Xlsa17Dataset",
     "Xlsa17SplitWarning",
     "download_cifar100_torchvision",
-    "fetch_hint",
     "find_label_vectors_folder",
     "find_xlsa17_datasets",
     "image_index",
@@ -88,7 +75,6 @@ __all__ = [
     "load_res101",
     "load_scenes",
     "load_xlsa17",
-    "missing_data_message",
     "read_attribute_matrix",
     "read_class_list",
     "require_data",

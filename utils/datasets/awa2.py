@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_file, require_folder, require_path
+from utils.datasets.errors import require_file, require_folder, require_path
+from utils.errors import DatasetFormatError
 
 CLASSES_FILE = "classes.txt"
 PREDICATES_FILE = "predicates.txt"

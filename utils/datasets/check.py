@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from utils.cli import ArgumentParser, UsageError
-from utils.datasets.errors import DatasetFormatError, MissingDataError
+from utils.errors import DatasetFormatError, MissingDataError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -343,7 +343,7 @@ def describe_mat_file(path: Path) -> dict[str, Any]:
 
 
 def guess_dataset_key(path: Path) -> str | None:
-    """The :data:`~utils.datasets.errors.FETCH_HINTS` key a missing path's name suggests, or None.
+    """The :data:`~utils.errors.FETCH_HINTS` key a missing path's name suggests, or None.
 
     ``Animals_with_Attributes2``/``awa2`` → awa2; anything under or named ``xlsa17`` (or ``res101.mat``,
     ``*splits*.mat``) → xlsa17; ``cifar-100-python`` → cifar100; ``*.bin``/``*.vec`` → fasttext;

@@ -33,8 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_folder, require_path
+from utils.datasets.errors import require_folder, require_path
 from utils.datasets.safe_pickle import load_pickle
+from utils.errors import DatasetFormatError
 
 FOLDER_NAME = "cifar-100-python"
 SPLITS = ("train", "test")

@@ -31,7 +31,7 @@ A NUS-WIDE folder (this project's layout, the one ``utils/stages/sdl.py`` reads 
     $ZSL_DATA_DIR/ZS_SDL/data/NUS_WIDE/
         wordvec_array.pickle, classes.pickle, unseen_classes.pickle   (github.com/Alibaba-MIIL/ZS_SDL)
 
-A missing folder or file raises :class:`~utils.datasets.errors.MissingDataError` naming where to get it.
+A missing folder or file raises :class:`~utils.errors.MissingDataError` naming where to get it.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_file, require_path
+from utils.datasets.errors import require_file, require_path
 from utils.datasets.safe_pickle import load_pickle
+from utils.errors import DatasetFormatError
 
 WORDVEC_FILE = "wordvec_array.pickle"
 CLASSES_FILE = "classes.pickle"

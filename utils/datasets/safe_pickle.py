@@ -6,7 +6,7 @@ are pickles by design. A plain :func:`pickle.load` calls whatever global a pickl
 file (e.g. one whose ``__reduce__`` returns ``(os.system, ("touch /tmp/pwned",))``) runs its payload
 as soon as it is read. :func:`load_pickle` instead uses :class:`RestrictedUnpickler`, whose
 :meth:`~RestrictedUnpickler.find_class` admits only the globals in :data:`ALLOWED_GLOBALS`; any
-other global raises :class:`~utils.datasets.errors.DatasetFormatError` naming the file and the
+other global raises :class:`~utils.errors.DatasetFormatError` naming the file and the
 global, when the unpickler meets its name, so before anything it names is called::
 
     data/cifar-100-python/meta: refused to load 'posix.system' (only plain data and NumPy arrays are allowed in this file)
@@ -38,7 +38,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_file
+from utils.datasets.errors import require_file
+from utils.errors import DatasetFormatError, ProjectError
 
 try:  # NumPy >= 2 (and the forward-compatibility stubs of NumPy 1.26)
     from numpy._core.multiarray import _reconstruct
@@ -73,7 +74,7 @@ ALLOWED_GLOBALS: dict[tuple[str, str], object] = {
 """``(module, name)`` as written in the pickle -> the object it stands for; nothing else is loaded."""
 
 
-class RefusedGlobalError(pickle.UnpicklingError):
+class RefusedGlobalError(ProjectError, pickle.UnpicklingError):
     """A pickle names a global outside :data:`ALLOWED_GLOBALS`.
 
     Attributes:

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from utils.datasets.awa2 import IMAGE_SUFFIXES, read_class_list, read_id_name_file
-from utils.datasets.errors import DatasetFormatError, require_folder
+from utils.datasets.errors import require_folder
 from utils.datasets.nuswide import LabelVectors, load_label_vectors, read_label_rows
+from utils.errors import DatasetFormatError
 
 IMAGES_FOLDER = "images"
 LABELS_FILE = "labels.csv"

@@ -38,7 +38,7 @@ An xlsa17 download (``python -m utils.download xlsa17``) extracts to ``xlsa17/da
 (APY, AWA1, AWA2, CUB, SUN; FLO is added by hand from the f-CLSWGAN release): :func:`find_xlsa17_datasets`
 finds the data set folders under ``xlsa17/``, ``xlsa17/data`` or one ``xlsa17/data/<DATASET>``.
 
-A file or folder that does not exist raises :class:`~utils.datasets.errors.MissingDataError`, naming
+A file or folder that does not exist raises :class:`~utils.errors.MissingDataError`, naming
 ``python -m utils.download xlsa17``; a malformed one raises :class:`DatasetFormatError`.
 """
 
@@ -50,7 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, require_path
+from utils.datasets.errors import require_path
+from utils.errors import DatasetFormatError
 
 ATT_SPLITS_FILE = "att_splits.mat"
 RES101_FILE = "res101.mat"

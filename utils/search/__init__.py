@@ -45,7 +45,7 @@ Example::
 
 * :mod:`utils.search.base` — :class:`SearchIndex` (the interface), :func:`unit_rows`,
   :class:`IndexMismatchError`, and what every saved index shares: ``INDEX_METADATA_FILE``,
-  ``FORMAT_VERSION``, ``SPACE``;
+  ``FORMAT_VERSION``, ``SPACE``, ``read_index_metadata`` (the checks of ``index.json``);
 * :mod:`utils.search.exact` — :class:`ExactIndex` (``EXACT_VECTORS_FILE``, ``EXACT_CHUNK_BYTES``);
 * :mod:`utils.search.nmslib_index` — :class:`NmslibIndex` (``NMSLIB_INDEX_FILE``,
   ``NMSLIB_DATA_SUFFIX``); nmslib is imported when an index is created;

@@ -2,9 +2,10 @@
 
 :class:`SearchIndex` is the interface (add, query, save, load, metadata); :func:`unit_rows` the check
 every vector passes on the way in (unit L2 norm, no zero or non-finite rows); :class:`IndexMismatchError`
-the error for a saved index that does not fit its use or its own files. The constants name the files
-and format every saved index shares. The implementations live in :mod:`utils.search.exact`,
-:mod:`utils.search.nmslib_index` and :mod:`utils.search.faiss_index`.
+the error for a saved index that does not fit its use or its own files; :func:`read_index_metadata` the checks
+of ``index.json`` every load runs. The constants name the files and format every saved index shares. The
+implementations live in :mod:`utils.search.exact`, :mod:`utils.search.nmslib_index` and
+:mod:`utils.search.faiss_index`; :mod:`utils.search.registry` knows them by name, this module knows none of them.
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError
+from utils.errors import PathError
 
 INDEX_METADATA_FILE = "index.json"
 FORMAT_VERSION = 1
 SPACE = "cosine"
 
 
-class IndexMismatchError(DatasetFormatError):
+class IndexMismatchError(PathError):
     """A saved index does not fit what it is used with (dimension, source, or its own files), or is corrupt.
 
-    A :class:`~utils.datasets.errors.DatasetFormatError` (so a :class:`ValueError`) whose message is one
+    A :class:`~utils.errors.PathError` (so a :class:`ValueError`) whose message is one
     line: ``"<file>: <problem>"``.
 
     Attributes:
@@ -40,9 +41,6 @@ class IndexMismatchError(DatasetFormatError):
         self.problem = problem
         where = f"{self.path}: " if self.path is not None else "index built in memory: "
         ValueError.__init__(self, where + " ".join(str(problem).split()))
-
-    def __reduce__(self) -> tuple:
-        return type(self), (self.path, self.problem)
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -94,6 +92,64 @@ def _json_list(values: Any, name: str, count: int) -> list | None:
     if len(items) != count:
         raise ValueError(f"{name} has {len(items)} entries for {count} vectors")
     return [item.item() if isinstance(item, np.generic) else item for item in items]
+
+
+def _check_metadata_types(metadata_path: Path, metadata: dict[str, Any]) -> None:
+    """Refuse an ``index.json`` whose fields have the wrong type or range (an edited file)."""
+    for name in ("dimension", "count"):
+        value = metadata[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise IndexMismatchError(metadata_path, f"{name} is {value!r}, not a positive integer")
+    for name, kind in (("kind", str), ("space", str), ("source", str), ("parameters", dict)):
+        if name in metadata and not isinstance(metadata[name], kind):
+            raise IndexMismatchError(
+                metadata_path, f"{name} is {metadata[name]!r}, not a JSON {'string' if kind is str else 'object'}"
+            )
+    for name in ("labels", "paths"):
+        if metadata.get(name) is not None and not isinstance(metadata[name], list):
+            raise IndexMismatchError(metadata_path, f"{name} is a JSON {type(metadata[name]).__name__}, not a list")
+
+
+def read_index_metadata(folder: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The ``index.json`` of a saved index, checked: its fields, their types, the format and the space.
+
+    Whether its ``kind`` is one this code knows is the caller's check (:meth:`SearchIndex.load`, ``load_index``).
+
+    Args:
+        folder: the folder holding ``index.json``.
+
+    Returns:
+        ``(path of index.json, its contents)``.
+
+    Raises:
+        FileNotFoundError: if ``index.json`` is missing.
+        IndexMismatchError: naming the file, if it is not JSON, lacks a field, holds a field of the wrong type, or
+            is of another format or space.
+    """
+    metadata_path = Path(folder) / INDEX_METADATA_FILE
+    if not metadata_path.is_file():
+        raise FileNotFoundError(f"no saved search index at {folder}: {metadata_path} is missing")
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise IndexMismatchError(
+            metadata_path, f"not valid JSON ({error}; truncated or edited? save the index again)"
+        ) from None
+    except (UnicodeDecodeError, OSError) as error:
+        raise IndexMismatchError(metadata_path, f"cannot be read as UTF-8 JSON ({type(error).__name__})") from None
+    if not isinstance(metadata, dict):
+        raise IndexMismatchError(metadata_path, f"holds a JSON {type(metadata).__name__}, not an object")
+    missing = {"kind", "dimension", "count", "space"} - set(metadata)
+    if missing:
+        raise IndexMismatchError(metadata_path, f"lacks the field(s) {', '.join(sorted(missing))}")
+    _check_metadata_types(metadata_path, metadata)
+    if metadata.get("format_version") != FORMAT_VERSION or metadata["space"] != SPACE:
+        raise IndexMismatchError(
+            metadata_path,
+            f"format {metadata.get('format_version')!r} in space {metadata['space']!r}; "
+            f"this code reads format {FORMAT_VERSION} in space {SPACE!r}",
+        )
+    return metadata_path, metadata
 
 
 # -------------------------------------------------------------------------------- interface
@@ -284,13 +340,56 @@ class SearchIndex:
     def load(
         cls, folder: str | Path, expected_source: str | None = None, expected_dimension: int | None = None
     ) -> SearchIndex:
-        """Load an index saved by :meth:`save`; see :func:`load_index`."""
-        # registry.py imports this module, so it is imported here, when called, not at the top.
-        from utils.search.registry import load_index
+        """Load an index of this class's kind saved by :meth:`save`; ``utils.search.load_index`` loads any kind.
 
-        index = load_index(folder, expected_source=expected_source, expected_dimension=expected_dimension)
-        if not isinstance(index, cls):
-            raise IndexMismatchError(index.path, f"holds a {index.kind!r} index, not {cls.kind!r}")
+        Args:
+            folder, expected_source, expected_dimension: as for ``load_index``.
+
+        Raises:
+            FileNotFoundError: if ``index.json`` is missing.
+            IndexMismatchError: naming the file, if it holds another kind of index, or as ``load_index``.
+        """
+        metadata_path, metadata = read_index_metadata(folder)
+        if metadata["kind"] != cls.kind:
+            raise IndexMismatchError(metadata_path, f"holds a {metadata['kind']!r} index, not {cls.kind!r}")
+        return cls._restore(metadata_path, metadata, expected_source, expected_dimension)
+
+    @classmethod
+    def _restore(
+        cls,
+        metadata_path: Path,
+        metadata: dict[str, Any],
+        expected_source: str | None = None,
+        expected_dimension: int | None = None,
+    ) -> SearchIndex:
+        """The index ``metadata`` (read by :func:`read_index_metadata`) describes, once it fits the caller's
+        source and dimension, with its labels and paths.
+
+        Raises:
+            IndexMismatchError: naming ``metadata_path``, for a source or dimension other than expected, or index
+                files that disagree with ``index.json``.
+        """
+        source = metadata.get("source", "")
+        if expected_source is not None and source != expected_source:
+            raise IndexMismatchError(
+                metadata_path,
+                f"was built from embeddings of source {source!r}, expected {expected_source!r}; "
+                "rebuild the index from the current embeddings",
+            )
+        if expected_dimension is not None and metadata["dimension"] != expected_dimension:
+            raise IndexMismatchError(
+                metadata_path,
+                f"holds vectors of dimension {metadata['dimension']}, expected {expected_dimension}",
+            )
+        index = cls._from_files(metadata_path.parent, metadata)
+        index.count = int(metadata["count"])
+        index._labels = metadata.get("labels")
+        index._paths = metadata.get("paths")
+        for name in ("labels", "paths"):
+            values = getattr(index, f"_{name}")
+            if values is not None and len(values) != index.count:
+                raise IndexMismatchError(metadata_path, f"has {len(values)} {name} for {index.count} items")
+        index.path = metadata_path
         return index
 
     def __len__(self) -> int:

@@ -3,21 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from utils.search.base import (
-    FORMAT_VERSION,
-    INDEX_METADATA_FILE,
-    SPACE,
-    HnswIndex,
-    IndexMismatchError,
-    SearchIndex,
-)
+from utils.search.base import HnswIndex, IndexMismatchError, SearchIndex, read_index_metadata
 from utils.search.exact import ExactIndex
 from utils.search.faiss_index import FaissHnswIndex
 from utils.search.nmslib_index import NmslibIndex
@@ -71,22 +63,6 @@ def build_index(
     return index
 
 
-def _check_metadata_types(metadata_path: Path, metadata: dict[str, Any]) -> None:
-    """Refuse an ``index.json`` whose fields have the wrong type or range (an edited file)."""
-    for name in ("dimension", "count"):
-        value = metadata[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise IndexMismatchError(metadata_path, f"{name} is {value!r}, not a positive integer")
-    for name, kind in (("kind", str), ("space", str), ("source", str), ("parameters", dict)):
-        if name in metadata and not isinstance(metadata[name], kind):
-            raise IndexMismatchError(
-                metadata_path, f"{name} is {metadata[name]!r}, not a JSON {'string' if kind is str else 'object'}"
-            )
-    for name in ("labels", "paths"):
-        if metadata.get(name) is not None and not isinstance(metadata[name], list):
-            raise IndexMismatchError(metadata_path, f"{name} is a JSON {type(metadata[name]).__name__}, not a list")
-
-
 def load_index(
     folder: str | Path, expected_source: str | None = None, expected_dimension: int | None = None
 ) -> SearchIndex:
@@ -106,54 +82,9 @@ def load_index(
         IndexMismatchError: naming the file, for an unknown kind or format, a source or dimension
             other than expected, or index files that disagree with ``index.json``.
     """
-    metadata_path = Path(folder) / INDEX_METADATA_FILE
-    if not metadata_path.is_file():
-        raise FileNotFoundError(f"no saved search index at {folder}: {metadata_path} is missing")
-    try:
-        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise IndexMismatchError(
-            metadata_path, f"not valid JSON ({error}; truncated or edited? save the index again)"
-        ) from None
-    except (UnicodeDecodeError, OSError) as error:
-        raise IndexMismatchError(metadata_path, f"cannot be read as UTF-8 JSON ({type(error).__name__})") from None
-    if not isinstance(metadata, dict):
-        raise IndexMismatchError(metadata_path, f"holds a JSON {type(metadata).__name__}, not an object")
-    missing = {"kind", "dimension", "count", "space"} - set(metadata)
-    if missing:
-        raise IndexMismatchError(metadata_path, f"lacks the field(s) {', '.join(sorted(missing))}")
-    _check_metadata_types(metadata_path, metadata)
-    if metadata.get("format_version") != FORMAT_VERSION or metadata["space"] != SPACE:
-        raise IndexMismatchError(
-            metadata_path,
-            f"format {metadata.get('format_version')!r} in space {metadata['space']!r}; "
-            f"this code reads format {FORMAT_VERSION} in space {SPACE!r}",
-        )
+    metadata_path, metadata = read_index_metadata(folder)
     if metadata["kind"] not in SEARCH_INDEXES:
         raise IndexMismatchError(
             metadata_path, f"unknown index kind {metadata['kind']!r} (known: {', '.join(SEARCH_INDEXES)})"
         )
-    source = metadata.get("source", "")
-    if expected_source is not None and source != expected_source:
-        raise IndexMismatchError(
-            metadata_path,
-            f"was built from embeddings of source {source!r}, expected {expected_source!r}; "
-            "rebuild the index from the current embeddings",
-        )
-    if expected_dimension is not None and metadata["dimension"] != expected_dimension:
-        raise IndexMismatchError(
-            metadata_path,
-            f"holds vectors of dimension {metadata['dimension']}, expected {expected_dimension}",
-        )
-    folder = metadata_path.parent
-    index = SEARCH_INDEXES[metadata["kind"]]._from_files(folder, metadata)
-    index.count = int(metadata["count"])
-    index._labels = metadata.get("labels")
-    index._paths = metadata.get("paths")
-    for name in ("labels", "paths"):
-        values = getattr(index, f"_{name}")
-        if values is not None and len(values) != index.count:
-            raise IndexMismatchError(metadata_path, f"has {len(values)} {name} for {index.count} items")
-    index.path = metadata_path
-    return index
-
+    return SEARCH_INDEXES[metadata["kind"]]._restore(metadata_path, metadata, expected_source, expected_dimension)

@@ -55,6 +55,7 @@ from tqdm import tqdm
 
 from utils.cli import ArgumentParser, cli_entry, positive_int
 from utils.config import AWA2_UNSEEN_CLASSES
+from utils.errors import ProjectError
 from utils.fileops import (
     CONFLICT,
     IDENTICAL,
@@ -79,7 +80,7 @@ SPLIT_OF_UNSEEN = "test"
 SPLIT_OF_VALID = "valid"
 
 
-class CopyError(Exception):
+class CopyError(ProjectError):
     """A problem with the inputs (missing folder, bad class list); its message is one line."""
 
 

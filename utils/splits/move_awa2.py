@@ -47,6 +47,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from utils.cli import ArgumentParser, cli_entry
+from utils.errors import ProjectError
 from utils.fileops import (
     TransferSummary,
     path_within,
@@ -62,7 +63,7 @@ TRAIN_SPLIT = "train"
 VALID_SPLIT = "valid"
 
 
-class MoveError(Exception):
+class MoveError(ProjectError):
     """A problem with the inputs (missing folder, bad fraction); its message is one line."""
 
 

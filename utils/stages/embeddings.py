@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, library_message, require_file
+from utils.datasets.errors import require_file
+from utils.errors import DatasetFormatError, library_message
 from utils.word_vectors import l2_normalize
 
 SPLITS = ("seen_valid", "unseen_test")

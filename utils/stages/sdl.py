@@ -58,13 +58,12 @@ from models.losses import SemanticDiversityLoss
 from models.sdl_head import SdlHead, SdlModel, label_scores, principal_vector_scores
 from utils.cli import ArgumentParser, CliError, cli_entry, positive_int
 from utils.config import SdlConfig
-from utils.datasets.errors import DatasetFormatError, MissingDataError, library_message
 from utils.datasets.nuswide import load_label_vectors
 from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
+from utils.errors import CheckpointError, DatasetFormatError, MissingDataError, library_message
 from utils.metrics import multilabel_scores
 from utils.runtime import seed_everything
 from utils.training.checkpoints import (
-    CheckpointError,
     Decision,
     apply_state,
     arrays_sha256,

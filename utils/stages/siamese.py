@@ -33,7 +33,7 @@ from models.losses import build_pair_loss
 from models.siamese import build_siamese_encoder
 from utils.config import DATA_SAMPLES_DIR, SiameseConfig
 from utils.datasets.cifar100 import load_cifar100
-from utils.datasets.errors import MissingDataError, fetch_hint
+from utils.errors import MissingDataError, fetch_hint
 from utils.runtime import seed_everything
 from utils.stages.episodes import (
     ClassSplit,

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from utils.config import BaseConfig
-from utils.datasets.errors import DatasetFormatError, library_message
+from utils.errors import PathError, library_message
 from utils.fingerprints import (
     canonical,
     changed_settings,
@@ -226,17 +226,12 @@ def save_weights(state: Mapping[str, Any], checkpoint: str | Path) -> Path:
     return _write_atomically(Path(checkpoint), lambda partial: torch.save(dict(state), partial))
 
 
-class CheckpointError(DatasetFormatError):
+class CheckpointError(PathError):
     """A checkpoint that cannot be read, or whose weights do not fit the model: one line naming the file.
 
-    A :class:`~utils.datasets.errors.DatasetFormatError` (so a :class:`ValueError`): ``str(error)`` is
+    A :class:`~utils.errors.PathError` (so a :class:`ValueError`): ``str(error)`` is
     ``"<checkpoint>: <problem>"``; ``path`` and ``problem`` hold the two parts.
     """
-
-    def _render_traceback_(self) -> list[str]:
-        """What IPython shows instead of a traceback: the one line."""
-        return [f"{type(self).__name__}: {self}"]
-
 
 
 def load_weights(checkpoint: str | Path) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from typing import Any
 
 from utils.cli import ArgumentParser, CliError, cli_entry, positive_int
 from utils.config import BaseConfig
+from utils.errors import ConfigError, MissingDataError
 
 __all__ = [
     "CACHE_VERSION", "DEFAULT_SHORTER_SIDE", "JPEG_QUALITY", "BuildSummary", "ImageCache", "cache_one_image",
@@ -389,8 +390,6 @@ def image_cache_for(config: BaseConfig) -> ImageCache | None:
     """
     if not getattr(config, "image_cache", False):
         return None
-    from utils.config import ConfigError
-
     root = getattr(config, "cache_root", None) or config.output_folder("image_cache")
     side = getattr(config, "cache_side", DEFAULT_SHORTER_SIDE)
     try:
@@ -438,7 +437,6 @@ def list_images(folder: Path) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the image cache of a profile's image folders (or of ``--folder``s); errors are one line, exit 2."""
     from utils.config import AttributeZslConfig
-    from utils.datasets.errors import MissingDataError
 
     parser = ArgumentParser(
         prog="python -m utils.training.image_cache",

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError
+from utils.errors import DatasetFormatError
 from utils.word_vectors.names import NAME_ALIASES, UnknownNamesError, split_name
 
 SAMPLE_WORDS = 5
@@ -40,7 +40,7 @@ SAMPLE_WORDS = 5
 class WordVectorFormatError(DatasetFormatError):
     """A malformed word-vector file; the message names the file and, where it applies, the line.
 
-    A :class:`~utils.datasets.errors.DatasetFormatError` (so a :class:`ValueError`), in one line.
+    A :class:`~utils.errors.DatasetFormatError` (so a :class:`ValueError`), in one line.
 
     Attributes:
         path: the file.

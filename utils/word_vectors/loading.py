@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from utils.errors import MissingDataError
 from utils.word_vectors.base import SAMPLE_WORDS, WordVectors
 from utils.word_vectors.fasttext_bin import FastTextBinWordVectors, read_fasttext_header
 from utils.word_vectors.glove import GLOVE_SPEC, load_glove_package
@@ -21,9 +22,7 @@ DOWNLOAD_HINT = "python -m utils.download fasttext"
 
 
 def _missing_file_error(path: Path) -> FileNotFoundError:
-    """A :class:`utils.datasets.errors.MissingDataError`: one line naming ``path`` and ``python -m utils.download fasttext``."""
-    from utils.datasets.errors import MissingDataError
-
+    """A :class:`utils.errors.MissingDataError`: one line naming ``path`` and ``python -m utils.download fasttext``."""
     return MissingDataError(path, "fasttext", "word-vector file")
 
 
@@ -56,7 +55,7 @@ def load_word_vectors(spec: str | Path, **kwargs: Any) -> WordVectors:
         The word vectors.
 
     Raises:
-        FileNotFoundError: a :class:`utils.datasets.errors.MissingDataError`, one line naming the path
+        FileNotFoundError: a :class:`utils.errors.MissingDataError`, one line naming the path
             and the download command, if the file does not exist.
         ValueError: for an unknown spec or file suffix, or a malformed file (naming it).
     """

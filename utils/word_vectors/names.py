@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from utils.errors import ProjectError
+
 NAME_ALIASES: dict[str, str] = {
     # AwA2 predicates (predicates.txt) written as one word, or misspelt.
     "quadrapedal": "quadrupedal",
@@ -39,7 +41,7 @@ _NAME_SEPARATORS = re.compile(r"[+_\s]+")
 _NUMERIC_PREFIX = re.compile(r"^\d+\.")
 
 
-class UnknownNamesError(KeyError):
+class UnknownNamesError(ProjectError, KeyError):
     """Some names cannot be embedded: neither they nor all of their words are in the vocabulary.
 
     A subclass of :class:`KeyError`, as a failed vocabulary look-up is (``except KeyError`` catches

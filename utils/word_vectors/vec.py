@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from utils.datasets.errors import DatasetFormatError, library_message
+from utils.errors import DatasetFormatError, library_message
 from utils.word_vectors.base import VecWordVectors, WordVectorFormatError
 
 VEC_SIGNIFICANT_DIGITS = 6
@@ -269,7 +269,7 @@ def read_npy(
     Args:
         path: the ``.npy`` file.
         mmap_mode: as :func:`numpy.load`'s (``"r"`` maps the file instead of reading it).
-        error: the :class:`~utils.datasets.errors.DatasetFormatError` (sub)class to raise, called as
+        error: the :class:`~utils.errors.DatasetFormatError` (sub)class to raise, called as
             ``error(path, problem)``.
 
     Raises:

@@ -9,8 +9,9 @@ import pytest
 
 from tests.utils.datasets.conftest import AWA2_ATTRIBUTES, AWA2_CLASSES, AWA2_SEEN, AWA2_UNSEEN
 from utils.config import AWA2_UNSEEN_CLASSES
-from utils.datasets import DatasetFormatError, image_index, load_awa2, read_attribute_matrix, read_class_list
+from utils.datasets import image_index, load_awa2, read_attribute_matrix, read_class_list
 from utils.datasets.awa2 import read_id_name_file
+from utils.errors import DatasetFormatError
 
 
 def test_load_awa2_reads_names_matrices_and_split(awa2_folder: Path) -> None:

@@ -26,9 +26,10 @@ from tests.utils.datasets.conftest import (
     write_nuswide,
     write_nuswide_labels,
 )
-from utils.datasets import DatasetFormatError, load_att_splits, load_nuswide
+from utils.datasets import load_att_splits, load_nuswide
 from utils.datasets.check import main
 from utils.datasets.xlsa17 import find_xlsa17_datasets, generated_class_names
+from utils.errors import DatasetFormatError
 
 
 def _check_json(capsys: pytest.CaptureFixture[str], *arguments: str) -> dict:

@@ -14,13 +14,13 @@ from utils.datasets import (
     CIFAR100_COARSE_LABEL_NAMES,
     CIFAR100_FINE_LABEL_NAMES,
     CIFAR100_FINE_TO_COARSE,
-    DatasetFormatError,
     load_cifar100,
     split_classes_by_ratio,
     split_classes_from_files,
     write_cifar100_meta,
     write_cifar100_split,
 )
+from utils.errors import DatasetFormatError
 
 # The published fine → coarse table (e.g. ryanchankh/cifar100coarse `sparse2coarse`), an independent check.
 PUBLISHED_FINE_TO_COARSE = [

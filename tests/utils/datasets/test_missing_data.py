@@ -13,10 +13,6 @@ from pathlib import Path
 import pytest
 
 from utils.datasets import (
-    FETCH_HINTS,
-    DatasetFormatError,
-    MissingDataError,
-    fetch_hint,
     find_xlsa17_datasets,
     image_index,
     load_att_splits,
@@ -26,10 +22,10 @@ from utils.datasets import (
     load_nuswide,
     load_res101,
     load_xlsa17,
-    missing_data_message,
     require_path,
 )
 from utils.datasets.check import guess_dataset_key, main
+from utils.errors import FETCH_HINTS, DatasetFormatError, MissingDataError, fetch_hint, missing_data_message
 from utils.word_vectors import describe_word_vector_file, load_word_vectors
 
 NUSWIDE_PAGE = "https://lms.comp.nus.edu.sg/wp-content/uploads/2019/research/nuswide/NUS-WIDE.html"
@@ -192,7 +188,7 @@ def test_ipython_shows_one_line_and_no_traceback(repo_root: Path, tmp_path: Path
         from IPython.core.interactiveshell import InteractiveShell
         shell = InteractiveShell.instance(colors="nocolor")
         for cell in (
-            "from utils.datasets.errors import MissingDataError\\nraise MissingDataError({str(missing)!r}, 'awa2')",
+            "from utils.errors import MissingDataError\\nraise MissingDataError({str(missing)!r}, 'awa2')",
             "from utils.datasets import load_awa2\\nload_awa2({str(missing)!r})",
         ):
             result = shell.run_cell(cell)

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils.datasets import DatasetFormatError, load_label_vectors, write_label_vectors
+from utils.datasets import load_label_vectors, write_label_vectors
 from utils.datasets.nuswide import read_class_ids, read_wordvec_array
+from utils.errors import DatasetFormatError
 
 
 def _sdl_folder(reference_data: Path, name: str) -> Path:

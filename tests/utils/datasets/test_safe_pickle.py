@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils.datasets import DatasetFormatError
 from utils.datasets.cifar100 import load_cifar100, load_cifar100_meta
 from utils.datasets.nuswide import load_label_vectors, read_label_names, read_wordvec_array
 from utils.datasets.safe_pickle import ALLOWED_GLOBALS, load_pickle, loads
+from utils.errors import DatasetFormatError
 
 SAMPLE_FILES = (
     "cifar100/cifar-100-python/meta",

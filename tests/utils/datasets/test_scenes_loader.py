@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tests.utils.datasets.conftest import SCENE_LABELS
-from utils.datasets import DatasetFormatError, load_scenes
+from utils.datasets import load_scenes
+from utils.errors import DatasetFormatError
 
 
 def test_load_scenes_reads_multi_hot_labels_and_split(scenes_folder: Path) -> None:

@@ -11,14 +11,8 @@ import pytest
 import scipy.io
 
 from tests.utils.datasets.conftest import RES101_LABELS_1_BASED, write_att_splits, write_res101
-from utils.datasets import (
-    DatasetFormatError,
-    MissingDataError,
-    Xlsa17SplitWarning,
-    load_att_splits,
-    load_res101,
-    load_xlsa17,
-)
+from utils.datasets import Xlsa17SplitWarning, load_att_splits, load_res101, load_xlsa17
+from utils.errors import DatasetFormatError, MissingDataError
 
 
 def test_att_splits_are_converted_to_zero_based_class_major(tmp_path: Path) -> None:

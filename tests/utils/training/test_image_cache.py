@@ -13,7 +13,8 @@ import torch
 from PIL import Image
 
 import utils.training.images as training_images
-from utils.config import AttributeZslConfig, ConfigError, DeviseConfig, SdlConfig
+from utils.config import AttributeZslConfig, DeviseConfig, SdlConfig
+from utils.errors import ConfigError
 from utils.runtime import loader_options, loader_workers
 from utils.splits.folders import folder_items
 from utils.training import ImageFiles, fit_or_load, read_image

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils.datasets.errors import MissingDataError
+from utils.errors import MissingDataError
 from utils.word_vectors import (
     GLOVE_SPEC,
     NAME_ALIASES,
