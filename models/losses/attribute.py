@@ -1,10 +1,10 @@
-"""Attribute losses (notebook 05). Every one has the signature::
+"""Attribute losses (notebook 05). Each is built with ``class_attribute_vectors`` of shape
+(n_classes, n_attributes) — the attribute vectors of the classes trained on — and called as::
 
-    loss(predicted_attributes, labels, class_attribute_vectors) -> scalar tensor
+    loss(predicted_attributes, labels) -> scalar tensor
 
 with ``predicted_attributes`` of shape (batch, n_attributes) (raw network outputs: logits for the
-BCE loss), ``labels`` of shape (batch,) indexing the rows of ``class_attribute_vectors``, of shape
-(n_classes, n_attributes) — the attribute vectors of the classes trained on.
+BCE loss) and ``labels`` of shape (batch,) indexing the rows of ``class_attribute_vectors``.
 
 * :class:`AttributeBCELoss` — sigmoid outputs against a class's binary attribute row, as in direct
   attribute prediction (C. H. Lampert, H. Nickisch, S. Harmeling, "Attribute-Based Classification
@@ -17,7 +17,7 @@ BCE loss), ``labels`` of shape (batch,) indexing the rows of ``class_attribute_v
 * :class:`WeightedSumLoss` — ``sum_k weight_k * loss_k``, e.g. ReZSL's ``λ0·CE + λ1·ReMSE``.
 
 :data:`ATTRIBUTE_LOSSES` maps a name (``bce``, ``mse``, ``remse_in_batch``, ``remse_cross_batch``) to a
-builder, so a config string picks the loss.
+builder, so a config string picks the loss through :func:`models.losses.build_loss`.
 """
 
 from __future__ import annotations
@@ -36,34 +36,55 @@ REZSL_HYPERPARAMETERS: dict[str, dict[str, float]] = {
 """ReZSL's per-data-set ReMSE exponents and regression weight λ1 (Ye et al., 2023, released configs)."""
 
 
-class AttributeBCELoss(nn.Module):
+class _ClassAttributeLoss(nn.Module):
+    """Holds the classes' attribute vectors as a float32 buffer, so ``loss.to(device)`` moves them.
+
+    Args:
+        class_attribute_vectors: of shape (n_classes, n_attributes); row ``c`` is class ``c``'s target.
+
+    Raises:
+        ValueError: for a tensor that is not two-dimensional.
+    """
+
+    def __init__(self, class_attribute_vectors: torch.Tensor):
+        super().__init__()
+        vectors = torch.as_tensor(class_attribute_vectors, dtype=torch.float32)
+        if vectors.ndim != 2:
+            raise ValueError(f"class_attribute_vectors must be (n_classes, n_attributes), got {tuple(vectors.shape)}")
+        self.register_buffer("class_attribute_vectors", vectors)
+
+
+class AttributeBCELoss(_ClassAttributeLoss):
     """Binary cross-entropy of sigmoid outputs against each image's class attribute row (Lampert et al., 2014).
 
     Targets in [0, 1] may be soft (e.g. AwA2's continuous attribute strengths divided by 100).
+
+    Args:
+        class_attribute_vectors: targets of shape (n_classes, n_attributes), in [0, 1].
     """
 
-    def forward(
-        self, predicted_attributes: torch.Tensor, labels: torch.Tensor, class_attribute_vectors: torch.Tensor
-    ) -> torch.Tensor:
-        """Args: logits (batch, n_attributes), labels (batch,), attribute rows (n_classes, n_attributes)."""
-        return F.binary_cross_entropy_with_logits(predicted_attributes, class_attribute_vectors[labels])
+    def forward(self, predicted_attributes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Args: logits (batch, n_attributes), labels (batch,). Returns: the scalar loss."""
+        return F.binary_cross_entropy_with_logits(predicted_attributes, self.class_attribute_vectors[labels])
 
 
-class AttributeMSELoss(nn.Module):
+class AttributeMSELoss(_ClassAttributeLoss):
     """Mean over images and attributes of ``(ŷ − a_y)²``; ReMSE with every weight 1.
 
     Args:
+        class_attribute_vectors: targets ``a_c`` of shape (n_classes, n_attributes).
         normalize: L2-normalise each prediction and target first (step 1 of ReZSL's ReMSE).
     """
 
-    def __init__(self, normalize: bool = False):
-        super().__init__()
+    def __init__(self, class_attribute_vectors: torch.Tensor, normalize: bool = False):
+        super().__init__(class_attribute_vectors)
         self.normalize = normalize
 
-    def forward(
-        self, predicted_attributes: torch.Tensor, labels: torch.Tensor, class_attribute_vectors: torch.Tensor
-    ) -> torch.Tensor:
-        predicted, targets = _maybe_normalize(predicted_attributes, class_attribute_vectors[labels], self.normalize)
+    def forward(self, predicted_attributes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Args: ``ŷ`` (batch, n_attributes), labels (batch,). Returns: the scalar loss."""
+        predicted, targets = _maybe_normalize(
+            predicted_attributes, self.class_attribute_vectors[labels], self.normalize
+        )
         return ((predicted - targets) ** 2).mean()
 
 
@@ -126,7 +147,7 @@ def rebalancing_weights(errors: torch.Tensor, p: float, p2: float) -> torch.Tens
     return torch.where(positive, class_factor, ones) * torch.where(positive, attribute_factor, ones)
 
 
-class ReMSELoss(nn.Module):
+class ReMSELoss(_ClassAttributeLoss):
     """Rebalanced mean squared error, ReMSE (Ye et al., "Rebalanced Zero-shot Learning", IEEE TIP 2023).
 
     Attribute regressors fit some classes and some attributes far worse than others; ReMSE weights
@@ -146,8 +167,7 @@ class ReMSELoss(nn.Module):
     rows of classes absent from the batch, in the buffer :attr:`class_errors`.
 
     Args:
-        n_classes: number of classes trained on (rows of ``class_attribute_vectors``).
-        n_attributes: length of an attribute vector.
+        class_attribute_vectors: targets ``A`` of shape (n_classes, n_attributes), the classes trained on.
         p: class-wise exponent (ReZSL: AwA2 1.0, CUB 0.1, SUN 0.1).
         p2: attribute-wise exponent (ReZSL: AwA2 0.1, CUB 0.75, SUN 0).
         mode: ``"in_batch"`` or ``"cross_batch"``.
@@ -162,36 +182,34 @@ class ReMSELoss(nn.Module):
 
     def __init__(
         self,
-        n_classes: int,
-        n_attributes: int,
+        class_attribute_vectors: torch.Tensor,
         p: float = 1.0,
         p2: float = 0.1,
         mode: str = "in_batch",
         normalize: bool = False,
     ):
-        super().__init__()
+        super().__init__(class_attribute_vectors)
         if mode not in self.MODES:
             raise ValueError(f"mode must be one of {self.MODES}, not {mode!r}")
         if p < 0 or p2 < 0:
             raise ValueError(f"exponents must be >= 0 (p={p}, p2={p2})")
         self.p, self.p2, self.mode, self.normalize = p, p2, mode, normalize
-        self.register_buffer("class_errors", torch.zeros(n_classes, n_attributes))
+        self.register_buffer("class_errors", torch.zeros(self.class_attribute_vectors.shape))
         self.last_weights: torch.Tensor | None = None
 
-    def forward(
-        self, predicted_attributes: torch.Tensor, labels: torch.Tensor, class_attribute_vectors: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, predicted_attributes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """ReMSE of a batch.
 
         Args:
             predicted_attributes: ``ŷ`` of shape (batch, n_attributes).
             labels: class indices of shape (batch,) into ``class_attribute_vectors``.
-            class_attribute_vectors: ``A`` of shape (n_classes, n_attributes).
 
         Returns:
             The scalar loss.
         """
-        predicted, targets = _maybe_normalize(predicted_attributes, class_attribute_vectors[labels], self.normalize)
+        predicted, targets = _maybe_normalize(
+            predicted_attributes, self.class_attribute_vectors[labels], self.normalize
+        )
         offsets = (predicted - targets) ** 2
         batch_errors, present = class_attribute_errors(offsets.detach(), labels, self.class_errors.shape[0])
         if self.mode == "cross_batch":
@@ -205,30 +223,31 @@ class ReMSELoss(nn.Module):
         return (weights[labels] * offsets).mean()
 
 
-class ScaledCosineCrossEntropy(nn.Module):
+class ScaledCosineCrossEntropy(_ClassAttributeLoss):
     """Cross-entropy over ``scale · cos(ŷ, a_c)`` for every class ``c`` (ReZSL's λ0 term, Ye et al., 2023).
 
     Args:
+        class_attribute_vectors: ``a_c`` of shape (n_classes, n_attributes), one row per class scored.
         scale: the temperature's inverse; cosines lie in [-1, 1], so logits need scaling (ReZSL: 20).
     """
 
-    def __init__(self, scale: float = 20.0):
-        super().__init__()
+    def __init__(self, class_attribute_vectors: torch.Tensor, scale: float = 20.0):
+        super().__init__(class_attribute_vectors)
         self.scale = scale
 
-    def forward(
-        self, predicted_attributes: torch.Tensor, labels: torch.Tensor, class_attribute_vectors: torch.Tensor
-    ) -> torch.Tensor:
-        logits = self.scale * F.normalize(predicted_attributes, dim=-1) @ F.normalize(class_attribute_vectors, dim=-1).T
+    def forward(self, predicted_attributes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Args: ``ŷ`` (batch, n_attributes), labels (batch,). Returns: the scalar loss."""
+        class_directions = F.normalize(self.class_attribute_vectors, dim=-1)
+        logits = self.scale * F.normalize(predicted_attributes, dim=-1) @ class_directions.T
         return F.cross_entropy(logits, labels)
 
 
 class WeightedSumLoss(nn.Module):
-    """``sum_k weight_k · loss_k`` over attribute losses sharing the module's signature.
+    """``sum_k weight_k · loss_k`` over attribute losses, each called as ``loss(predicted_attributes, labels)``.
 
     Args:
-        terms: ``(name, weight, loss)`` triples, e.g. ``[("ce", 1.0, ScaledCosineCrossEntropy()),
-            ("remse", 1.0, ReMSELoss(...))]``.
+        terms: ``(name, weight, loss)`` triples, e.g. ``[("ce", 1.0, ScaledCosineCrossEntropy(vectors)),
+            ("remse", 1.0, ReMSELoss(vectors, ...))]``.
 
     Attributes:
         last_values: name → value (a float) of each term at the last call, for logging.
@@ -241,20 +260,18 @@ class WeightedSumLoss(nn.Module):
         self.losses = nn.ModuleList([loss for _, _, loss in terms])
         self.last_values: dict[str, float] = {}
 
-    def forward(
-        self, predicted_attributes: torch.Tensor, labels: torch.Tensor, class_attribute_vectors: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, predicted_attributes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Args: ``ŷ`` (batch, n_attributes), labels (batch,). Returns: the scalar weighted sum."""
         total = predicted_attributes.new_zeros(())
         for name, weight, loss in zip(self.names, self.weights, self.losses, strict=True):
-            value = loss(predicted_attributes, labels, class_attribute_vectors)
+            value = loss(predicted_attributes, labels)
             self.last_values[name] = float(value.detach())
             total = total + weight * value
         return total
 
 
 def rezsl_loss(
-    n_classes: int,
-    n_attributes: int,
+    class_attribute_vectors: torch.Tensor,
     p: float = 1.0,
     p2: float = 0.1,
     lambda_ce: float = 1.0,
@@ -265,27 +282,29 @@ def rezsl_loss(
 ) -> WeightedSumLoss:
     """ReZSL's objective ``λ0 · CE(scale · cos(ŷ, A), y) + λ1 · ReMSE`` (Ye et al., 2023).
 
-    ``p = p2 = 0`` gives the MSE baseline of the paper's ablation (the CE term kept).
+    ``p = p2 = 0`` gives the MSE baseline of the paper's ablation (the CE term kept). ``class_attribute_vectors``,
+    of shape (n_classes, n_attributes), are both terms' targets; the other arguments are those of
+    :class:`ScaledCosineCrossEntropy` (``scale``) and :class:`ReMSELoss`.
     """
     return WeightedSumLoss(
         [
-            ("cross_entropy", lambda_ce, ScaledCosineCrossEntropy(scale)),
-            ("regression", lambda_regression, ReMSELoss(n_classes, n_attributes, p, p2, mode, normalize)),
+            ("cross_entropy", lambda_ce, ScaledCosineCrossEntropy(class_attribute_vectors, scale)),
+            ("regression", lambda_regression, ReMSELoss(class_attribute_vectors, p, p2, mode, normalize)),
         ]
     )
 
 
-def _bce(n_classes: int, n_attributes: int, **_: float) -> nn.Module:
-    return AttributeBCELoss()
+def _bce(*, class_attribute_vectors: torch.Tensor, **rezsl_options: float) -> nn.Module:
+    return AttributeBCELoss(class_attribute_vectors)
 
 
-def _mse(n_classes: int, n_attributes: int, **options) -> nn.Module:
-    return rezsl_loss(n_classes, n_attributes, **{**options, "p": 0.0, "p2": 0.0, "mode": "in_batch"})
+def _mse(*, class_attribute_vectors: torch.Tensor, **rezsl_options) -> nn.Module:
+    return rezsl_loss(class_attribute_vectors, **{**rezsl_options, "p": 0.0, "p2": 0.0, "mode": "in_batch"})
 
 
 def _remse(mode: str) -> Callable[..., nn.Module]:
-    def build(n_classes: int, n_attributes: int, **options) -> nn.Module:
-        return rezsl_loss(n_classes, n_attributes, **{**options, "mode": mode})
+    def build(*, class_attribute_vectors: torch.Tensor, **rezsl_options) -> nn.Module:
+        return rezsl_loss(class_attribute_vectors, **{**rezsl_options, "mode": mode})
 
     return build
 
@@ -296,17 +315,6 @@ ATTRIBUTE_LOSSES: dict[str, Callable[..., nn.Module]] = {
     "remse_in_batch": _remse("in_batch"),
     "remse_cross_batch": _remse("cross_batch"),
 }
-"""name → builder ``(n_classes, n_attributes, **rezsl_options) -> loss``. ``bce`` is seed A's sigmoid +
-BCE alone; ``mse`` and the two ReMSE entries are :func:`rezsl_loss` (CE + regression) with
-``p = p2 = 0`` or the given exponents."""
-
-
-def build_attribute_loss(name: str, n_classes: int, n_attributes: int, **options) -> nn.Module:
-    """The attribute loss called ``name`` (a key of :data:`ATTRIBUTE_LOSSES`).
-
-    Raises:
-        KeyError: naming the known losses.
-    """
-    if name not in ATTRIBUTE_LOSSES:
-        raise KeyError(f"unknown attribute loss {name!r}; choose one of {', '.join(ATTRIBUTE_LOSSES)}")
-    return ATTRIBUTE_LOSSES[name](n_classes, n_attributes, **options)
+"""name → builder ``(*, class_attribute_vectors, **rezsl_options) -> loss``, the options those of :func:`rezsl_loss`.
+``bce`` is seed A's sigmoid + BCE alone (it ignores the options); ``mse`` and the two ReMSE entries are
+:func:`rezsl_loss` (CE + regression) with ``p = p2 = 0`` or the given exponents."""

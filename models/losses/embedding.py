@@ -5,7 +5,7 @@ Both share one signature, ``loss(image_embeddings, labels)`` with ``image_embedd
 ``class_word_vectors`` (n_classes, embedding_dim) given to the constructor — the seen classes'
 label vectors, in the order of the data loaders' vocabulary. fastai calls ``loss_func(pred, target)``,
 so they plug into a ``Learner`` as they are. :data:`EMBEDDING_LOSSES` maps ``cosine`` and
-``hinge_rank`` to builders:
+``hinge_rank`` to builders, for :func:`models.losses.build_loss`:
 
 * :class:`CosineDistanceLoss` — ``1 − cos(Mv, t_y)`` to the image's label vector;
 * :class:`HingeRankLoss` — DeViSE's ranking loss against the other seen labels (A. Frome et al.,
@@ -83,19 +83,14 @@ class HingeRankLoss(_LabelVectorLoss):
         return violations.sum(dim=1).mean()
 
 
-def build_embedding_loss(name: str, class_word_vectors: torch.Tensor, margin: float = 0.1) -> nn.Module:
-    """The visual-semantic loss called ``name`` (a key of :data:`EMBEDDING_LOSSES`).
-
-    Raises:
-        KeyError: naming the known losses.
-    """
-    if name not in EMBEDDING_LOSSES:
-        raise KeyError(f"unknown embedding loss {name!r}; choose one of {', '.join(EMBEDDING_LOSSES)}")
-    return EMBEDDING_LOSSES[name](class_word_vectors, margin)
+def _cosine(*, class_word_vectors: torch.Tensor, margin: float = 0.1) -> nn.Module:
+    return CosineDistanceLoss(class_word_vectors)
 
 
-EMBEDDING_LOSSES: dict[str, Callable[..., nn.Module]] = {
-    "cosine": lambda class_word_vectors, margin: CosineDistanceLoss(class_word_vectors),
-    "hinge_rank": lambda class_word_vectors, margin: HingeRankLoss(class_word_vectors, margin),
-}
-"""Name → builder ``(class_word_vectors, margin) -> loss`` for ``DeviseConfig.loss``."""
+def _hinge_rank(*, class_word_vectors: torch.Tensor, margin: float = 0.1) -> nn.Module:
+    return HingeRankLoss(class_word_vectors, margin)
+
+
+EMBEDDING_LOSSES: dict[str, Callable[..., nn.Module]] = {"cosine": _cosine, "hinge_rank": _hinge_rank}
+"""Name → builder ``(*, class_word_vectors, margin=0.1) -> loss`` for ``DeviseConfig.loss``; the cosine loss has
+no margin and ignores it."""

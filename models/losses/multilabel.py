@@ -2,10 +2,13 @@
 Semantic Diversity Learning (A. Ben-Cohen, N. Zamir, E. Ben-Baruch, I. Friedman, L. Zelnik-Manor,
 "Semantic Diversity Learning for Zero-Shot Multi-label Classification", ICCV 2021, arXiv 2105.05926),
 and its parts :func:`diversity_weights`, :func:`pairwise_ranking_losses` and
-:func:`principal_vector_variance_penalty`.
+:func:`principal_vector_variance_penalty`. Built with the word vectors of the labels trained on and called as
+``loss(embedding_matrices, targets)``; :data:`MULTILABEL_LOSSES` names it for :func:`models.losses.build_loss`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -92,36 +95,45 @@ class SemanticDiversityLoss(nn.Module):
     least one positive label (the released code divides by zero on the others).
 
     Args:
+        label_word_vectors: word vectors ``w_label`` of the labels trained on, of shape (n_labels, d), in the
+            order of the targets' columns; kept as a float32 buffer, so ``loss.to(device)`` moves them.
         regularization_weight: ``λ``; the released loss class defaults to 0.3, its training script
             uses 0.01. ``None`` drops the regulariser and the factor 2 (the released ``weight=None``).
         use_diversity_weight: weigh each image's ranking loss by its labels' semantic diversity.
 
     Attributes:
         last_values: the batch means of ``rank``, ``weight`` and ``regulariser`` at the last call.
+
+    Raises:
+        ValueError: for a ``regularization_weight`` outside [0, 1] or word vectors that are not (n_labels, d).
     """
 
-    def __init__(self, regularization_weight: float | None = 0.3, use_diversity_weight: bool = True):
+    def __init__(
+        self, label_word_vectors: torch.Tensor, regularization_weight: float | None = 0.3,
+        use_diversity_weight: bool = True,
+    ):
         super().__init__()
         if regularization_weight is not None and not 0 <= regularization_weight <= 1:
             raise ValueError(f"regularization_weight must lie in [0, 1], got {regularization_weight}")
+        vectors = torch.as_tensor(label_word_vectors, dtype=torch.float32)
+        if vectors.ndim != 2:
+            raise ValueError(f"label_word_vectors must be (n_labels, d), got {tuple(vectors.shape)}")
+        self.register_buffer("label_word_vectors", vectors)
         self.regularization_weight = regularization_weight
         self.use_diversity_weight = use_diversity_weight
         self.last_values: dict[str, float] = {}
 
-    def forward(
-        self, embedding_matrices: torch.Tensor, targets: torch.Tensor, label_word_vectors: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, embedding_matrices: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The mean SDL loss of a batch.
 
         Args:
             embedding_matrices: ``A`` of shape (batch, d, M).
             targets: multi-hot labels of shape (batch, n_labels) over the labels trained on.
-            label_word_vectors: their word vectors, of shape (n_labels, d).
 
         Returns:
             The scalar loss.
         """
-        vectors = label_word_vectors.to(embedding_matrices)
+        vectors = self.label_word_vectors.to(embedding_matrices)
         scores = torch.einsum("bdm,ld->blm", embedding_matrices, vectors).amax(dim=-1)
         rank = pairwise_ranking_losses(scores, targets)
         weight = diversity_weights(targets, vectors) if self.use_diversity_weight else torch.ones_like(rank)
@@ -139,3 +151,7 @@ class SemanticDiversityLoss(nn.Module):
         if not has_positive.any():
             return per_image.sum() * 0
         return per_image[has_positive].mean()
+
+
+MULTILABEL_LOSSES: dict[str, Callable[..., nn.Module]] = {"sdl": SemanticDiversityLoss}
+"""Name → builder ``(*, label_word_vectors, regularization_weight=0.3, use_diversity_weight=True) -> loss``."""

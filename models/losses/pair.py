@@ -11,11 +11,14 @@
   ``½ max(0, margin − d)²`` for a different-class pair, over every pair of the batch. Written
   here because pytorch-metric-learning's ``ContrastiveLoss`` uses unsquared hinges.
 
-Pair distances (:data:`PAIR_DISTANCES`): ``"cosine"`` (``1 − cos``, in [0, 2]) or ``"euclidean"`` (L2) between
-embeddings.
+Both are called as ``loss(embeddings, labels)``, margin and distance fixed when built; :data:`PAIR_LOSSES` names
+them for :func:`models.losses.build_loss`. Pair distances (:data:`PAIR_DISTANCES`): ``"cosine"`` (``1 − cos``, in
+[0, 2]) or ``"euclidean"`` (L2) between embeddings.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from pytorch_metric_learning import distances as pml_distances
@@ -171,16 +174,14 @@ class ContrastiveLoss(nn.Module):
         return positive_term + negative_term
 
 
-def build_pair_loss(
-    name: str = "triplet", margin: float = 0.2, distance: str = "cosine", mining: str = "semihard"
-) -> nn.Module:
-    """``"triplet"`` → :class:`TripletLoss`, ``"contrastive"`` → :class:`ContrastiveLoss`.
+def _triplet(*, margin: float = 0.2, distance: str = "cosine", mining: str = "semihard") -> nn.Module:
+    return TripletLoss(margin, distance, mining)
 
-    Raises:
-        ValueError: for an unknown name.
-    """
-    if name == "triplet":
-        return TripletLoss(margin, distance, mining)
-    if name == "contrastive":
-        return ContrastiveLoss(margin, distance)
-    raise ValueError(f"unknown loss {name!r}; choose 'triplet' or 'contrastive'")
+
+def _contrastive(*, margin: float = 0.2, distance: str = "cosine", mining: str = "semihard") -> nn.Module:
+    return ContrastiveLoss(margin, distance)
+
+
+PAIR_LOSSES: dict[str, Callable[..., nn.Module]] = {"triplet": _triplet, "contrastive": _contrastive}
+"""Name → builder ``(*, margin=0.2, distance="cosine", mining="semihard") -> loss`` for ``SiameseConfig.loss``;
+the contrastive loss uses every pair and ignores ``mining``."""

@@ -229,8 +229,7 @@ def _garbage_zip() -> bytes:
 def test_a_corrupt_checkpoint_names_it(checkpoint, corrupt, fragment):
     import torch
 
-    from utils.errors import CheckpointError
-    from utils.training.checkpoints import load_weights
+    from utils.training.checkpoints import CheckpointError, load_weights
 
     if corrupt == "half":
         truncate(checkpoint)
@@ -259,8 +258,7 @@ def test_a_corrupt_checkpoint_names_it(checkpoint, corrupt, fragment):
 def test_weights_that_do_not_fit_the_model_name_the_file(checkpoint, model, fragment):
     import torch
 
-    from utils.errors import CheckpointError
-    from utils.training.checkpoints import load_state_into
+    from utils.training.checkpoints import CheckpointError, load_state_into
 
     with pytest.raises(CheckpointError) as caught:
         load_state_into(model(torch), checkpoint)
@@ -296,9 +294,8 @@ def _sdl_bundle(torch, backbone: str = "tiny_cnn", n_principal_vectors: int = 2)
 def test_an_sdl_checkpoint_that_does_not_describe_its_model_names_the_file(tmp_path, edit, fragment):
     import torch
 
-    from utils.errors import CheckpointError
     from utils.stages.sdl import load_checkpoint
-    from utils.training.checkpoints import save_weights
+    from utils.training.checkpoints import CheckpointError, save_weights
 
     path = tmp_path / "model.pt"
     save_weights(_sdl_bundle(torch), path)

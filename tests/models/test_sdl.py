@@ -53,9 +53,9 @@ def small_batch():
 @pytest.mark.parametrize("use_weight", [True, False])
 def test_loss_matches_loop_reference(small_batch, regularization_weight, use_weight) -> None:
     matrices, targets, vectors = small_batch
-    loss = SemanticDiversityLoss(regularization_weight, use_diversity_weight=use_weight)
+    loss = SemanticDiversityLoss(vectors, regularization_weight, use_diversity_weight=use_weight)
     expected = _loop_sdl_loss(matrices, targets, vectors, regularization_weight, use_weight)
-    assert float(loss(matrices, targets, vectors)) == pytest.approx(expected, rel=1e-5)
+    assert float(loss(matrices, targets)) == pytest.approx(expected, rel=1e-5)
 
 
 def test_diversity_weight_hand_cases() -> None:
@@ -87,10 +87,10 @@ def test_ranking_loss_hand_case_and_no_negatives() -> None:
 
 def test_images_without_positives_are_left_out_of_the_mean(small_batch) -> None:
     matrices, targets, vectors = small_batch
-    loss = SemanticDiversityLoss(0.01)
+    loss = SemanticDiversityLoss(vectors, 0.01)
     with_empty = torch.cat([targets, torch.zeros(1, targets.shape[1])])
     extra = torch.cat([matrices, torch.randn(1, *matrices.shape[1:])])
-    assert float(loss(extra, with_empty, vectors)) == pytest.approx(float(loss(matrices, targets, vectors)))
+    assert float(loss(extra, with_empty)) == pytest.approx(float(loss(matrices, targets)))
 
 
 def test_one_principal_vector_is_the_single_vector_model() -> None:
@@ -125,11 +125,11 @@ def test_training_a_few_steps_lowers_the_loss() -> None:
     targets = (torch.rand(32, 12) < 0.2).float()
     targets[:, 0] = 1
     model = SdlModel(torch.nn.Identity(), SdlHead(16, 8, 4))
-    loss = SemanticDiversityLoss(0.01)
+    loss = SemanticDiversityLoss(vectors, 0.01)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    first = loss(model(features), targets, vectors).item()
+    first = loss(model(features), targets).item()
     for _ in range(50):
-        value = loss(model(features), targets, vectors)
+        value = loss(model(features), targets)
         optimizer.zero_grad()
         value.backward()
         optimizer.step()
@@ -140,4 +140,6 @@ def test_invalid_arguments() -> None:
     with pytest.raises(ValueError):
         SdlHead(4, 2, 0)
     with pytest.raises(ValueError):
-        SemanticDiversityLoss(1.5)
+        SemanticDiversityLoss(torch.zeros(3, 2), 1.5)
+    with pytest.raises(ValueError, match="n_labels, d"):
+        SemanticDiversityLoss(torch.zeros(3))

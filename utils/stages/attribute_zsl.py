@@ -30,7 +30,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from models.attribute_head import AttributeHead, AttributeRegressor, nearest_class_scores
-from models.losses import REZSL_HYPERPARAMETERS, AttributeBCELoss, build_attribute_loss
+from models.losses import REZSL_HYPERPARAMETERS, build_loss
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import AttributeZslConfig
 from utils.metrics import (
@@ -71,8 +71,9 @@ def train_seed_a(
         One ``{"epoch", "loss", "seconds"}`` row per epoch.
     """
     seed_everything(config.seed)  # batch order, flips and dropout the same whatever ran before
+    loss = build_loss(family="attribute", name="bce", class_attribute_vectors=seen_binary_attributes)
     return train_model(
-        network, train_images, AttributeBCELoss(), seen_binary_attributes, config.image_epochs, config.image_batch_size,
+        network, train_images, loss, config.image_epochs, config.image_batch_size,
         config.image_learning_rate, config.weight_decay, config.image_schedule, device, config.seed, log_path,
         mixed_precision=config.mixed_precision,
     )
@@ -314,13 +315,13 @@ def train_feature_model(
     targets = torch.from_numpy(targets_for(loss_name, problem)[train_classes])
     seed_everything(config.seed)
     model = build_feature_model(problem, config)
-    loss = build_attribute_loss(loss_name, len(train_classes), targets.shape[1], **rezsl_options(config))
+    loss = build_loss(family="attribute", name=loss_name, class_attribute_vectors=targets, **rezsl_options(config))
     dataset = TensorDataset(problem.features[indices], labels)
 
     def train() -> None:
         seed_everything(config.seed)
         train_model(
-            model, dataset, loss, targets, config.feature_epochs, config.feature_batch_size,
+            model, dataset, loss, config.feature_epochs, config.feature_batch_size,
             config.feature_learning_rate, config.weight_decay, "one_cycle", device, config.seed,
             checkpoint.with_suffix(".csv"), verbose, threads=1,
         )

@@ -32,7 +32,7 @@ from fastai.vision.all import Callback, Learner, SaveModelCallback
 from torch import nn
 
 from models.backbones import BodyHeadModel
-from models.losses import build_embedding_loss
+from models.losses import build_loss
 from models.semantic_head import SemanticHead
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import DeviseConfig
@@ -142,7 +142,7 @@ def train_devise(
     vectors = torch.as_tensor(class_word_vectors, dtype=torch.float32)
     model = BodyHeadModel(copy.deepcopy(stage1.model.body),
                           SemanticHead(n_features, vectors.shape[1], hidden=config.semantic_hidden))
-    loss = build_embedding_loss(config.loss, vectors, config.margin)
+    loss = build_loss(family="embedding", name=config.loss, class_word_vectors=vectors, margin=config.margin)
     metric = partial(nearest_label_accuracy, class_word_vectors=nn.functional.normalize(vectors, dim=1))
     learn = build_learner(dls, model, loss, [metric], config, name, device)
     snapshot_file = Path(config.run_dir) / f"{name}_snapshots.npz"

@@ -22,7 +22,7 @@ import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 from torch import nn
 
-from models.losses import build_pair_loss, pairwise_distances
+from models.losses import build_loss, pairwise_distances
 from models.siamese import build_siamese_encoder
 from utils.config import SiameseConfig
 from utils.runtime import seed_everything
@@ -207,7 +207,7 @@ def _fit_digit_batches(encoder, images, labels, epochs, seed, device, loss, dist
     batch_size = DIGITS_RECIPE["batch_size"]
     sampler = MPerClassSampler(labels, DIGITS_RECIPE["m_per_class"], batch_size=batch_size,
                                length_before_new_iter=len(labels))
-    loss_function = build_pair_loss(loss, margin, distance)
+    loss_function = build_loss(family="pair", name=loss, margin=margin, distance=distance)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=DIGITS_RECIPE["learning_rate"])
     generator = torch.Generator().manual_seed(seed)
     for _ in range(epochs):

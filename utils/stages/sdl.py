@@ -54,16 +54,17 @@ import torch
 from torch import nn
 
 from models.attribute_head import create_attribute_backbone
-from models.losses import SemanticDiversityLoss
+from models.losses import build_loss
 from models.sdl_head import SdlHead, SdlModel, label_scores, principal_vector_scores
 from utils.cli import ArgumentParser, CliError, cli_entry, positive_int
 from utils.config import SdlConfig
 from utils.datasets.nuswide import load_label_vectors
 from utils.datasets.scenes import CLASSES_FILE, LABELS_FILE, load_scenes, read_labels_csv
-from utils.errors import CheckpointError, DatasetFormatError, MissingDataError, library_message
+from utils.errors import DatasetFormatError, MissingDataError, library_message
 from utils.metrics import multilabel_scores
 from utils.runtime import seed_everything
 from utils.training.checkpoints import (
+    CheckpointError,
     Decision,
     apply_state,
     arrays_sha256,
@@ -307,9 +308,12 @@ def trained_sdl_model(
             config.image_size,
             image_cache=image_cache_for(config),
         )
-        loss = SemanticDiversityLoss(config.regularization_weight, use_diversity_weight)
+        loss = build_loss(
+            family="multilabel", name="sdl", label_word_vectors=torch.from_numpy(problem.label_word_vectors[seen]),
+            regularization_weight=config.regularization_weight, use_diversity_weight=use_diversity_weight,
+        )
         history = train_model(
-            model, dataset, loss, torch.from_numpy(problem.label_word_vectors[seen]), config.epochs, config.batch_size,
+            model, dataset, loss, config.epochs, config.batch_size,
             config.learning_rate, config.weight_decay, config.schedule, device, config.seed, verbose=config.verbose,
             threads=config.cpu_threads, mixed_precision=config.mixed_precision, logged_terms=("rank", "weight"),
         )

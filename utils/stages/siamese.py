@@ -29,7 +29,7 @@ import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 from torch import nn
 
-from models.losses import build_pair_loss
+from models.losses import build_loss
 from models.siamese import build_siamese_encoder
 from utils.config import DATA_SAMPLES_DIR, SiameseConfig
 from utils.datasets.cifar100 import load_cifar100
@@ -266,7 +266,8 @@ def train_encoder(
     sampler = MPerClassSampler(train.labels, m_per_class, batch_size=batch_size,
                                length_before_new_iter=max(len(train), batch_size))
     images, labels = images_to_tensor(train.images), torch.as_tensor(train.labels)
-    loss_function = build_pair_loss(config.loss, config.margin, config.distance, config.mining)
+    loss_function = build_loss(family="pair", name=config.loss, margin=config.margin, distance=config.distance,
+                               mining=config.mining)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps = config.epochs * (len(sampler) // batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps))

@@ -1,6 +1,6 @@
 """The one training loop of the PyTorch stages (05 attribute networks and regressors, 07 SDL), and prediction.
 
-:func:`train_model` trains any ``model`` whose loss reads ``loss(outputs, batch_targets, context)`` — the class
+:func:`train_model` trains any ``model`` whose loss reads ``loss(outputs, batch_targets)`` — built with the class
 attribute vectors of notebook 05, the seen label word vectors of notebook 07 — with AdamW (one-cycle or constant),
 random left-right flips of image batches, float16 autocast on CUDA (:class:`MixedPrecision`), torch's CPU threads
 scoped to the call (:func:`utils.training.threads.cpu_threads`), one log row per epoch.
@@ -67,7 +67,6 @@ def train_model(
     model: nn.Module,
     dataset: Dataset,
     loss: nn.Module,
-    context: torch.Tensor,
     epochs: int,
     batch_size: int,
     learning_rate: float,
@@ -81,7 +80,7 @@ def train_model(
     mixed_precision: bool = False,
     logged_terms: Sequence[str] = (),
 ) -> list[dict[str, float]]:
-    """Train ``model`` so that ``loss(model(x), y, context)`` falls; the model is left in eval mode.
+    """Train ``model`` so that ``loss(model(x), y)`` falls; the model is left in eval mode.
 
     Image batches (uint8 items) are flipped left-right at random (a mirrored image keeps its class, attributes
     and tags); features are used as they are. On CUDA images go ``channels_last`` and lazily read files are
@@ -89,10 +88,9 @@ def train_model(
 
     Args:
         model: maps a batch of inputs to outputs, e.g. (batch, n_attributes) or (batch, d, M).
-        dataset: items ``(input, target)``: a label indexing ``context``'s rows, or a multi-hot row.
-        loss: called as ``loss(outputs.float(), targets, context)`` (the loss is computed in float32).
-        context: what the loss compares the outputs with: class attribute vectors (n_classes, n_attributes)
-            or seen label word vectors (n_seen, d).
+        dataset: items ``(input, target)``: a class index, or a multi-hot row.
+        loss: called as ``loss(outputs.float(), targets)`` (the loss is computed in float32), e.g. from
+            :func:`models.losses.build_loss`.
         epochs, batch_size, learning_rate, weight_decay: AdamW training (``weight_decay=0`` is Adam).
         schedule: ``one_cycle`` (warm-up then cosine decay, for short runs) or ``constant``.
         device: where to train.
@@ -110,7 +108,6 @@ def train_model(
     with cpu_threads(threads):
         prepare_for_device(model, device).train()
         loss.to(device).train()
-        context = context.to(device).float()
         loader = ImageBatches(dataset, batch_size, shuffle=True, seed=seed, device=device)
         optimizer, scheduler = adamw_with_schedule(model, learning_rate, weight_decay, schedule, epochs * len(loader))
         precision = MixedPrecision(mixed_precision, device)
@@ -124,7 +121,7 @@ def train_model(
                     inputs = inputs.flip(-1)
                 with precision.autocast():
                     outputs = model(inputs)
-                value = loss(outputs.float(), targets, context)
+                value = loss(outputs.float(), targets)
                 optimizer.zero_grad(set_to_none=True)
                 precision.step(optimizer, value)
                 if scheduler is not None:

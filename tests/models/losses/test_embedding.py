@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from models.backbones import BodyHeadModel, body_head_splitter, create_body
-from models.losses import CosineDistanceLoss, HingeRankLoss, build_embedding_loss
+from models.losses import CosineDistanceLoss, HingeRankLoss, build_loss
 from models.semantic_head import SemanticHead
 
 
@@ -62,11 +62,13 @@ def test_losses_have_gradients_and_builder_names():
     embeddings = torch.randn(5, 3, requires_grad=True)
     labels = torch.tensor([0, 1, 2, 3, 0])
     for name in ("cosine", "hinge_rank"):
-        loss = build_embedding_loss(name, class_word_vectors, margin=0.5)(embeddings, labels)
+        loss = build_loss(family="embedding", name=name, class_word_vectors=class_word_vectors, margin=0.5)(
+            embeddings, labels
+        )
         (gradient,) = torch.autograd.grad(loss, embeddings)
         assert math.isfinite(loss.item()) and gradient.abs().sum() > 0
-    with pytest.raises(KeyError, match="cosine"):
-        build_embedding_loss("l2", class_word_vectors)
+    with pytest.raises(ValueError, match="embedding loss 'l2'.*cosine"):
+        build_loss(family="embedding", name="l2", class_word_vectors=class_word_vectors)
 
 
 @pytest.mark.parametrize("backbone", ["squeezenet1_1", "resnet18"])

@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from models.losses import ContrastiveLoss, TripletLoss, build_pair_loss, pairwise_distances
+from models.losses import ContrastiveLoss, TripletLoss, build_loss, pairwise_distances
 
 
 def _distance(first, second, distance):
@@ -96,8 +96,9 @@ def test_contrastive_gradient_is_finite_for_identical_embeddings():
     assert torch.isfinite(embeddings.grad).all()
 
 
-def test_build_pair_loss_names():
-    assert isinstance(build_pair_loss("triplet"), TripletLoss)
-    assert isinstance(build_pair_loss("contrastive"), ContrastiveLoss)
-    with pytest.raises(ValueError):
-        build_pair_loss("arcface")
+def test_pair_loss_names():
+    assert isinstance(build_loss(family="pair", name="triplet"), TripletLoss)
+    contrastive = build_loss(family="pair", name="contrastive", margin=0.7, distance="euclidean", mining="all")
+    assert isinstance(contrastive, ContrastiveLoss) and (contrastive.margin, contrastive.distance) == (0.7, "euclidean")
+    with pytest.raises(ValueError, match="pair loss 'arcface'.*triplet, contrastive"):
+        build_loss(family="pair", name="arcface")

@@ -16,7 +16,7 @@ from models.attribute_head import (
     create_attribute_backbone,
     nearest_class_scores,
 )
-from models.losses import AttributeBCELoss
+from models.losses import build_loss
 from utils.config import AttributeZslConfig
 from utils.datasets import image_index, load_awa2, load_xlsa17
 from utils.datasets.xlsa17_export import write_xlsa17_pair
@@ -122,7 +122,8 @@ def test_smoke_end_to_end_beats_chance_on_unseen_classes(tmp_path):
     trainval = splits["trainval"]
     images = ImageFiles([paths[i] for i in trainval], np.array([seen_row[int(label)] for label in labels[trainval]]), 32)
     targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
-    train_model(network, images, AttributeBCELoss(), targets, 4, 32, 3e-3, verbose=False)
+    loss = build_loss(family="attribute", name="bce", class_attribute_vectors=targets)
+    train_model(network, images, loss, 4, 32, 3e-3, verbose=False)
     export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
     problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=0)
     rows, details = compare_losses(problem, config, tmp_path / "run")

@@ -14,7 +14,6 @@ from PIL import Image
 
 from utils.config import SdlConfig
 from utils.datasets import write_label_vectors
-from utils.errors import CheckpointError
 from utils.stages.sdl import (
     build_model,
     chance_map,
@@ -28,7 +27,7 @@ from utils.stages.sdl import (
     top_tags,
     trained_sdl_model,
 )
-from utils.training.checkpoints import load_weights, save_weights
+from utils.training.checkpoints import CheckpointError, load_weights, save_weights
 
 
 @pytest.fixture(scope="module")
