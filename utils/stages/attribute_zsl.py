@@ -47,8 +47,8 @@ from utils.runtime import (
 )
 from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class
 from utils.training.checkpoints import Decision, arrays_sha256, decide, load_state_into, record, save_weights
-from utils.training.images import ImageFiles
-from utils.training.loop import predict_outputs, train_model
+from utils.training.images import ImageBatches, ImageFiles
+from utils.training.loop import LossLog, predict_outputs, train_model
 
 # ---------------------------------------------------------------------------------------------- training
 
@@ -98,8 +98,9 @@ def train_seed_a(
         One ``{"epoch", "loss", "seconds"}`` row per epoch.
     """
     return train_model(
-        network, train_images, AttributeBCELoss(), seen_binary_attributes, config.image_epochs, config.image_batch_size,
-        config.image_learning_rate, config.weight_decay, config.image_schedule, device, config.seed, log_path,
+        network, ImageBatches(train_images, config.image_batch_size, shuffle=True, seed=config.seed, device=device),
+        AttributeBCELoss(), config.image_epochs, config.image_learning_rate, config.weight_decay,
+        context=seen_binary_attributes, schedule=config.image_schedule, device=device, log_path=log_path,
         mixed_precision=config.mixed_precision,
     )
 
@@ -386,9 +387,9 @@ def train_feature_model(
 
     def train() -> None:
         train_model(
-            model, dataset, loss, targets, config.feature_epochs, config.feature_batch_size,
-            config.feature_learning_rate, config.weight_decay, "one_cycle", device, config.seed,
-            checkpoint.with_suffix(".csv"), verbose, threads=1,
+            model, ImageBatches(dataset, config.feature_batch_size, shuffle=True, seed=config.seed, device=device), loss,
+            config.feature_epochs, config.feature_learning_rate, config.weight_decay, context=targets, device=device,
+            log=LossLog(verbose=verbose), log_path=checkpoint.with_suffix(".csv"), threads=1,
         )
 
     fit_or_load(checkpoint, model, train, config, FEATURE_REGRESSOR_FIELDS,

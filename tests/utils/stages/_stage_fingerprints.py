@@ -58,7 +58,7 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
         fit_or_load,
         seed_a_network,
     )
-    from utils.training import ImageFiles, train_model
+    from utils.training import ImageBatches, ImageFiles, LossLog, train_model
 
     config = AttributeZslConfig.for_profile("smoke", outputs=outputs, images_per_class=6, losses=("mse", "bce"))
     awa2 = load_awa2(config.awa2_dir)
@@ -76,8 +76,9 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
     targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
     checkpoint = config.run_dir / "seed_a" / "model.pt"
     fit_or_load(checkpoint, network, lambda: train_model(
-        network, images, AttributeBCELoss(), targets, config.image_epochs, config.image_batch_size,
-        config.image_learning_rate, config.weight_decay, config.image_schedule, "cpu", config.seed, verbose=False), config)
+        network, ImageBatches(images, config.image_batch_size, shuffle=True, seed=config.seed), AttributeBCELoss(),
+        config.image_epochs, config.image_learning_rate, config.weight_decay, context=targets,
+        schedule=config.image_schedule, log=LossLog(verbose=False)), config)
     export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
     problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed)
     rows, _ = compare_losses(problem, config, config.run_dir)
