@@ -17,6 +17,7 @@
 Shared machinery lives outside: :mod:`utils.training` (images, the one loop, fastai glue, checkpoints, threads,
 cache), :mod:`utils.splits`, :mod:`utils.search`, :mod:`utils.word_vectors`, :mod:`utils.datasets`,
 :mod:`utils.metrics`, :mod:`utils.plots`. A stage family imports only its own helpers — DeViSE the
-:class:`EmbeddingSet` of 03–04, 06's stage and digits demo its episodes (and the digits demo 06's augmentation) —
-and never another family: 02 gets the stage-1 classifier from :mod:`utils.training.fastai_glue`, not from 01.
+:class:`EmbeddingSet` of 03–04, 06's stage and digits demo its episodes (and the digits demo 06's augmentation and
+m-per-class batches) — and never another family: 02 gets the stage-1 classifier from
+:mod:`utils.training.fastai_glue`, not from 01.
 """

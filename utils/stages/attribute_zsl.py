@@ -46,8 +46,8 @@ from utils.runtime import (
 )
 from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class
 from utils.training.checkpoints import arrays_sha256, fit_or_load
-from utils.training.images import ImageFiles
-from utils.training.loop import predict_outputs, train_model
+from utils.training.images import ImageBatches, ImageFiles
+from utils.training.loop import LossLog, predict_outputs, train_model
 
 # ---------------------------------------------------------------------------------------------- training
 
@@ -73,8 +73,9 @@ def train_seed_a(
     seed_everything(config.seed)  # batch order, flips and dropout the same whatever ran before
     loss = build_loss(family="attribute", name="bce", class_attribute_vectors=seen_binary_attributes)
     return train_model(
-        network, train_images, loss, config.image_epochs, config.image_batch_size,
-        config.image_learning_rate, config.weight_decay, config.image_schedule, device, config.seed, log_path,
+        network, ImageBatches(train_images, config.image_batch_size, shuffle=True, seed=config.seed, device=device),
+        loss, config.image_epochs, config.image_learning_rate, config.weight_decay,
+        schedule=config.image_schedule, device=device, log_path=log_path,
         mixed_precision=config.mixed_precision,
     )
 
@@ -321,9 +322,9 @@ def train_feature_model(
     def train() -> None:
         seed_everything(config.seed)
         train_model(
-            model, dataset, loss, config.feature_epochs, config.feature_batch_size,
-            config.feature_learning_rate, config.weight_decay, "one_cycle", device, config.seed,
-            checkpoint.with_suffix(".csv"), verbose, threads=1,
+            model, ImageBatches(dataset, config.feature_batch_size, shuffle=True, seed=config.seed, device=device), loss,
+            config.feature_epochs, config.feature_learning_rate, config.weight_decay, device=device,
+            log=LossLog(verbose=verbose), log_path=checkpoint.with_suffix(".csv"), threads=1,
         )
 
     inputs = {"loss": loss_name, "image_split": image_split, "train_classes": [int(index) for index in train_classes],

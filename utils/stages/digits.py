@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pytorch_metric_learning.samplers import MPerClassSampler
 from torch import nn
 
 from models.losses import build_loss, pairwise_distances
@@ -28,6 +27,7 @@ from utils.config import SiameseConfig
 from utils.runtime import seed_everything
 from utils.stages.episodes import best_threshold, binary_accuracy, pair_distances, sample_pairs
 from utils.training.checkpoints import Decision, fit_or_load
+from utils.training.loop import LossLog, train_model
 from utils.training.threads import cpu_threads
 
 DIGIT_SIDE = 8
@@ -196,27 +196,20 @@ def train_digit_siamese(
 
 
 def _fit_digits(encoder, images, labels, epochs, seed, device, loss, distance, margin) -> None:
+    """:data:`DIGITS_RECIPE`'s training through :func:`utils.training.loop.train_model`: m-per-class batches, Adam at
+    a constant learning rate, shifted and half-binarised digits, one CPU thread (8×8 digits: one thread is fastest)."""
+    from utils.stages.siamese import MPerClassBatches
+
     device = torch.device(device)
-    with cpu_threads(1 if device.type == "cpu" else None):  # 8×8 digits: one thread is fastest
-        _fit_digit_batches(encoder, images, labels, epochs, seed, device, loss, distance, margin)
-
-
-def _fit_digit_batches(encoder, images, labels, epochs, seed, device, loss, distance, margin) -> None:
-    encoder.to(device).train()
-    tensor, label_tensor = digits_to_tensor(images), torch.as_tensor(labels)
-    batch_size = DIGITS_RECIPE["batch_size"]
-    sampler = MPerClassSampler(labels, DIGITS_RECIPE["m_per_class"], batch_size=batch_size,
-                               length_before_new_iter=len(labels))
-    loss_function = build_loss(family="pair", name=loss, margin=margin, distance=distance)
-    optimizer = torch.optim.Adam(encoder.parameters(), lr=DIGITS_RECIPE["learning_rate"])
+    batches = MPerClassBatches(digits_to_tensor(images), labels, DIGITS_RECIPE["batch_size"], DIGITS_RECIPE["m_per_class"],
+                               length=len(labels))
     generator = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for batch_indices in torch.as_tensor(list(iter(sampler))).split(batch_size):
-            batch = _augment_digits(tensor[batch_indices], generator).to(device)
-            batch_loss = loss_function(encoder(batch), label_tensor[batch_indices].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            optimizer.step()
+    train_model(
+        encoder, batches, build_loss(family="pair", name=loss, margin=margin, distance=distance), epochs, DIGITS_RECIPE["learning_rate"],
+        optimizer="adam", schedule="constant", device=device,
+        batch_inputs=lambda batch: _augment_digits(batch, generator).to(device), channels_last=False,
+        log=LossLog(verbose=False), threads=1 if device.type == "cpu" else None,
+    )
 
 
 def digit_drawing_widget(model: DigitSiamese, examples: tuple[np.ndarray, np.ndarray] | None = None):

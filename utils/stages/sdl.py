@@ -73,8 +73,8 @@ from utils.training.checkpoints import (
     load_weights,
 )
 from utils.training.image_cache import image_cache_for
-from utils.training.images import ImageFiles, read_image, to_network_input
-from utils.training.loop import predict_outputs, train_model
+from utils.training.images import ImageBatches, ImageFiles, read_image, to_network_input
+from utils.training.loop import LossLog, predict_outputs, train_model
 
 NUSWIDE_HELP = (
     "NUS-WIDE for notebook 07 needs {images} (the Flickr images from "
@@ -313,15 +313,11 @@ def trained_sdl_model(
             regularization_weight=config.regularization_weight, use_diversity_weight=use_diversity_weight,
         )
         history = train_model(
-            model, dataset, loss, config.epochs, config.batch_size,
-            config.learning_rate, config.weight_decay, config.schedule, device, config.seed, verbose=config.verbose,
-            threads=config.cpu_threads, mixed_precision=config.mixed_precision, logged_terms=("rank", "weight"),
+            model, ImageBatches(dataset, config.batch_size, shuffle=True, seed=config.seed, device=device), loss,
+            config.epochs, config.learning_rate, config.weight_decay, schedule=config.schedule, device=device,
+            log=LossLog(("rank", "weight"), verbose=config.verbose), log_path=folder / "train_log.csv",
+            threads=config.cpu_threads, mixed_precision=config.mixed_precision,
         )
-        folder.mkdir(parents=True, exist_ok=True)
-        with (folder / "train_log.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(history[0]))
-            writer.writeheader()
-            writer.writerows(history)
 
     inputs = {"n_principal_vectors": int(n_principal_vectors), "use_diversity_weight": bool(use_diversity_weight),
               "problem_sha256": problem_sha256(problem)}

@@ -1,4 +1,5 @@
-"""Training glue for notebook 06: data, the triplet training loop, fit-or-load, evaluation, the split sweep.
+"""Training glue for notebook 06: data, triplet training (through :func:`utils.training.loop.train_model`),
+fit-or-load, evaluation, the split sweep.
 
 One run = one class split + one :class:`~utils.config.SiameseConfig`. It lives in
 ``<checkpoint_dir>/<run label>/<split>/`` with ``model.pt`` (the best epoch by validation triplet
@@ -17,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +51,7 @@ from utils.stages.episodes import (
     triplet_accuracy,
 )
 from utils.training.checkpoints import Decision, fit_or_load
+from utils.training.loop import EpochEnd, train_model
 from utils.training.threads import set_cpu_threads
 
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
@@ -187,6 +188,32 @@ def m_per_class_batch_size(batch_size: int, m_per_class: int, n_classes: int) ->
     return classes_per_batch * m_per_class, m_per_class
 
 
+class MPerClassBatches:
+    """Batches of ``(inputs, labels)`` holding ``m_per_class`` items of each of ``batch_size / m_per_class`` classes.
+
+    Each pass draws a new order from pytorch-metric-learning's ``MPerClassSampler``, which draws from NumPy's
+    global generator (seed it first), and cuts it into batches by tensor indexing.
+
+    Args:
+        inputs: tensor of shape (n, ...).
+        labels: the n class labels.
+        batch_size, m_per_class: as the sampler takes them (:func:`m_per_class_batch_size` gives a pair it accepts).
+        length: items per pass (the sampler cuts it to a multiple of ``batch_size``).
+    """
+
+    def __init__(self, inputs: torch.Tensor, labels: np.ndarray, batch_size: int, m_per_class: int, length: int):
+        self.inputs, self.labels, self.batch_size = inputs, torch.as_tensor(labels), batch_size
+        self.sampler = MPerClassSampler(labels, m_per_class, batch_size=batch_size, length_before_new_iter=length)
+
+    def __len__(self) -> int:
+        return len(self.sampler) // self.batch_size
+
+    def __iter__(self):
+        order = torch.as_tensor(list(iter(self.sampler)))
+        for indices in order.split(self.batch_size):
+            yield self.inputs[indices], self.labels[indices]
+
+
 # ---------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------
@@ -230,6 +257,25 @@ def embed_images(
     return torch.cat(chunks) if chunks else torch.zeros(0, getattr(encoder, "embedding_dim", 0))
 
 
+class TripletLog:
+    """The Siamese log (:class:`utils.training.loop.EpochLog`): per-batch means of the loss and of the mined
+    triplets (0 for a loss that mines none), the validation triplet accuracy, the learning rate, the epoch's seconds."""
+
+    def __init__(self):
+        self.losses: list[float] = []
+        self.mined: list[int] = []
+
+    def add_batch(self, loss: nn.Module, value: float, size: int) -> None:
+        self.losses.append(value)
+        self.mined.append(getattr(loss, "last_triplet_count", 0))
+
+    def end_epoch(self, end: EpochEnd) -> dict[str, float]:
+        row = {"epoch": end.epoch, "train_loss": float(np.mean(self.losses)), "mined_triplets": float(np.mean(self.mined)),
+               "validation_triplet_accuracy": end.score, "learning_rate": end.learning_rate, "seconds": end.seconds}
+        self.losses, self.mined = [], []
+        return row
+
+
 def train_encoder(
     encoder: nn.Module,
     train: LabelledImages,
@@ -240,13 +286,17 @@ def train_encoder(
 ) -> pd.DataFrame:
     """Train ``encoder`` with the configured pair loss; keep the epoch with the best validation triplet accuracy.
 
+    The loop is :func:`utils.training.loop.train_model` with :class:`MPerClassBatches`, Adam and a cosine
+    schedule, the configured augmentation (:func:`augment_batch`) and a :class:`TripletLog`.
+
     Args:
         encoder: the Siamese encoder, trained in place (the best epoch's weights are loaded at the end).
         train: training images and labels.
         validation: validation images (their classes may be the train classes); for the best epoch.
         config: the run's settings (epochs, learning rate, loss, ...).
         device: where to train.
-        folder: if given, ``model.pt`` (best epoch) and ``log.csv`` (one row per epoch) are written here.
+        folder: if given, ``log.csv`` (one row per epoch, rewritten after each) is written here (the weights are
+            saved by :func:`trained_encoder`, through the one checkpoint policy).
 
     Returns:
         The log: one row per epoch with ``epoch``, ``train_loss``, ``mined_triplets`` (mean per batch),
@@ -255,59 +305,29 @@ def train_encoder(
     Raises:
         ValueError: if ``config.epochs`` is below 1.
     """
-    from tqdm.auto import tqdm
-
     if config.epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {config.epochs}")
     seed_everything(config.seed)  # PML's sampler draws from NumPy's global generator
     device = torch.device(device)
-    encoder.to(device)
     batch_size, m_per_class = m_per_class_batch_size(config.batch_size, config.m_per_class, len(train.classes))
-    sampler = MPerClassSampler(train.labels, m_per_class, batch_size=batch_size,
-                               length_before_new_iter=max(len(train), batch_size))
-    images, labels = images_to_tensor(train.images), torch.as_tensor(train.labels)
-    loss_function = build_loss(family="pair", name=config.loss, margin=config.margin, distance=config.distance,
-                               mining=config.mining)
-    optimizer = torch.optim.Adam(encoder.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps = config.epochs * (len(sampler) // batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps))
-    use_autocast = config.mixed_precision and device.type == "cuda"
-    scaler = torch.amp.GradScaler(device.type, enabled=use_autocast)
+    batches = MPerClassBatches(images_to_tensor(train.images), train.labels, batch_size, m_per_class,
+                               length=max(len(train), batch_size))
     generator = torch.Generator().manual_seed(config.seed)
-    rows, best_accuracy = [], -1.0
-    for epoch in range(1, config.epochs + 1):
-        start, losses, mined = time.perf_counter(), [], []
-        encoder.train()
-        order = torch.as_tensor(list(iter(sampler)))
-        for batch_indices in tqdm(order.split(batch_size), desc=f"epoch {epoch}", disable=not config.progress, leave=False):
-            batch_images = images[batch_indices].to(device, non_blocking=True)
-            if config.augment:
-                batch_images = augment_batch(batch_images, generator)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_autocast):
-                embeddings = encoder(batch_images)
-            loss = loss_function(embeddings.float(), labels[batch_indices].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            losses.append(loss.item())
-            mined.append(getattr(loss_function, "last_triplet_count", 0))
-        accuracy = _validation_accuracy(encoder, validation, config, device)
-        rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "mined_triplets": float(np.mean(mined)),
-                     "validation_triplet_accuracy": accuracy, "learning_rate": scheduler.get_last_lr()[0],
-                     "seconds": time.perf_counter() - start})
-        if not accuracy <= best_accuracy:  # also true for NaN: without validation, the last epoch wins
-            best_accuracy, best_state = accuracy, {k: v.detach().clone() for k, v in encoder.state_dict().items()}
-            if folder is not None:
-                Path(folder).mkdir(parents=True, exist_ok=True)
-                torch.save(best_state, Path(folder) / "model.pt.partial")
-        if folder is not None:
-            pd.DataFrame(rows).to_csv(Path(folder) / "log.csv", index=False)
-    encoder.load_state_dict(best_state)
-    if folder is not None:
-        # Renamed only at the end, so an interrupted run is retrained rather than loaded half-done.
-        os.replace(Path(folder) / "model.pt.partial", Path(folder) / "model.pt")
+
+    def batch_inputs(images: torch.Tensor) -> torch.Tensor:
+        images = images.to(device, non_blocking=True)
+        return augment_batch(images, generator) if config.augment else images
+
+    rows = train_model(
+        encoder, batches,
+        build_loss(family="pair", name=config.loss, margin=config.margin, distance=config.distance, mining=config.mining),
+        config.epochs,
+        config.learning_rate, config.weight_decay, optimizer="adam", schedule="cosine", device=device,
+        batch_inputs=batch_inputs, channels_last=False,
+        validate=lambda model: _validation_accuracy(model, validation, config, device), log=TripletLog(),
+        log_path=None if folder is None else Path(folder) / "log.csv", progress=config.progress,
+        mixed_precision=config.mixed_precision,
+    )
     return pd.DataFrame(rows)
 
 

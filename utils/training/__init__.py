@@ -2,8 +2,8 @@
 
 * :mod:`utils.training.images` — the image pipeline: :func:`read_image`, :class:`ImageFiles`, :class:`ImageBatches`,
   normalisation and ``channels_last`` on CUDA (notebooks 05, 07);
-* :mod:`utils.training.loop` — the one training loop :func:`train_model`, :func:`predict_outputs`,
-  :class:`MixedPrecision`, :func:`adamw_with_schedule` (05, 07);
+* :mod:`utils.training.loop` — the one training loop :func:`train_model` and its hooks (:class:`LossLog`,
+  :class:`MixedPrecision`, :func:`optimizer_with_schedule`, ...), :func:`predict_outputs` (05, 06, 07);
 * :mod:`utils.training.threads` — :func:`cpu_threads` / :func:`set_cpu_threads`, the one place that sets torch's
   CPU threads (every stage);
 * :mod:`utils.training.fastai_glue` — fastai's DataLoaders and ``Learner`` with one log per run, and the softmax
@@ -25,11 +25,20 @@ from utils.training.images import (
     read_image,
     to_network_input,
 )
-from utils.training.loop import MixedPrecision, adamw_with_schedule, predict_outputs, train_model
+from utils.training.loop import (
+    EpochEnd,
+    EpochLog,
+    LossLog,
+    MixedPrecision,
+    flipped_image_inputs,
+    optimizer_with_schedule,
+    predict_outputs,
+    train_model,
+)
 from utils.training.threads import cpu_threads, set_cpu_threads
 
 __all__ = [
-    "IMAGENET_MEAN", "IMAGENET_STD", "ImageBatches", "ImageFiles", "MixedPrecision", "adamw_with_schedule",
-    "cpu_threads", "device_batch", "fit_or_load", "predict_outputs", "prepare_for_device", "read_image", "to_network_input",
-    "set_cpu_threads", "train_model",
+    "EpochEnd", "EpochLog", "IMAGENET_MEAN", "IMAGENET_STD", "ImageBatches", "ImageFiles", "LossLog", "MixedPrecision",
+    "cpu_threads", "device_batch", "fit_or_load", "flipped_image_inputs", "optimizer_with_schedule", "predict_outputs",
+    "prepare_for_device", "read_image", "to_network_input", "set_cpu_threads", "train_model",
 ]

@@ -46,7 +46,6 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
     import numpy as np
     import torch
 
-    from models.losses import build_loss
     from utils.config import AttributeZslConfig
     from utils.datasets import image_index, load_awa2
     from utils.splits import first_per_class, split_images
@@ -56,8 +55,9 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
         feature_problem,
         feature_problem_sha256,
         seed_a_network,
+        train_seed_a,
     )
-    from utils.training import ImageFiles, fit_or_load, train_model
+    from utils.training import ImageFiles, fit_or_load
 
     config = AttributeZslConfig.for_profile("smoke", outputs=outputs, images_per_class=6, losses=("mse", "bce"))
     awa2 = load_awa2(config.awa2_dir)
@@ -74,10 +74,7 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
                         config.image_size)
     targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
     checkpoint = config.run_dir / "seed_a" / "model.pt"
-    loss = build_loss(family="attribute", name="bce", class_attribute_vectors=targets)
-    fit_or_load(network, checkpoint, config, "image_network", lambda: train_model(
-        network, images, loss, config.image_epochs, config.image_batch_size,
-        config.image_learning_rate, config.weight_decay, config.image_schedule, "cpu", config.seed, verbose=False))
+    fit_or_load(network, checkpoint, config, "image_network", lambda: train_seed_a(network, images, targets, config))
     export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
     problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed)
     rows, _ = compare_losses(problem, config, config.run_dir)

@@ -27,7 +27,7 @@ from utils.stages.attribute_zsl import (
     feature_problem,
     train_feature_model,
 )
-from utils.training import ImageFiles, fit_or_load, train_model
+from utils.training import ImageBatches, ImageFiles, LossLog, fit_or_load, train_model
 
 
 def test_split_images_partitions_like_xlsa17():
@@ -123,7 +123,7 @@ def test_smoke_end_to_end_beats_chance_on_unseen_classes(tmp_path):
     images = ImageFiles([paths[i] for i in trainval], np.array([seen_row[int(label)] for label in labels[trainval]]), 32)
     targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
     loss = build_loss(family="attribute", name="bce", class_attribute_vectors=targets)
-    train_model(network, images, loss, 4, 32, 3e-3, verbose=False)
+    train_model(network, ImageBatches(images, 32, shuffle=True), loss, 4, 3e-3, log=LossLog(verbose=False))
     export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
     problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=0)
     rows, details = compare_losses(problem, config, tmp_path / "run")
