@@ -1,4 +1,8 @@
-"""Zero-shot metrics as the literature defines them: ZSL top-1, hit@k, GZSL U/S/H, calibrated stacking, AUSUC.
+"""Metrics as the literature defines them: zero-shot (ZSL top-1, hit@k, GZSL U/S/H, calibrated stacking, AUSUC) and
+multi-label (mAP, precision/recall/F1 at top-K).
+
+Plain maths on arrays: the zero-shot protocol built on them (the embedding set, the γ chosen on pseudo-unseen
+classes, the report row) is :mod:`utils.zsl`.
 
 Conventions (every function):
 
@@ -310,38 +314,6 @@ def seen_unseen_curve(
     return {"gamma": gammas, "unseen_accuracy": unseen, "seen_accuracy": seen, "harmonic_mean": harmonic}
 
 
-def gzsl_table_row(scores: Any, labels: Any, seen_class_mask: Any, gamma: float) -> dict[str, float]:
-    """The GZSL figures of one model, as every notebook reports them: U, S, H uncalibrated (γ = 0), the γ chosen on
-    validation data, and U, S, H with calibrated stacking at that γ (Chao et al., ECCV 2016; :func:`gzsl_scores`).
-
-    Args:
-        scores: (n_images, n_classes) scores over every class, seen and unseen.
-        labels: (n_images,) column of each image's class.
-        seen_class_mask: (n_classes,) True for the columns of seen classes.
-        gamma: the calibration chosen on validation data (:func:`select_gamma`).
-
-    Returns:
-        ``{"U (γ=0)", "S (γ=0)", "H (γ=0)", "γ (validation)", "U", "S", "H"}`` → fractions (and γ).
-    """
-    raw = gzsl_scores(scores, labels, seen_class_mask, 0.0)
-    calibrated = gzsl_scores(scores, labels, seen_class_mask, gamma)
-    return {
-        "U (γ=0)": raw["unseen_accuracy"], "S (γ=0)": raw["seen_accuracy"], "H (γ=0)": raw["harmonic_mean"],
-        "γ (validation)": gamma,
-        "U": calibrated["unseen_accuracy"], "S": calibrated["seen_accuracy"], "H": calibrated["harmonic_mean"],
-    }
-
-
-def gamma_grid(scores: np.ndarray, seen_class_mask: np.ndarray, n_gammas: int) -> np.ndarray:
-    """Candidate γ: quantiles of the seen-minus-unseen margin of ``scores`` (validation data), and 0.
-
-    Predictions only change where γ crosses an image's margin, so quantiles of the margins cover the
-    whole trade-off with ``n_gammas`` values whatever the scale of the scores.
-    """
-    margin = scores[:, seen_class_mask].max(1) - scores[:, ~seen_class_mask].max(1)
-    return np.unique(np.concatenate([[0.0], np.quantile(margin, np.linspace(0, 1, n_gammas))]))
-
-
 def select_gamma(
     scores: Any, true_labels: Any, seen_class_mask: Any, gammas: Any
 ) -> tuple[float, list[dict[str, float]]]:
@@ -524,3 +496,4 @@ def multilabel_scores(scores: Any, targets: Any, ks: Sequence[int] = (3, 5)) -> 
         at_k = precision_recall_f1_at_k(scores, targets, k)
         figures.update({f"P@{k}": at_k["precision"], f"R@{k}": at_k["recall"], f"F1@{k}": at_k["f1"]})
     return figures
+

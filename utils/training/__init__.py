@@ -1,4 +1,4 @@
-"""Shared training machinery: what more than one stage needs (the stages import it, never each other).
+"""Shared training machinery: what more than one stage needs.
 
 * :mod:`utils.training.images` — the image pipeline: :func:`read_image`, :class:`ImageFiles`, :class:`ImageBatches`,
   normalisation and ``channels_last`` on CUDA (notebooks 05, 07);
@@ -6,8 +6,8 @@
   :class:`MixedPrecision`, :func:`adamw_with_schedule` (05, 07);
 * :mod:`utils.training.threads` — :func:`cpu_threads` / :func:`set_cpu_threads`, the one place that sets torch's
   CPU threads (every stage);
-* :mod:`utils.training.fastai_glue` — fastai's DataLoaders and ``Learner`` with one log per run, and the softmax
-  classifier (:func:`~utils.training.fastai_glue.fit_stage1`) that notebook 01 trains and 02 builds on;
+* :mod:`utils.training.fastai_glue` — fastai's DataLoaders and ``Learner`` with one log per run, fit-or-load and
+  the image embeddings of a learner (notebooks 01–04);
 * :mod:`utils.training.checkpoints` — the one checkpoint policy: fingerprints of the settings that shape a
   model, the decision to train or load (and why), ``weights_only`` loading (every stage);
 * :mod:`utils.training.image_cache` — every image resized once (``python -m utils.training.image_cache``).
