@@ -25,8 +25,9 @@ from torch import nn
 from models.losses import build_pair_loss, pairwise_distances
 from models.siamese import build_siamese_encoder
 from utils.fingerprints import canonical
+from utils.metrics import best_threshold, binary_accuracy, pair_distances
 from utils.runtime import seed_everything
-from utils.stages.episodes import best_threshold, binary_accuracy, pair_distances, sample_pairs
+from utils.stages.episodes import sample_pairs
 from utils.training.checkpoints import Decision, decide, load_state_into, record, save_weights
 from utils.training.threads import cpu_threads
 
