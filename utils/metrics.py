@@ -1,4 +1,8 @@
-"""Zero-shot metrics as the literature defines them: ZSL top-1, hit@k, GZSL U/S/H, calibrated stacking, AUSUC.
+"""Metrics as the literature defines them: zero-shot (ZSL top-1, hit@k, GZSL U/S/H, calibrated stacking, AUSUC),
+multi-label (mAP, precision/recall/F1 at top-K) and one-shot (triplet, same/different, N-way K-shot episodes).
+
+Plain maths on arrays: the zero-shot protocol built on them (the embedding set, the γ chosen on pseudo-unseen
+classes, the report row) is :mod:`utils.zsl`.
 
 Conventions (every function):
 
@@ -27,10 +31,13 @@ data. Sweeping ``gamma`` from -inf to +inf traces the seen–unseen accuracy cur
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import torch
+
+from models.losses import pairwise_distances
 
 
 def _as_numpy(values: Any) -> np.ndarray:
@@ -310,38 +317,6 @@ def seen_unseen_curve(
     return {"gamma": gammas, "unseen_accuracy": unseen, "seen_accuracy": seen, "harmonic_mean": harmonic}
 
 
-def gzsl_table_row(scores: Any, labels: Any, seen_class_mask: Any, gamma: float) -> dict[str, float]:
-    """The GZSL figures of one model, as every notebook reports them: U, S, H uncalibrated (γ = 0), the γ chosen on
-    validation data, and U, S, H with calibrated stacking at that γ (Chao et al., ECCV 2016; :func:`gzsl_scores`).
-
-    Args:
-        scores: (n_images, n_classes) scores over every class, seen and unseen.
-        labels: (n_images,) column of each image's class.
-        seen_class_mask: (n_classes,) True for the columns of seen classes.
-        gamma: the calibration chosen on validation data (:func:`select_gamma`).
-
-    Returns:
-        ``{"U (γ=0)", "S (γ=0)", "H (γ=0)", "γ (validation)", "U", "S", "H"}`` → fractions (and γ).
-    """
-    raw = gzsl_scores(scores, labels, seen_class_mask, 0.0)
-    calibrated = gzsl_scores(scores, labels, seen_class_mask, gamma)
-    return {
-        "U (γ=0)": raw["unseen_accuracy"], "S (γ=0)": raw["seen_accuracy"], "H (γ=0)": raw["harmonic_mean"],
-        "γ (validation)": gamma,
-        "U": calibrated["unseen_accuracy"], "S": calibrated["seen_accuracy"], "H": calibrated["harmonic_mean"],
-    }
-
-
-def gamma_grid(scores: np.ndarray, seen_class_mask: np.ndarray, n_gammas: int) -> np.ndarray:
-    """Candidate γ: quantiles of the seen-minus-unseen margin of ``scores`` (validation data), and 0.
-
-    Predictions only change where γ crosses an image's margin, so quantiles of the margins cover the
-    whole trade-off with ``n_gammas`` values whatever the scale of the scores.
-    """
-    margin = scores[:, seen_class_mask].max(1) - scores[:, ~seen_class_mask].max(1)
-    return np.unique(np.concatenate([[0.0], np.quantile(margin, np.linspace(0, 1, n_gammas))]))
-
-
 def select_gamma(
     scores: Any, true_labels: Any, seen_class_mask: Any, gammas: Any
 ) -> tuple[float, list[dict[str, float]]]:
@@ -524,3 +499,155 @@ def multilabel_scores(scores: Any, targets: Any, ks: Sequence[int] = (3, 5)) -> 
         at_k = precision_recall_f1_at_k(scores, targets, k)
         figures.update({f"P@{k}": at_k["precision"], f"R@{k}": at_k["recall"], f"F1@{k}": at_k["f1"]})
     return figures
+
+
+# ---------------------------------------------------------------------------------------------- one-shot
+# One-shot figures of a Siamese encoder's embeddings (notebook 06) on given samples: triplet accuracy, binary
+# same/different accuracy with a threshold chosen on validation pairs, N-way 1-shot accuracy over all classes
+# (Koch et al., "Siamese Neural Networks for One-shot Image Recognition", 2015) and N-way K-shot episode
+# accuracy with a 95% confidence interval (nearest prototype, Snell et al., "Prototypical Networks for Few-shot
+# Learning", NeurIPS 2017). Which images form the triplets, pairs, supports and episodes is the stage's data
+# handling (:mod:`utils.stages.episodes`).
+
+
+def _row_distances(first: torch.Tensor, second: torch.Tensor, distance: str) -> torch.Tensor:
+    """Distance between row i of ``first`` and row i of ``second``, shape (n,)."""
+    if distance == "cosine":
+        return 1.0 - torch.nn.functional.cosine_similarity(first, second, dim=1)
+    if distance == "euclidean":
+        return (first - second).norm(dim=1)
+    raise ValueError(f"unknown distance {distance!r}")
+
+
+def pair_distances(embeddings: torch.Tensor, first: np.ndarray, second: np.ndarray, distance: str = "cosine") -> np.ndarray:
+    """Distances of the pairs ``(first[i], second[i])``, a float array of shape (n_pairs,)."""
+    return _row_distances(embeddings[torch.as_tensor(first)], embeddings[torch.as_tensor(second)], distance).numpy()
+
+
+def best_threshold(distances: np.ndarray, same: np.ndarray) -> float:
+    """The threshold that maximises the accuracy of "same iff distance ≤ threshold" on these pairs.
+
+    Tries a threshold between every two consecutive sorted distances (and below/above all);
+    choose it on validation pairs and apply it to test pairs with :func:`binary_accuracy`.
+
+    Args:
+        distances: float array of shape (n_pairs,).
+        same: bool array of shape (n_pairs,).
+    """
+    order = np.argsort(distances, kind="stable")
+    sorted_distances = np.asarray(distances, dtype=np.float64)[order]
+    sorted_same = np.asarray(same, dtype=bool)[order]
+    # Correct answers when the first k sorted pairs are called "same": same pairs among them + different pairs after.
+    same_below = np.concatenate([[0], np.cumsum(sorted_same)])
+    different_above = (~sorted_same).sum() - np.concatenate([[0], np.cumsum(~sorted_same)])
+    correct = same_below + different_above
+    n_pairs = len(sorted_distances)
+    # A cut can only fall between two distinct values.
+    valid = np.ones(n_pairs + 1, dtype=bool)
+    valid[1:n_pairs] = sorted_distances[1:] > sorted_distances[:-1]
+    n_called_same = int(np.argmax(np.where(valid, correct, -1)))
+    if n_called_same == 0:
+        return float(np.nextafter(sorted_distances[0], -np.inf))
+    if n_called_same == n_pairs:
+        return float(sorted_distances[-1])
+    return float((sorted_distances[n_called_same - 1] + sorted_distances[n_called_same]) / 2)
+
+
+def binary_accuracy(distances: np.ndarray, same: np.ndarray, threshold: float) -> float:
+    """Accuracy of "same class iff distance ≤ threshold" on pairs of shape (n_pairs,)."""
+    return float(np.mean((np.asarray(distances) <= threshold) == np.asarray(same, dtype=bool)))
+
+
+def triplet_accuracy(
+    embeddings: torch.Tensor, anchors: np.ndarray, positives: np.ndarray, negatives: np.ndarray,
+    distance: str = "cosine",
+) -> float:
+    """Share of triplets with ``d(anchor, positive) < d(anchor, negative)``.
+
+    Args:
+        embeddings: tensor of shape (n_images, embedding_dim).
+        anchors, positives, negatives: image indices of shape (n_triplets,), e.g. from
+            :func:`utils.stages.episodes.sample_triplets`.
+        distance: ``"cosine"`` or ``"euclidean"``.
+    """
+    anchors, positives, negatives = (torch.as_tensor(i) for i in (anchors, positives, negatives))
+    positive_distances = _row_distances(embeddings[anchors], embeddings[positives], distance)
+    negative_distances = _row_distances(embeddings[anchors], embeddings[negatives], distance)
+    return float((positive_distances < negative_distances).float().mean())
+
+
+def mean_confidence_interval(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and half-width of the 95% confidence interval, ``1.96 × std / √n`` (normal approximation)."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return float(values.mean()), 0.0
+    return float(values.mean()), float(1.96 * values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def nearest_prototype(
+    support_embeddings: torch.Tensor, query_embeddings: torch.Tensor, distance: str = "cosine"
+) -> torch.Tensor:
+    """Index of the nearest class prototype for each query (Snell et al., NeurIPS 2017).
+
+    Args:
+        support_embeddings: tensor of shape (n_way, n_shot, embedding_dim); the prototype of a class
+            is the mean of its ``n_shot`` support embeddings (with ``n_shot = 1``, the support itself).
+        query_embeddings: tensor of shape (n_query_total, embedding_dim).
+        distance: ``"cosine"`` or ``"euclidean"``.
+
+    Returns:
+        Long tensor of shape (n_query_total,) with values in ``0 .. n_way - 1``.
+    """
+    prototypes = support_embeddings.mean(dim=1)
+    return pairwise_distances(query_embeddings, prototypes, distance).argmin(dim=1)
+
+
+def n_way_one_shot_accuracy(
+    embeddings: torch.Tensor, labels: Any, support_draws: np.ndarray, distance: str = "cosine"
+) -> tuple[float, float]:
+    """N-way 1-shot accuracy over *all* classes present: one support per class, every other image a query.
+
+    In each draw every query is assigned the class of its nearest support; the accuracy of a draw is the share of
+    queries classified correctly.
+
+    Args:
+        embeddings: tensor of shape (n_images, embedding_dim), e.g. of the held-out images.
+        labels: int array of shape (n_images,).
+        support_draws: image indices of shape (n_draws, n_classes), one support image of each class per draw
+            (:func:`utils.stages.episodes.one_shot_supports`).
+        distance: ``"cosine"`` or ``"euclidean"``.
+
+    Returns:
+        ``(mean accuracy over draws, 95% confidence half-width over draws)``.
+    """
+    labels = _as_numpy(labels)
+    accuracies = []
+    for support_indices in support_draws:
+        query_mask = np.ones(len(labels), dtype=bool)
+        query_mask[support_indices] = False
+        support_embeddings = embeddings[torch.as_tensor(support_indices)][:, None, :]
+        predicted = nearest_prototype(support_embeddings, embeddings[torch.as_tensor(query_mask)], distance)
+        accuracies.append(float(np.mean(labels[support_indices][predicted.numpy()] == labels[query_mask])))
+    return mean_confidence_interval(accuracies)
+
+
+def episode_accuracy(embeddings: torch.Tensor, episodes: Iterable, distance: str = "cosine") -> tuple[float, float]:
+    """Mean N-way K-shot episode accuracy and its 95% confidence half-width (nearest prototype).
+
+    Args:
+        embeddings: tensor of shape (n_images, embedding_dim), e.g. of the held-out images.
+        episodes: N-way K-shot tasks over those images, each with ``support_indices`` of shape (n_way, n_shot),
+            ``query_indices`` of shape (n_way, n_query) (row i of both: the episode's class i) and
+            ``query_labels`` of shape (n_way * n_query,) (:class:`utils.stages.episodes.EpisodeSampler`).
+        distance: ``"cosine"`` or ``"euclidean"``.
+
+    Returns:
+        ``(mean accuracy, 95% half-width)``, both fractions in [0, 1].
+    """
+    accuracies = []
+    for episode in episodes:
+        support_embeddings = embeddings[torch.as_tensor(episode.support_indices)]
+        query_embeddings = embeddings[torch.as_tensor(episode.query_indices.reshape(-1))]
+        predicted = nearest_prototype(support_embeddings, query_embeddings, distance).numpy()
+        accuracies.append(float(np.mean(predicted == episode.query_labels)))
+    return mean_confidence_interval(accuracies)

@@ -138,7 +138,7 @@ def test_index_mismatch_error_is_still_a_value_error_and_pickles():
 
 @pytest.fixture
 def embeddings_file(tmp_path) -> Path:
-    from utils.stages.embeddings import EmbeddingSet
+    from utils.zsl import EmbeddingSet
 
     rng = np.random.default_rng(1)
     embeddings = EmbeddingSet(
@@ -166,7 +166,7 @@ def embeddings_file(tmp_path) -> Path:
     ],
 )
 def test_a_corrupt_embeddings_file_names_it(embeddings_file, corrupt, fragment):
-    from utils.stages.embeddings import EmbeddingSet
+    from utils.zsl import EmbeddingSet
 
     path = embeddings_file
     if corrupt == "half":

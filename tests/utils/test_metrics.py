@@ -180,15 +180,3 @@ def test_gzsl_needs_both_kinds_of_images_and_classes():
         gzsl_scores(scores, np.array([0, 1]), np.array([True, True, False]))
     with pytest.raises(ValueError):
         gzsl_scores(scores, np.array([0, 2]), np.array([True, True, True]))
-
-
-def test_the_gzsl_table_row_is_gzsl_scores_at_zero_and_at_the_chosen_gamma():
-    from utils.metrics import gzsl_scores, gzsl_table_row
-
-    # Two seen columns, one unseen; the unseen image loses to a seen score by 0.2 unless γ lifts it.
-    scores = np.array([[0.9, 0.1, 0.3], [0.2, 0.8, 0.1], [0.5, 0.1, 0.3]])
-    labels, seen = np.array([0, 1, 2]), np.array([True, True, False])
-    row = gzsl_table_row(scores, labels, seen, 0.25)
-    assert (row["U (γ=0)"], row["S (γ=0)"], row["H (γ=0)"]) == (0.0, 1.0, 0.0)
-    assert (row["U"], row["S"], row["γ (validation)"]) == (1.0, 1.0, 0.25) and row["H"] == 1.0
-    assert row["U"] == gzsl_scores(scores, labels, seen, 0.25)["unseen_accuracy"]

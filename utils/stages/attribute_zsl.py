@@ -10,7 +10,8 @@ Two input modes share everything after the features:
 
 Evaluation follows Xian et al.: ZSL per-class mean top-1 among unseen classes; GZSL U, S, H among
 all classes with calibrated stacking (Chao et al., ECCV 2016) whose γ is chosen on a validation
-split carved out of the seen classes, never on test data; AUSUC over the γ sweep.
+split carved out of the seen classes, never on test data (the shared :mod:`utils.zsl`, as DeViSE's);
+AUSUC over the γ sweep.
 
 ``python -m utils.stages.attribute_zsl --profile full --dataset CUB`` runs the feature-mode loss comparison
 on real xlsa17 files and prints the table.
@@ -33,14 +34,7 @@ from models.attribute_head import AttributeHead, AttributeRegressor, nearest_cla
 from models.losses import REZSL_HYPERPARAMETERS, build_loss
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import AttributeZslConfig
-from utils.metrics import (
-    ausuc,
-    gamma_grid,
-    gzsl_table_row,
-    seen_unseen_curve,
-    select_gamma,
-    zsl_scores,
-)
+from utils.metrics import ausuc, seen_unseen_curve, zsl_scores
 from utils.runtime import (
     seed_everything,
 )
@@ -48,6 +42,7 @@ from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class
 from utils.training.checkpoints import arrays_sha256, fit_or_load
 from utils.training.images import ImageBatches, ImageFiles
 from utils.training.loop import LossLog, predict_outputs, train_model
+from utils.zsl import choose_calibration_gamma, gzsl_table_row
 
 # ---------------------------------------------------------------------------------------------- training
 
@@ -378,7 +373,7 @@ def run_loss(
     scores, labels, mask = evaluate_gzsl(
         problem, validation_outputs, loss_name, validation_images, validation_candidates, validation_train_classes, distance
     )
-    gamma, gamma_table = select_gamma(scores, labels, mask, gamma_grid(scores, mask, config.n_gammas))
+    gamma, gamma_table = choose_calibration_gamma(scores, labels, mask, config.n_gammas)
 
     # 2. The model of record: all seen classes, trainval images.
     model = train_feature_model(

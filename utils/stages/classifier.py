@@ -1,25 +1,129 @@
-"""Notebook 01: the stage-1 classifier, SqueezeNet 1.1 against the ResNet34 baseline (fastai), compared by size and speed.
+"""Notebook 01: the stage-1 softmax classifier (fastai), SqueezeNet 1.1 against the ResNet34 baseline, compared by
+size and speed.
 
-The classifier itself — its DataLoaders, ``Learner``, training and checkpoint — is :mod:`utils.training.fastai_glue`
-(:func:`~utils.training.fastai_glue.fit_stage1`), because notebook 02 trains the same classifier for its γ run and
-its oracle and a stage never imports another. What only notebook 01 does is here: one row per backbone of the
-comparison table (accuracy, parameters, checkpoint size, seconds per epoch, CPU throughput). Iandola et al.,
-"SqueezeNet", 2016; He et al., "Deep Residual Learning", CVPR 2016.
+:func:`fit_stage1` trains (or loads) the classifier of one backbone on the seen classes with the fastai machinery of
+:mod:`utils.training.fastai_glue`; :func:`train_classifier` is the same training over any classes, which notebook 02
+(:mod:`utils.stages.devise`, a later stage) reuses for its γ run and its oracle. :func:`backbone_row` is one row of
+notebook 01's comparison table (accuracy, parameters, checkpoint size, seconds per epoch, CPU throughput).
+Iandola et al., "SqueezeNet", 2016; He et al., "Deep Residual Learning", CVPR 2016.
 """
 
 from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
+from fastai.vision.all import CrossEntropyLossFlat, Learner, SaveModelCallback, accuracy, error_rate
 from torch import nn
 
-from models.backbones import count_parameters
+from models.backbones import BodyHeadModel, ClassifierHead, count_parameters, create_body
 from utils.config import DeviseConfig
-from utils.training.fastai_glue import TrainedModel, checkpoint_path, classifier_accuracy
+from utils.fingerprints import run_settings
+from utils.metrics import per_class_mean_accuracy
+from utils.runtime import seed_everything
+from utils.splits.folders import Items, seen_class_items
+from utils.training.checkpoints import read_metadata, record
+from utils.training.fastai_glue import (
+    TrainedModel,
+    build_learner,
+    checkpoint_path,
+    decide_or_load,
+    fit_phases,
+    image_dataloaders,
+    start_run,
+)
+from utils.training.threads import set_cpu_threads
+
+# --- the classifier ---------------------------------------------------------------------------------------
+
+
+def classifier_learner(
+    config: DeviseConfig, backbone: str, train_items: Items, valid_items: Items, class_names: Sequence[str],
+    name: str, device: torch.device | str = "cpu", initial_body: nn.Module | None = None,
+) -> Learner:
+    """An untrained stage-1 ``Learner``: body + :class:`ClassifierHead`, cross-entropy, accuracy and error rate."""
+    set_cpu_threads(config.cpu_threads)
+    body, n_features = create_body(backbone, pretrained=config.pretrained and initial_body is None)
+    if initial_body is not None:
+        body = copy.deepcopy(initial_body)
+    dls = image_dataloaders(train_items, valid_items, class_names, config, device)
+    model = BodyHeadModel(body, ClassifierHead(n_features, len(class_names)))
+    return build_learner(dls, model, CrossEntropyLossFlat(), [accuracy, error_rate], config, name, device)
+
+
+def train_classifier(
+    config: DeviseConfig, backbone: str, train_items: Items, valid_items: Items, class_names: Sequence[str],
+    name: str, device: torch.device | str = "cpu", initial_body: nn.Module | None = None,
+    epochs: int | None = None, save_best: bool = True, initial_fingerprint: str | None = None,
+    run: str = "stage1",
+) -> TrainedModel:
+    """Fit (or load) a softmax classifier over ``class_names`` with one-cycle training (stage 1, and DeViSE's γ run
+    and oracle).
+
+    Pretrained bodies are fine-tuned the fastai way (head first, then all); bodies trained from
+    scratch get ``fit_one_cycle`` on everything. The checkpoint is reused only while the config fields that shape
+    ``run`` (plus ``backbone``, the classes, ``epochs`` and ``initial_fingerprint``) are unchanged
+    (:mod:`utils.training.checkpoints`). Everything random is seeded from ``config.seed`` first, so the run is the same
+    whatever ran before it in the process.
+
+    Args:
+        backbone: a key of ``models.backbones.BACKBONES``.
+        name: checkpoint and log name (``checkpoints/<name>.pth``).
+        initial_body: start from a copy of this body instead of a fresh one (the oracle does).
+        epochs: overrides ``config.stage1_epochs``.
+        save_best: keep the epoch with the lowest validation loss (``SaveModelCallback``); ``False``
+            when the validation images are test images (the oracle), so no choice is made on them.
+        initial_fingerprint: the fingerprint of ``initial_body``'s run (a shaping input of this one).
+        run: the kind of run (a key of ``DeviseConfig.runs``: ``stage1``, ``validation_stage1``, ``oracle``), which
+            picks the config fields that shape it.
+    """
+    seed_everything(config.seed)
+    learn = classifier_learner(config, backbone, train_items, valid_items, class_names, name, device, initial_body)
+    checkpoint = checkpoint_path(config, name)
+    extra: dict[str, Any] = {"backbone": backbone, "classes": list(class_names)}
+    if epochs is not None:
+        extra["epochs"] = epochs
+    if initial_fingerprint is not None:
+        extra["initial_body"] = initial_fingerprint
+    settings = run_settings(config, run, **extra)
+    decision = decide_or_load(learn, config, name, checkpoint, settings, device)
+    if not decision.trained:
+        return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision)
+    start_run(learn)
+    callbacks = [SaveModelCallback(monitor="valid_loss", fname=name)] if save_best else []
+    fit = "fine_tune" if config.pretrained and initial_body is None else "one_cycle"
+    fit_phases(learn, fit, epochs or config.stage1_epochs, config.stage1_learning_rate, callbacks)
+    if not save_best:
+        learn.save(name, with_opt=False)
+    epoch_seconds = list(learn.epoch_timer.epoch_seconds)
+    record(checkpoint, settings, config, epoch_seconds=epoch_seconds)
+    return TrainedModel(learn, name, True, epoch_seconds, decision)
+
+
+def fit_stage1(config: DeviseConfig, backbone: str | None = None, device: torch.device | str = "cpu") -> TrainedModel:
+    """The stage-1 classifier of ``backbone`` (default ``config.backbone``) on the seen classes (run
+    ``stage1_<backbone>``): notebook 01 trains it, DeViSE starts from its body."""
+    backbone = backbone or config.backbone
+    train_items, valid_items, seen_classes = seen_class_items(config)
+    return train_classifier(config, backbone, train_items, valid_items, seen_classes, f"stage1_{backbone}", device)
+
+
+def classifier_accuracy(learn: Learner, dl=None) -> dict[str, float]:
+    """Per-image accuracy, error rate and per-class mean accuracy on ``dl`` (default: the validation set)."""
+    with learn.no_bar():
+        predictions, targets = learn.get_preds(dl=dl)
+    predicted = predictions.argmax(1).numpy()
+    targets = targets.numpy()
+    per_image = float((predicted == targets).mean())
+    return {"accuracy": per_image, "error_rate": 1.0 - per_image,
+            "per_class_mean_accuracy": per_class_mean_accuracy(predicted, targets)}
+
+
+# --- notebook 01's comparison -----------------------------------------------------------------------------
 
 
 def inference_images_per_second(model: nn.Module, image_size: int, n_images: int = 256, batch_size: int = 64) -> float:

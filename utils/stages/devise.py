@@ -1,6 +1,9 @@
 """Notebooks 02–04: DeViSE on top of the stage-1 body, its zero-shot evaluation and the embeddings 03 and 04 analyse.
 
-Stage 2 keeps the stage-1 body (:func:`utils.training.fastai_glue.fit_stage1`, notebook 01), replaces the softmax head
+The evaluation itself — the :class:`utils.zsl.EmbeddingSet`, T1/hit@5, U/S/H and the choice of γ — is the shared
+:mod:`utils.zsl`; what is DeViSE's own here is training the models it scores (the γ runs and the oracle included).
+
+Stage 2 keeps the stage-1 body (:func:`utils.stages.classifier.fit_stage1`, notebook 01), replaces the softmax head
 with a :class:`models.semantic_head.SemanticHead` and regresses every image onto the word vector of its label —
 first with the body frozen (phase 2a), then all of it with discriminative learning rates (phase 2b). An image is
 then labelled with the nearest label vector, which may be an unseen class. Frome et al., "DeViSE: A Deep
@@ -38,30 +41,27 @@ from utils.cli import ArgumentParser, cli_entry
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
 from utils.fingerprints import run_settings
-from utils.metrics import gamma_grid, gzsl_table_row, select_gamma, zsl_scores
 from utils.runtime import choose_device, seed_everything
 from utils.splits.classes import choose_pseudo_unseen
 from utils.splits.folders import Items, folder_items, seen_class_items, split_items_per_class
-from utils.stages.embeddings import EmbeddingSet
+from utils.stages.classifier import classifier_accuracy, fit_stage1, train_classifier
 from utils.training.checkpoints import arrays_sha256, read_metadata, record
 from utils.training.fastai_glue import (
     TrainedModel,
     build_learner,
     checkpoint_path,
-    classifier_accuracy,
     decide_or_load,
     embed_paths,
     feature_channels,
     fit_phases,
-    fit_stage1,
     image_dataloaders,
     random_state_kept,
     read_paths_of,
     start_run,
-    train_classifier,
 )
 from utils.training.threads import set_cpu_threads
 from utils.word_vectors import class_word_matrix
+from utils.zsl import EmbeddingSet, choose_calibration_gamma, evaluate_embeddings, zero_shot_scores
 
 
 def label_vectors(config: DeviseConfig, class_names: Sequence[str]) -> np.ndarray:
@@ -210,27 +210,6 @@ def display_path(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
-def zero_shot_scores(embeddings: EmbeddingSet) -> dict[str, float]:
-    """T1 (per-class mean top-1) and hit@5 of the unseen images among the unseen labels only."""
-    unseen = embeddings.split == "unseen_test"
-    unseen_classes = embeddings.unseen_classes
-    scores = embeddings.subset(unseen).scores()[:, unseen_classes]
-    return zsl_scores(scores, embeddings.labels[unseen], unseen_classes)
-
-
-def evaluate_embeddings(embeddings: EmbeddingSet, gamma: float = 0.0) -> dict[str, float]:
-    """ZSL (T1, hit@5 among the unseen labels) on the unseen images; GZSL U, S, H over all labels.
-
-    GZSL is reported twice: uncalibrated (γ = 0) and with the calibration ``gamma`` chosen on
-    validation data (:func:`choose_gamma`).
-    """
-    zsl = zero_shot_scores(embeddings)
-    return {
-        "T1": zsl["top1"], "hit@5": zsl.get("hit_at_5", float("nan")), "chance T1": 1.0 / len(embeddings.unseen_classes),
-        **gzsl_table_row(embeddings.scores(), embeddings.labels, embeddings.seen_class_mask, gamma),
-    }
-
-
 def choose_gamma(
     config: DeviseConfig, train_items: Items, valid_items: Items, seen_classes: Sequence[str],
     class_word_vectors_by_name: dict[str, np.ndarray], device: torch.device | str = "cpu",
@@ -240,7 +219,7 @@ def choose_gamma(
     ``config.n_validation_classes`` seen classes become pseudo-unseen. A whole stage 1 + stage 2 is
     trained on the other seen classes (minus a held-out share of their training images); the held-out
     images and all training images of the pseudo-unseen classes are scored over the 40 seen labels,
-    and :func:`utils.metrics.select_gamma` picks the γ of highest H. The stage-1 body is retrained too:
+    and :func:`utils.zsl.choose_calibration_gamma` picks the γ of highest H. The stage-1 body is retrained too:
     the body of record has seen the pseudo-unseen classes with labels, which would make them look seen.
 
     Returns:
@@ -268,9 +247,8 @@ def choose_gamma(
         class_word_vectors=np.stack([class_word_vectors_by_name[name] for name in candidates]),
         seen_class_mask=np.isin(candidates, train_classes),
     )
-    scores = embeddings.scores()
-    gamma, table = select_gamma(scores, embeddings.labels, embeddings.seen_class_mask,
-                                gamma_grid(scores, embeddings.seen_class_mask, config.n_gammas))
+    gamma, table = choose_calibration_gamma(embeddings.scores(), embeddings.labels, embeddings.seen_class_mask,
+                                            config.n_gammas)
     return gamma, table, validation_classes
 
 

@@ -24,8 +24,9 @@ from torch import nn
 from models.losses import build_loss, pairwise_distances
 from models.siamese import build_siamese_encoder
 from utils.config import SiameseConfig
+from utils.metrics import best_threshold, binary_accuracy, pair_distances
 from utils.runtime import seed_everything
-from utils.stages.episodes import best_threshold, binary_accuracy, pair_distances, sample_pairs
+from utils.stages.episodes import sample_pairs
 from utils.training.checkpoints import Decision, fit_or_load
 from utils.training.loop import LossLog, train_model
 from utils.training.threads import cpu_threads

@@ -1,22 +1,22 @@
-"""Class splits, episodes and the one-shot metrics of notebook 06.
+"""Class splits, image sets and the seeded samples (triplets, pairs, supports, episodes) of notebook 06.
 
-The one-shot protocol: a Siamese encoder is trained on the *train classes* only; the
-*held-out classes* never appear in training or validation. Then:
+The one-shot protocol: a Siamese encoder is trained on the *train classes* only; the *held-out classes* never
+appear in training or validation. This module decides which images each figure is computed on; the figures
+themselves are one-shot metrics of :mod:`utils.metrics`, computed on these samples:
 
-* **triplet accuracy** — over random triplets (anchor, positive of its class, negative of another
-  class), the share with ``d(anchor, positive) < d(anchor, negative)``;
-* **binary accuracy** — over balanced random pairs, the share labelled correctly by the rule
-  "same class iff ``d ≤ threshold``", the threshold chosen on *validation* pairs, never on test;
-* **N-way 1-shot accuracy** over all held-out classes — one random support image per held-out
-  class, every other held-out image a query, classified by its nearest support (Koch et al.,
-  2015); averaged over several draws of the supports. This is the seed project's "mean few-shot
-  accuracy", stated precisely;
-* **5-way 1-shot / 5-way 5-shot episode accuracy** with a 95% confidence interval — the
-  convention of few-shot benchmarks such as CIFAR-FS (Bertinetto et al., "Meta-learning with
-  differentiable closed-form solvers", ICLR 2019): in each episode 5 held-out classes, ``n_shot``
-  supports and ``n_query`` queries per class; queries go to the nearest class prototype, the mean
-  of its support embeddings (Snell et al., "Prototypical Networks for Few-shot Learning", NeurIPS
-  2017). The interval is ``1.96 × std / √n_episodes``.
+* **triplet accuracy** — random triplets (anchor, positive of its class, negative of another class):
+  :func:`sample_triplets`;
+* **binary accuracy** — balanced random pairs, the threshold chosen on *validation* pairs, never on test:
+  :func:`sample_pairs`;
+* **N-way 1-shot accuracy** over all held-out classes — one random support image per held-out class, every other
+  held-out image a query (Koch et al., 2015), over several draws of the supports: :func:`one_shot_supports`. This
+  is the seed project's "mean few-shot accuracy", stated precisely;
+* **5-way 1-shot / 5-way 5-shot episode accuracy** — the convention of few-shot benchmarks such as CIFAR-FS
+  (Bertinetto et al., "Meta-learning with differentiable closed-form solvers", ICLR 2019): in each episode 5
+  held-out classes, ``n_shot`` supports and ``n_query`` queries per class: :class:`EpisodeSampler`.
+
+Sampling is data handling, so it stays with the stage's image sets; every function that only scores given samples
+(distances, nearest prototype, accuracies, the 95% confidence interval) is pure maths in :mod:`utils.metrics`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.losses import pairwise_distances
 from utils.datasets.cifar100 import split_classes_by_ratio, split_classes_from_files
 
 # ---------------------------------------------------------------------------------------------
@@ -248,33 +247,6 @@ def sample_triplets(labels: np.ndarray, n_triplets: int, seed: int = 0) -> tuple
     return anchors, positives, negatives
 
 
-def triplet_accuracy(
-    embeddings: torch.Tensor, labels: np.ndarray, n_triplets: int = 10_000, distance: str = "cosine", seed: int = 0
-) -> float:
-    """Share of random triplets with ``d(anchor, positive) < d(anchor, negative)``.
-
-    Args:
-        embeddings: tensor of shape (n_images, embedding_dim).
-        labels: int array of shape (n_images,).
-        n_triplets: how many random triplets (:func:`sample_triplets`).
-        distance: ``"cosine"`` or ``"euclidean"``.
-        seed: the random seed.
-    """
-    anchors, positives, negatives = (torch.as_tensor(i) for i in sample_triplets(labels, n_triplets, seed))
-    positive_distances = _row_distances(embeddings[anchors], embeddings[positives], distance)
-    negative_distances = _row_distances(embeddings[anchors], embeddings[negatives], distance)
-    return float((positive_distances < negative_distances).float().mean())
-
-
-def _row_distances(first: torch.Tensor, second: torch.Tensor, distance: str) -> torch.Tensor:
-    """Distance between row i of ``first`` and row i of ``second``, shape (n,)."""
-    if distance == "cosine":
-        return 1.0 - torch.nn.functional.cosine_similarity(first, second, dim=1)
-    if distance == "euclidean":
-        return (first - second).norm(dim=1)
-    raise ValueError(f"unknown distance {distance!r}")
-
-
 def sample_pairs(labels: np.ndarray, n_pairs: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Balanced random pairs: half of one class, half of two classes.
 
@@ -287,106 +259,29 @@ def sample_pairs(labels: np.ndarray, n_pairs: int, seed: int = 0) -> tuple[np.nd
     return anchors, np.where(same, positives, negatives), same
 
 
-def pair_distances(embeddings: torch.Tensor, first: np.ndarray, second: np.ndarray, distance: str = "cosine") -> np.ndarray:
-    """Distances of the pairs ``(first[i], second[i])``, a float array of shape (n_pairs,)."""
-    return _row_distances(embeddings[torch.as_tensor(first)], embeddings[torch.as_tensor(second)], distance).numpy()
-
-
-def best_threshold(distances: np.ndarray, same: np.ndarray) -> float:
-    """The threshold that maximises the accuracy of "same iff distance ≤ threshold" on these pairs.
-
-    Tries a threshold between every two consecutive sorted distances (and below/above all);
-    choose it on validation pairs and apply it to test pairs with :func:`binary_accuracy`.
-
-    Args:
-        distances: float array of shape (n_pairs,).
-        same: bool array of shape (n_pairs,).
-    """
-    order = np.argsort(distances, kind="stable")
-    sorted_distances = np.asarray(distances, dtype=np.float64)[order]
-    sorted_same = np.asarray(same, dtype=bool)[order]
-    # Correct answers when the first k sorted pairs are called "same": same pairs among them + different pairs after.
-    same_below = np.concatenate([[0], np.cumsum(sorted_same)])
-    different_above = (~sorted_same).sum() - np.concatenate([[0], np.cumsum(~sorted_same)])
-    correct = same_below + different_above
-    n_pairs = len(sorted_distances)
-    # A cut can only fall between two distinct values.
-    valid = np.ones(n_pairs + 1, dtype=bool)
-    valid[1:n_pairs] = sorted_distances[1:] > sorted_distances[:-1]
-    n_called_same = int(np.argmax(np.where(valid, correct, -1)))
-    if n_called_same == 0:
-        return float(np.nextafter(sorted_distances[0], -np.inf))
-    if n_called_same == n_pairs:
-        return float(sorted_distances[-1])
-    return float((sorted_distances[n_called_same - 1] + sorted_distances[n_called_same]) / 2)
-
-
-def binary_accuracy(distances: np.ndarray, same: np.ndarray, threshold: float) -> float:
-    """Accuracy of "same class iff distance ≤ threshold" on pairs of shape (n_pairs,)."""
-    return float(np.mean((np.asarray(distances) <= threshold) == np.asarray(same, dtype=bool)))
-
-
 # ---------------------------------------------------------------------------------------------
 # N-way 1-shot over all held-out classes, and N-way K-shot episodes
 # ---------------------------------------------------------------------------------------------
 
 
-def mean_confidence_interval(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and half-width of the 95% confidence interval, ``1.96 × std / √n`` (normal approximation)."""
-    values = np.asarray(values, dtype=np.float64)
-    if len(values) < 2:
-        return float(values.mean()), 0.0
-    return float(values.mean()), float(1.96 * values.std(ddof=1) / np.sqrt(len(values)))
+def one_shot_supports(labels: np.ndarray, n_draws: int, seed: int = 0) -> np.ndarray:
+    """Seeded draws of one support image per class, for N-way 1-shot over *all* classes present (Koch et al., 2015).
 
-
-def nearest_prototype(
-    support_embeddings: torch.Tensor, query_embeddings: torch.Tensor, distance: str = "cosine"
-) -> torch.Tensor:
-    """Index of the nearest class prototype for each query (Snell et al., NeurIPS 2017).
+    Every image not drawn as a support is a query of that draw
+    (:func:`utils.metrics.n_way_one_shot_accuracy`).
 
     Args:
-        support_embeddings: tensor of shape (n_way, n_shot, embedding_dim); the prototype of a class
-            is the mean of its ``n_shot`` support embeddings (with ``n_shot = 1``, the support itself).
-        query_embeddings: tensor of shape (n_query_total, embedding_dim).
-        distance: ``"cosine"`` or ``"euclidean"``.
-
-    Returns:
-        Long tensor of shape (n_query_total,) with values in ``0 .. n_way - 1``.
-    """
-    prototypes = support_embeddings.mean(dim=1)
-    return pairwise_distances(query_embeddings, prototypes, distance).argmin(dim=1)
-
-
-def n_way_one_shot_accuracy(
-    embeddings: torch.Tensor, labels: np.ndarray, n_draws: int = 10, distance: str = "cosine", seed: int = 0
-) -> tuple[float, float]:
-    """N-way 1-shot accuracy over *all* classes present: one random support per class, the rest queries.
-
-    Each draw picks one support image per class; every other image is a query, assigned to the
-    class of its nearest support. The accuracy is the share of queries classified correctly.
-
-    Args:
-        embeddings: tensor of shape (n_images, embedding_dim), e.g. of the held-out images.
         labels: int array of shape (n_images,).
         n_draws: how many independent draws of the support set.
-        distance: ``"cosine"`` or ``"euclidean"``.
         seed: the random seed.
 
     Returns:
-        ``(mean accuracy over draws, 95% confidence half-width over draws)``.
+        Image indices of shape (n_draws, n_classes); column j shows the j-th smallest label.
     """
     labels = _labels_array(labels)
     rng = np.random.default_rng(seed)
     classes = np.unique(labels)
-    accuracies = []
-    for _ in range(n_draws):
-        support_indices = np.array([rng.choice(np.flatnonzero(labels == label)) for label in classes])
-        query_mask = np.ones(len(labels), dtype=bool)
-        query_mask[support_indices] = False
-        support_embeddings = embeddings[torch.as_tensor(support_indices)][:, None, :]
-        predicted = nearest_prototype(support_embeddings, embeddings[torch.as_tensor(query_mask)], distance)
-        accuracies.append(float(np.mean(classes[predicted.numpy()] == labels[query_mask])))
-    return mean_confidence_interval(accuracies)
+    return np.array([[rng.choice(np.flatnonzero(labels == label)) for label in classes] for _ in range(n_draws)])
 
 
 @dataclass(frozen=True)
@@ -459,31 +354,3 @@ class EpisodeSampler:
             yield Episode(classes, chosen[:, : self.n_shot], chosen[:, self.n_shot:])
 
 
-def episode_accuracy(
-    embeddings: torch.Tensor,
-    labels: np.ndarray,
-    n_way: int = 5,
-    n_shot: int = 1,
-    n_query: int = 15,
-    n_episodes: int = 600,
-    distance: str = "cosine",
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Mean N-way K-shot episode accuracy and its 95% confidence half-width (nearest prototype).
-
-    Args:
-        embeddings: tensor of shape (n_images, embedding_dim), e.g. of the held-out images.
-        labels: int array of shape (n_images,).
-        n_way, n_shot, n_query, n_episodes, seed: as :class:`EpisodeSampler`.
-        distance: ``"cosine"`` or ``"euclidean"``.
-
-    Returns:
-        ``(mean accuracy, 95% half-width)``, both fractions in [0, 1].
-    """
-    accuracies = []
-    for episode in EpisodeSampler(labels, n_way, n_shot, n_query, n_episodes, seed):
-        support_embeddings = embeddings[torch.as_tensor(episode.support_indices)]
-        query_embeddings = embeddings[torch.as_tensor(episode.query_indices.reshape(-1))]
-        predicted = nearest_prototype(support_embeddings, query_embeddings, distance).numpy()
-        accuracies.append(float(np.mean(predicted == episode.query_labels)))
-    return mean_confidence_interval(accuracies)

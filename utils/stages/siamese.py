@@ -34,21 +34,26 @@ from models.siamese import build_siamese_encoder
 from utils.config import DATA_SAMPLES_DIR, SiameseConfig
 from utils.datasets.cifar100 import load_cifar100
 from utils.errors import MissingDataError, fetch_hint
+from utils.metrics import (
+    best_threshold,
+    binary_accuracy,
+    episode_accuracy,
+    n_way_one_shot_accuracy,
+    pair_distances,
+    triplet_accuracy,
+)
 from utils.runtime import seed_everything
 from utils.stages.episodes import (
     ClassSplit,
+    EpisodeSampler,
     LabelledImages,
     OneShotData,
-    best_threshold,
-    binary_accuracy,
     build_one_shot_data,
-    episode_accuracy,
     file_class_split,
-    n_way_one_shot_accuracy,
-    pair_distances,
+    one_shot_supports,
     ratio_class_split,
     sample_pairs,
-    triplet_accuracy,
+    sample_triplets,
 )
 from utils.training.checkpoints import Decision, fit_or_load
 from utils.training.loop import EpochEnd, train_model
@@ -336,8 +341,8 @@ def _validation_accuracy(encoder: nn.Module, validation: LabelledImages, config:
     if len(validation.classes) < 2:
         return float("nan")
     embeddings = embed_images(encoder, validation.images, device, mixed_precision=config.mixed_precision)
-    return triplet_accuracy(embeddings, validation.labels, min(config.n_triplets, VALIDATION_TRIPLETS),
-                            config.distance, config.seed)
+    triplets = sample_triplets(validation.labels, min(config.n_triplets, VALIDATION_TRIPLETS), config.seed)
+    return triplet_accuracy(embeddings, *triplets, config.distance)
 
 
 def trained_encoder(
@@ -404,16 +409,19 @@ def evaluate_one_shot(
     for name, embeddings, labels in (("seen", seen_test, data.seen_test.labels), ("held_out", held_out, data.held_out.labels)):
         if len(np.unique(labels)) < 2:
             continue
-        metrics[f"triplet_acc_{name}"] = triplet_accuracy(embeddings, labels, config.n_triplets, config.distance, config.seed)
+        triplets = sample_triplets(labels, config.n_triplets, config.seed)
+        metrics[f"triplet_acc_{name}"] = triplet_accuracy(embeddings, *triplets, config.distance)
         first, second, same = sample_pairs(labels, config.n_pairs, seed=config.seed + 1)
         metrics[f"binary_acc_{name}"] = binary_accuracy(pair_distances(embeddings, first, second, config.distance), same, threshold)
     if len(np.unique(data.held_out.labels)) >= 2:
         metrics["n_way"] = len(np.unique(data.held_out.labels))
+        supports = one_shot_supports(data.held_out.labels, config.n_support_draws, config.seed)
         metrics["n_way_1_shot"], metrics["n_way_1_shot_ci"] = n_way_one_shot_accuracy(
-            held_out, data.held_out.labels, config.n_support_draws, config.distance, config.seed)
+            held_out, data.held_out.labels, supports, config.distance)
         for n_shot in (1, 5):
+            episodes = EpisodeSampler(data.held_out.labels, 5, n_shot, config.n_query, config.n_episodes, config.seed)
             metrics[f"5_way_{n_shot}_shot"], metrics[f"5_way_{n_shot}_shot_ci"] = episode_accuracy(
-                held_out, data.held_out.labels, 5, n_shot, config.n_query, config.n_episodes, config.distance, config.seed)
+                held_out, episodes, config.distance)
     return metrics
 
 

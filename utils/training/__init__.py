@@ -1,4 +1,4 @@
-"""Shared training machinery: what more than one stage needs (the stages import it, never each other).
+"""Shared training machinery: what more than one stage needs.
 
 * :mod:`utils.training.images` — the image pipeline: :func:`read_image`, :class:`ImageFiles`, :class:`ImageBatches`,
   normalisation and ``channels_last`` on CUDA (notebooks 05, 07);
@@ -6,8 +6,8 @@
   :class:`MixedPrecision`, :func:`optimizer_with_schedule`, ...), :func:`predict_outputs` (05, 06, 07);
 * :mod:`utils.training.threads` — :func:`cpu_threads` / :func:`set_cpu_threads`, the one place that sets torch's
   CPU threads (every stage);
-* :mod:`utils.training.fastai_glue` — fastai's DataLoaders and ``Learner`` with one log per run, and the softmax
-  classifier (:func:`~utils.training.fastai_glue.fit_stage1`) that notebook 01 trains and 02 builds on;
+* :mod:`utils.training.fastai_glue` — fastai's DataLoaders and ``Learner`` with one log per run, fit-or-load and
+  the image embeddings of a learner (notebooks 01–04);
 * :mod:`utils.training.checkpoints` — the one checkpoint policy: the decision to train or load (and why) from the
   settings the config declares as shaping the run, :func:`fit_or_load`, the one atomic save, ``weights_only``
   loading that refuses weights which do not fit the model (every stage);

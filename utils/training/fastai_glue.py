@@ -1,21 +1,19 @@
-"""fastai glue shared by notebooks 01–04: DataLoaders, the Learner, its callbacks, and the softmax classifier.
+"""fastai glue shared by notebooks 01–04: DataLoaders, the Learner, its callbacks, and the runs built on them.
 
-Notebook 01 trains the stage-1 classifier (:func:`fit_stage1`); notebook 02 (DeViSE, :mod:`utils.stages.devise`)
-copies its body and trains the same classifier again for its γ validation run and its supervised oracle. So the
-classifier lives here, in shared machinery, and neither stage imports the other.
+The stages build their learners here: notebook 01's softmax classifier (:mod:`utils.stages.classifier`) and
+notebook 02's DeViSE (:mod:`utils.stages.devise`), which trains that classifier again for its γ run and oracle.
 
 Every ``Learner`` writes under ``config.run_dir`` (``outputs/devise/<run label>``): ``checkpoints/<run>.pth``
 (``SaveModelCallback``) with ``checkpoints/<run>.json`` beside it (the shaping settings, the resolved config,
 the epoch timings), and ``logs/<run>.csv`` (:class:`RunLog`: every epoch of every phase). A training function
 loads its checkpoint instead of training while the settings that shape it are unchanged
-(:mod:`utils.training.checkpoints`; what shapes each run is declared on ``DeviseConfig``'s fields); ``config.retrain`` forces
-training. Each training seeds everything from ``config.seed`` first, so on the CPU the same settings give
-bit-identical weights whatever ran before in the process.
+(:mod:`utils.training.checkpoints`, :func:`decide_or_load`; what shapes each run is declared on ``DeviseConfig``'s
+fields); ``config.retrain`` forces training. Each training seeds everything from ``config.seed`` first, so on the CPU
+the same settings give bit-identical weights whatever ran before in the process.
 """
 
 from __future__ import annotations
 
-import copy
 import random
 import time
 from collections.abc import Sequence
@@ -30,7 +28,6 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.vision.all import (
     Callback,
     CategoryBlock,
-    CrossEntropyLossFlat,
     DataBlock,
     DataLoaders,
     ImageBlock,
@@ -39,23 +36,17 @@ from fastai.vision.all import (
     Learner,
     Normalize,
     Resize,
-    SaveModelCallback,
-    accuracy,
     aug_transforms,
-    error_rate,
     imagenet_stats,
 )
 from torch import nn
 
-from models.backbones import BodyHeadModel, ClassifierHead, body_head_splitter, create_body
+from models.backbones import body_head_splitter
 from utils.config import DeviseConfig
-from utils.fingerprints import run_settings
-from utils.metrics import per_class_mean_accuracy
-from utils.runtime import loader_options, mixed_precision_enabled, seed_everything, use_channels_last
-from utils.splits.folders import Items, seen_class_items
-from utils.training.checkpoints import Decision, decide, load_state_into, read_metadata, record
+from utils.runtime import loader_options, mixed_precision_enabled, use_channels_last
+from utils.splits.folders import Items
+from utils.training.checkpoints import Decision, decide, load_state_into
 from utils.training.image_cache import image_cache_for
-from utils.training.threads import set_cpu_threads
 
 # --- data ------------------------------------------------------------------------------------------
 
@@ -276,9 +267,6 @@ def decide_or_load(
     return decision
 
 
-# --- the classifier (stage 1) ----------------------------------------------------------------------
-
-
 @dataclass
 class TrainedModel:
     """A fastai ``Learner`` and what its training took.
@@ -297,88 +285,6 @@ class TrainedModel:
     @property
     def fingerprint(self) -> str | None:
         return None if self.decision is None else self.decision.fingerprint
-
-
-def classifier_learner(
-    config: DeviseConfig, backbone: str, train_items: Items, valid_items: Items, class_names: Sequence[str],
-    name: str, device: torch.device | str = "cpu", initial_body: nn.Module | None = None,
-) -> Learner:
-    """An untrained stage-1 ``Learner``: body + :class:`ClassifierHead`, cross-entropy, accuracy and error rate."""
-    set_cpu_threads(config.cpu_threads)
-    body, n_features = create_body(backbone, pretrained=config.pretrained and initial_body is None)
-    if initial_body is not None:
-        body = copy.deepcopy(initial_body)
-    dls = image_dataloaders(train_items, valid_items, class_names, config, device)
-    model = BodyHeadModel(body, ClassifierHead(n_features, len(class_names)))
-    return build_learner(dls, model, CrossEntropyLossFlat(), [accuracy, error_rate], config, name, device)
-
-
-def train_classifier(
-    config: DeviseConfig, backbone: str, train_items: Items, valid_items: Items, class_names: Sequence[str],
-    name: str, device: torch.device | str = "cpu", initial_body: nn.Module | None = None,
-    epochs: int | None = None, save_best: bool = True, initial_fingerprint: str | None = None,
-    run: str = "stage1",
-) -> TrainedModel:
-    """Fit (or load) a softmax classifier over ``class_names`` with one-cycle training (stage 1, and DeViSE's γ run
-    and oracle).
-
-    Pretrained bodies are fine-tuned the fastai way (head first, then all); bodies trained from
-    scratch get ``fit_one_cycle`` on everything. The checkpoint is reused only while the config fields that shape
-    ``run`` (plus ``backbone``, the classes, ``epochs`` and ``initial_fingerprint``) are unchanged
-    (:mod:`utils.training.checkpoints`). Everything random is seeded from ``config.seed`` first, so the run is the same
-    whatever ran before it in the process.
-
-    Args:
-        backbone: a key of ``models.backbones.BACKBONES``.
-        name: checkpoint and log name (``checkpoints/<name>.pth``).
-        initial_body: start from a copy of this body instead of a fresh one (the oracle does).
-        epochs: overrides ``config.stage1_epochs``.
-        save_best: keep the epoch with the lowest validation loss (``SaveModelCallback``); ``False``
-            when the validation images are test images (the oracle), so no choice is made on them.
-        initial_fingerprint: the fingerprint of ``initial_body``'s run (a shaping input of this one).
-        run: the kind of run (a key of ``DeviseConfig.runs``: ``stage1``, ``validation_stage1``, ``oracle``), which
-            picks the config fields that shape it.
-    """
-    seed_everything(config.seed)
-    learn = classifier_learner(config, backbone, train_items, valid_items, class_names, name, device, initial_body)
-    checkpoint = checkpoint_path(config, name)
-    extra: dict[str, Any] = {"backbone": backbone, "classes": list(class_names)}
-    if epochs is not None:
-        extra["epochs"] = epochs
-    if initial_fingerprint is not None:
-        extra["initial_body"] = initial_fingerprint
-    settings = run_settings(config, run, **extra)
-    decision = decide_or_load(learn, config, name, checkpoint, settings, device)
-    if not decision.trained:
-        return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision)
-    start_run(learn)
-    callbacks = [SaveModelCallback(monitor="valid_loss", fname=name)] if save_best else []
-    fit = "fine_tune" if config.pretrained and initial_body is None else "one_cycle"
-    fit_phases(learn, fit, epochs or config.stage1_epochs, config.stage1_learning_rate, callbacks)
-    if not save_best:
-        learn.save(name, with_opt=False)
-    epoch_seconds = list(learn.epoch_timer.epoch_seconds)
-    record(checkpoint, settings, config, epoch_seconds=epoch_seconds)
-    return TrainedModel(learn, name, True, epoch_seconds, decision)
-
-
-def fit_stage1(config: DeviseConfig, backbone: str | None = None, device: torch.device | str = "cpu") -> TrainedModel:
-    """The stage-1 classifier of ``backbone`` (default ``config.backbone``) on the seen classes (run
-    ``stage1_<backbone>``): notebook 01 trains it, DeViSE starts from its body."""
-    backbone = backbone or config.backbone
-    train_items, valid_items, seen_classes = seen_class_items(config)
-    return train_classifier(config, backbone, train_items, valid_items, seen_classes, f"stage1_{backbone}", device)
-
-
-def classifier_accuracy(learn: Learner, dl=None) -> dict[str, float]:
-    """Per-image accuracy, error rate and per-class mean accuracy on ``dl`` (default: the validation set)."""
-    with learn.no_bar():
-        predictions, targets = learn.get_preds(dl=dl)
-    predicted = predictions.argmax(1).numpy()
-    targets = targets.numpy()
-    per_image = float((predicted == targets).mean())
-    return {"accuracy": per_image, "error_rate": 1.0 - per_image,
-            "per_class_mean_accuracy": per_class_mean_accuracy(predicted, targets)}
 
 
 # --- embedding images ------------------------------------------------------------------------------

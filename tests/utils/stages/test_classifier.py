@@ -7,8 +7,8 @@ import pytest
 from models.backbones import count_parameters
 from tests.utils.training._tiny_learner import tiny_learner
 from utils.config import DeviseConfig
-from utils.stages.classifier import backbone_row, inference_images_per_second
-from utils.training.fastai_glue import TrainedModel, checkpoint_path, classifier_accuracy
+from utils.stages.classifier import backbone_row, classifier_accuracy, inference_images_per_second
+from utils.training.fastai_glue import TrainedModel, checkpoint_path
 
 
 def test_backbone_row_reports_the_model_its_checkpoint_and_its_timings(tmp_path):

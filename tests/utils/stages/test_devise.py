@@ -1,16 +1,14 @@
-"""DeViSE (notebooks 02–04): which settings shape which run, the nearest-label metric, evaluation by hand."""
+"""DeViSE (notebooks 02–04): which settings shape which run, the nearest-label metric."""
 
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from utils.config import DeviseConfig
 from utils.fingerprints import run_settings
-from utils.stages.devise import evaluate_embeddings, nearest_label_accuracy, zero_shot_scores
-from utils.stages.embeddings import EmbeddingSet
+from utils.stages.devise import nearest_label_accuracy
 from utils.training.checkpoints import decide, record, save_weights
 from utils.training.fastai_glue import checkpoint_path
 
@@ -19,28 +17,6 @@ def test_nearest_label_accuracy_by_hand():
     class_word_vectors = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     embeddings = torch.tensor([[2.0, 1.0], [0.1, 3.0], [1.0, 0.9]])
     assert nearest_label_accuracy(embeddings, torch.tensor([0, 1, 1]), class_word_vectors).item() == pytest.approx(2 / 3)
-
-
-def _embeddings_on_their_labels(noise: float = 0.0) -> EmbeddingSet:
-    generator = np.random.default_rng(0)
-    class_word_vectors = np.linalg.qr(generator.normal(size=(8, 6)))[0].T  # 6 orthonormal label vectors, 8-d
-    labels = np.repeat(np.arange(6), 3)
-    embeddings = class_word_vectors[labels] + noise * generator.normal(size=(18, 8))
-    return EmbeddingSet(embeddings, [f"{i}.jpg" for i in range(18)], labels,
-                        np.where(labels < 3, "seen_valid", "unseen_test"), list("abcdef"), class_word_vectors,
-                        np.arange(6) < 3)
-
-
-def test_embeddings_on_their_label_vectors_score_perfectly():
-    figures = evaluate_embeddings(_embeddings_on_their_labels(), gamma=0.0)
-    assert figures["T1"] == figures["U"] == figures["S"] == figures["H"] == 1.0
-    assert figures["chance T1"] == pytest.approx(1 / 3)
-
-
-def test_a_huge_gamma_sends_every_image_to_an_unseen_label():
-    figures = evaluate_embeddings(_embeddings_on_their_labels(noise=0.1), gamma=10.0)
-    assert figures["S"] == 0.0 and figures["H"] == 0.0
-    assert figures["U"] == zero_shot_scores(_embeddings_on_their_labels(noise=0.1))["top1"]
 
 
 def test_devise_config_profiles(tmp_path, monkeypatch):

@@ -10,9 +10,9 @@ import torch
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
 from utils.splits.folders import folder_items, seen_class_items
-from utils.stages.devise import embedding_set, label_vectors, run_devise, train_devise, zero_shot_scores
-from utils.stages.embeddings import EmbeddingSet
-from utils.training.fastai_glue import fit_stage1
+from utils.stages.classifier import fit_stage1
+from utils.stages.devise import embedding_set, label_vectors, run_devise, train_devise
+from utils.zsl import EmbeddingSet, zero_shot_scores
 
 
 @pytest.fixture

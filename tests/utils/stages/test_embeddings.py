@@ -1,53 +1,13 @@
-"""The embeddings file round-trips; confusion, most-confused pairs and the joint PCA compute what they say."""
+"""Notebook 03's error analysis: confusion, most-confused pairs and the joint PCA compute what they say."""
 
 import numpy as np
-import pytest
 
 from utils.stages.embeddings import (
-    EmbeddingSet,
     confusion_matrix,
     most_confused_pairs,
     nearest_label_counts,
     pca_projection,
 )
-
-
-def _embedding_set(n_images=6, dim=3):
-    generator = np.random.default_rng(0)
-    return EmbeddingSet(
-        image_embeddings=generator.normal(size=(n_images, dim)),
-        image_paths=[f"img_{i}.jpg" for i in range(n_images)],
-        labels=generator.integers(0, 4, n_images),
-        split=["seen_valid"] * 3 + ["unseen_test"] * (n_images - 3),
-        class_names=["a", "b", "c", "d"],
-        class_word_vectors=generator.normal(size=(4, dim)),
-        seen_class_mask=[True, True, False, False],
-    )
-
-
-def test_save_load_round_trip(tmp_path):
-    embeddings = _embedding_set()
-    loaded = EmbeddingSet.load(embeddings.save(tmp_path / "nested" / "embeddings.npz"))
-    for name in EmbeddingSet.__dataclass_fields__:
-        np.testing.assert_array_equal(getattr(loaded, name), getattr(embeddings, name))
-    assert loaded.unseen_classes.tolist() == [2, 3]
-
-
-def test_scores_are_cosines_and_subset_keeps_classes():
-    embeddings = _embedding_set()
-    scores = embeddings.scores()
-    i, j = 4, 2
-    a, b = embeddings.image_embeddings[i], embeddings.class_word_vectors[j]
-    assert scores[i, j] == pytest.approx(a @ b / np.linalg.norm(a) / np.linalg.norm(b), rel=1e-5)
-    unseen = embeddings.subset(embeddings.split == "unseen_test")
-    assert len(unseen.labels) == 3 and unseen.class_names.tolist() == ["a", "b", "c", "d"]
-
-
-def test_mismatched_shapes_are_refused():
-    embeddings = _embedding_set()
-    with pytest.raises(ValueError, match="class_word_vectors"):
-        EmbeddingSet(embeddings.image_embeddings, embeddings.image_paths, embeddings.labels, embeddings.split,
-                     embeddings.class_names, embeddings.class_word_vectors[:, :2], embeddings.seen_class_mask)
 
 
 def test_confusion_matrix_and_most_confused_pairs_by_hand():
