@@ -61,6 +61,9 @@ CRASH_EXIT_CODE = 137
 
 PARTIAL_SUFFIX = ".partial"
 CHUNK_SIZE = 1024 * 1024
+IMAGE_SUFFIXES = frozenset({".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
+"""What counts as an image file (its ending, in any case): for the data set loaders, the split scripts and the image
+cache alike, so that what a split copies is what the loaders read and the cache resizes."""
 
 COPIED = "copied"
 LINKED = "linked"
@@ -238,6 +241,30 @@ def files_identical(first: Path, second: Path) -> bool:
                 return False
             if not first_chunk:
                 return True
+
+
+def list_images(folder: Path, recursive: bool = False) -> list[Path]:
+    """The image files in ``folder`` (endings in :data:`IMAGE_SUFFIXES`), sorted.
+
+    Hidden names are skipped, and everything inside hidden folders: macOS's ``._name.jpg`` forks are not images,
+    and a killed copy's ``.name.jpg.partial`` is not one yet.
+
+    Args:
+        folder: the folder to list.
+        recursive: also list the images in its subfolders, at any depth.
+
+    Returns:
+        The image paths, sorted.
+    """
+    folder = Path(folder)
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        path
+        for path in candidates
+        if path.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.is_file()
+    )
 
 
 def remove_partials(folder: Path, dry_run: bool = False) -> int:

@@ -17,6 +17,7 @@ from utils.fileops import (
     VerificationError,
     files_identical,
     is_partial,
+    list_images,
     partial_path,
     remove_partials,
     safe_copy,
@@ -155,6 +156,16 @@ def test_remove_partials_removes_only_leftovers(tmp_path):
     assert all(path.exists() for path in keep)
     assert is_partial(leftover) and not is_partial(keep[2])
     assert remove_partials(tmp_path / "missing") == 0
+
+
+def test_list_images_takes_every_image_ending_in_any_case_and_skips_hidden_names(tmp_path):
+    for name in ["b.JPG", "a.png", "notes.txt", ".a.jpg.partial", "._a.jpg", "sub/c.tiff", ".hidden/d.jpg"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "folder.jpg").mkdir()
+
+    assert list_images(tmp_path) == [tmp_path / "a.png", tmp_path / "b.JPG"]
+    assert list_images(tmp_path, recursive=True) == [tmp_path / "a.png", tmp_path / "b.JPG", tmp_path / "sub" / "c.tiff"]
 
 
 def test_summaries_merge():

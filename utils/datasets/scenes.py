@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.awa2 import IMAGE_SUFFIXES, read_class_list, read_id_name_file
+from utils.datasets.awa2 import read_class_list, read_id_name_file
 from utils.datasets.errors import DatasetFormatError, require_folder
 from utils.datasets.nuswide import LabelVectors, load_label_vectors, read_label_rows
+from utils.fileops import list_images
 
 IMAGES_FOLDER = "images"
 LABELS_FILE = "labels.csv"
@@ -144,7 +145,7 @@ def load_scenes(folder: str | Path) -> ScenesDataset:
 
     image_names, label_matrix, image_splits = read_labels_csv(folder / LABELS_FILE, label_names)
     images_folder = require_folder(folder / IMAGES_FOLDER, "image folder")
-    on_disk = {path.name for path in images_folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES}
+    on_disk = {path.name for path in list_images(images_folder)}
     missing = [name for name in image_names if name not in on_disk]
     if missing:
         raise DatasetFormatError(

@@ -49,6 +49,7 @@ from tqdm import tqdm
 from utils.cli import ArgumentParser, cli_entry
 from utils.fileops import (
     TransferSummary,
+    list_images,
     path_within,
     progress_disabled,
     remove_partials,
@@ -56,7 +57,6 @@ from utils.fileops import (
     safe_move,
     same_file_reason,
 )
-from utils.splits.copy_awa2 import list_images
 
 TRAIN_SPLIT = "train"
 VALID_SPLIT = "valid"

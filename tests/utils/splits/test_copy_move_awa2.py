@@ -11,9 +11,10 @@ from tests.utils.splits._fake_awa2 import make_fake_awa2, snapshot
 from tests.utils.splits._split_cli import run_cli
 from utils import fileops
 from utils.config import AWA2_UNSEEN_CLASSES
+from utils.datasets import read_class_list
 from utils.splits import copy_awa2 as copy_module
 from utils.splits import move_awa2 as move_module
-from utils.splits.copy_awa2 import copy_awa2, read_class_list
+from utils.splits.copy_awa2 import copy_awa2
 from utils.splits.move_awa2 import choose_valid_names, move_awa2, valid_count
 
 SEEN_CLASSES = ["antelope", "grizzly+bear", "killer+whale", "beaver"]
