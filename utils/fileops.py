@@ -124,17 +124,6 @@ class TransferSummary:
         """``True`` when there was no conflict."""
         return not self.conflicts
 
-    def merge(self, other: TransferSummary) -> TransferSummary:
-        """Add ``other``'s counts and conflicts into this summary and return it."""
-        self.copied += other.copied
-        self.linked += other.linked
-        self.skipped_identical += other.skipped_identical
-        self.conflicts.extend(other.conflicts)
-        self.moved += other.moved
-        self.removed_partials += other.removed_partials
-        self.dry_run = self.dry_run or other.dry_run
-        return self
-
     def record(self, outcome: str, source: Path, destination: Path) -> None:
         """Count one outcome returned by :func:`safe_copy`, :func:`safe_link` or :func:`safe_move`."""
         if outcome == COPIED:
@@ -280,7 +269,7 @@ def remove_partials(folder: Path, dry_run: bool = False) -> int:
     folder = Path(folder)
     if not folder.is_dir():
         return 0
-    leftovers = [path for path in folder.rglob(f".*{PARTIAL_SUFFIX}") if path.is_file()]
+    leftovers = [path for path in folder.rglob("*") if is_partial(path) and path.is_file()]
     if not dry_run:
         for path in leftovers:
             path.unlink(missing_ok=True)

@@ -168,16 +168,6 @@ def test_list_images_takes_every_image_ending_in_any_case_and_skips_hidden_names
     assert list_images(tmp_path, recursive=True) == [tmp_path / "a.png", tmp_path / "b.JPG", tmp_path / "sub" / "c.tiff"]
 
 
-def test_summaries_merge():
-    first = TransferSummary(copied=2, skipped_identical=1, removed_partials=1)
-    second = TransferSummary(copied=1, moved=3, conflicts=[("a", "b")], dry_run=True)
-
-    merged = first.merge(second)
-
-    assert (merged.copied, merged.skipped_identical, merged.moved, merged.removed_partials) == (3, 1, 3, 1)
-    assert merged.conflicts == [("a", "b")] and merged.dry_run
-
-
 def test_crash_hook_leaves_a_partial_that_the_next_copy_replaces(tmp_path, source_file, repo_root):
     """The test hook: ``ZSL_FILEOPS_CRASH_STAGE=partial`` dies half-way through the first copy."""
     destination = tmp_path / "out" / source_file.name

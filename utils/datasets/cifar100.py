@@ -307,21 +307,6 @@ def _write_pickle(path: Path, contents: dict[str, object]) -> Path:
     return path
 
 
-def download_cifar100_torchvision(root: str | Path) -> Path:
-    """Download and unpack the real CIFAR-100 with torchvision (needs internet; MD5-checked).
-
-    Args:
-        root: the folder that will contain ``cifar-100-python/``.
-
-    Returns:
-        The ``cifar-100-python`` folder, readable with :func:`load_cifar100`.
-    """
-    from torchvision.datasets import CIFAR100
-
-    CIFAR100(str(root), train=True, download=True)
-    return Path(root) / FOLDER_NAME
-
-
 def split_classes_by_ratio(
     class_names: Sequence[str], train_fraction: float, seed: int = 0
 ) -> tuple[list[str], list[str]]:

@@ -36,8 +36,6 @@ CLASSES_FILE = "classes.txt"
 SEEN_FILE = "seen_labels.txt"
 UNSEEN_FILE = "unseen_labels.txt"
 LABEL_VECTORS_FOLDER = "label_vectors"
-LABELS_HEADER = ["image", "labels"]  # the same as utils.datasets.nuswide's
-SPLIT_COLUMN = "split"
 
 
 @dataclass(frozen=True)
@@ -77,19 +75,6 @@ class ScenesDataset:
     @property
     def n_labels(self) -> int:
         return len(self.label_names)
-
-    def split_mask(self, split: str) -> np.ndarray:
-        """Bool array of shape (n_images,), True for the images of ``split``.
-
-        Raises:
-            KeyError: if ``labels.csv`` has no split column or no image in ``split``.
-        """
-        if self.image_splits is None:
-            raise KeyError(f"{self.folder / LABELS_FILE} has no '{SPLIT_COLUMN}' column")
-        mask = np.array([image_split == split for image_split in self.image_splits], dtype=bool)
-        if not mask.any():
-            raise KeyError(f"{self.folder / LABELS_FILE} has no image in split {split!r}")
-        return mask
 
 
 def read_labels_csv(path: Path, label_names: list[str]) -> tuple[list[str], np.ndarray, list[str] | None]:

@@ -139,7 +139,7 @@ def fit_or_load(
         inputs: further shaping inputs.
 
     Returns:
-        The :class:`utils.training.checkpoints.Decision`; ``bool(decision)`` is True when the model was trained now.
+        The :class:`utils.training.checkpoints.Decision`; ``decision.trained`` is True when the model was trained now.
     """
     checkpoint = Path(checkpoint)
     if "image_size" in fields:  # a network trained on images: the image cache's side shapes it too

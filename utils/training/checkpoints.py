@@ -56,15 +56,6 @@ METADATA_VERSION = 1
 """Layout of the metadata file; a file of another version counts as no metadata."""
 
 
-def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def arrays_sha256(*arrays: Any) -> str:
     """SHA-256 (hex) of arrays' dtypes, shapes and bytes, in order (NumPy arrays or CPU tensors)."""
     import numpy as np
@@ -98,9 +89,6 @@ def read_metadata(checkpoint: str | Path) -> dict[str, Any] | None:
 class Decision:
     """Whether a stage trains or loads its checkpoint, and why.
 
-    ``bool(decision)`` is ``decision.trained``, so code written for the old ``fit_or_load`` (which returned
-    True when it trained) keeps working.
-
     Attributes:
         name: the run (``stage1_resnet34``, ``seed_a``, ``mse_validation``, ...).
         trained: True when the model is (to be) trained now, False when the checkpoint is loaded.
@@ -117,9 +105,6 @@ class Decision:
     checkpoint: Path
     fingerprint: str
     changed: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return self.trained
 
     @property
     def action(self) -> str:

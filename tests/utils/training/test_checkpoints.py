@@ -62,7 +62,7 @@ def test_decisions_and_their_lines(tmp_path, capsys):
     checkpoint = tmp_path / "seed_a" / "model.pt"
     settings = shaping_settings(Config(), ("image_epochs", "backbone"))
     first = decide(checkpoint, settings, Config())
-    assert first.trained and bool(first) and first.reason == "no checkpoint yet"
+    assert first.trained and first.reason == "no checkpoint yet"
     assert capsys.readouterr().out.strip() == "seed_a: training: no checkpoint yet"
 
     save_weights({"weight": torch.ones(2)}, checkpoint)
@@ -76,7 +76,7 @@ def test_decisions_and_their_lines(tmp_path, capsys):
     capsys.readouterr()
 
     same = decide(checkpoint, settings, Config(distances=("hamming",)))
-    assert not same.trained and not bool(same) and same.reason == "settings unchanged"
+    assert not same.trained and same.reason == "settings unchanged"
     assert capsys.readouterr().out.strip() == f"seed_a: loaded: settings unchanged ({checkpoint})"
 
     forced = decide(checkpoint, settings, Config(retrain=True), name="seed A")
