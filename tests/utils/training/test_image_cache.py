@@ -219,8 +219,8 @@ def test_profiles_turn_the_cache_on_in_full_only():
     assert not AttributeZslConfig.for_profile("sample").mixed_precision
 
 
-def test_the_cache_side_and_mixed_precision_shape_seed_a_but_the_cache_folder_does_not(tmp_path, capsys):
-    checkpoint = tmp_path / "seed_a" / "model.pt"
+def test_the_cache_side_and_mixed_precision_shape_the_attribute_network_but_the_cache_folder_does_not(tmp_path, capsys):
+    checkpoint = tmp_path / "attribute_network" / "model.pt"
     base = AttributeZslConfig.for_profile("smoke", outputs=tmp_path)
 
     def trains(**changes) -> bool:
