@@ -551,7 +551,7 @@ class SiameseConfig(BaseConfig):
             instead of ``train_fraction`` in the detailed study; ``None``: a seeded ratio split.
         validation_fraction: share of each train class's images kept for validation.
         max_images_per_class: cap per class and file (smoke subsets); ``None``: all.
-        backbone: ``resnet20``, ``resnet32``, ``resnet56`` or ``small_cnn``.
+        backbone: ``resnet20``, ``resnet32``, ``resnet56`` or ``small_convnet``.
         embedding_dim: size of the L2-normalised embedding.
         loss: ``triplet`` or ``contrastive``.
         distance: ``cosine`` or ``euclidean``.
@@ -620,7 +620,7 @@ class SiameseConfig(BaseConfig):
         return {
             "smoke": {
                 "sweep_fractions": (0.5, 0.9),
-                "backbone": "small_cnn",
+                "backbone": "small_convnet",
                 "epochs": 1,
                 "n_triplets": 2_000,
                 "n_pairs": 1_000,

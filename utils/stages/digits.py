@@ -112,7 +112,7 @@ def _augment_digits(images: torch.Tensor, generator: torch.Generator) -> torch.T
     return torch.where(binarise[:, None, None, None], binary, shifted)
 
 
-DIGITS_RUN_NAME = "digits_small_cnn"
+DIGITS_RUN_NAME = "digits_small_convnet"
 """The folder of the digits model under a Siamese config's ``run_dir`` (:func:`digits_folder`)."""
 
 DIGITS_RECIPE = {"train_share": 0.6, "batch_size": 80, "m_per_class": 8, "learning_rate": 1e-3, "augment": "shift1+binarise"}
@@ -121,7 +121,7 @@ of the recipe in the code retrains instead of loading a model trained otherwise.
 
 
 def digits_folder(config) -> Path:
-    """``<config.run_dir>/digits_small_cnn`` for a :class:`utils.config.SiameseConfig` (one folder; the
+    """``<config.run_dir>/digits_small_convnet`` for a :class:`utils.config.SiameseConfig` (one folder; the
     settings' fingerprint decides reuse)."""
     return Path(config.run_dir) / DIGITS_RUN_NAME
 
@@ -130,7 +130,7 @@ def digits_settings(epochs: int, seed: int, loss: str, distance: str, margin: fl
     """The settings that shape the digits model: the arguments of :func:`train_digit_siamese` that change its
     weights (``device`` and ``folder`` do not), and :data:`DIGITS_RECIPE`."""
     return canonical({"epochs": epochs, "seed": seed, "loss": loss, "distance": distance, "margin": margin,
-                      "embedding_dim": embedding_dim, "backbone": "small_cnn", "recipe": DIGITS_RECIPE})
+                      "embedding_dim": embedding_dim, "backbone": "small_convnet", "recipe": DIGITS_RECIPE})
 
 
 def train_digit_siamese(
@@ -173,7 +173,7 @@ def train_digit_siamese(
                                            random_state=seed)
     validation_indices, test_indices = train_test_split(rest, train_size=0.5, stratify=labels[rest], random_state=seed)
     seed_everything(seed)
-    encoder = build_siamese_encoder("small_cnn", embedding_dim, in_channels=1)
+    encoder = build_siamese_encoder("small_convnet", embedding_dim, in_channels=1)
     settings = digits_settings(epochs, seed, loss, distance, margin, embedding_dim)
     checkpoint = Path(folder) / "model.pt" if folder is not None else None
     decision = decide(checkpoint, settings, retrain=retrain, name="digits") if checkpoint is not None else None

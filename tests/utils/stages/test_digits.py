@@ -75,7 +75,7 @@ def test_digits_folder_is_one_per_run_label(tmp_path):
     from utils.config import SiameseConfig
 
     config = SiameseConfig.for_profile("smoke", outputs=tmp_path)
-    assert digits_folder(config) == tmp_path / "siamese" / "smoke" / "digits_small_cnn"
+    assert digits_folder(config) == tmp_path / "siamese" / "smoke" / "digits_small_convnet"
 
 
 @pytest.mark.slow
