@@ -88,7 +88,7 @@ def loader_rate(paths: Sequence[Path], image_size: int, batch_size: int, workers
 
 
 def build_network(backbone: str) -> torch.nn.Module:
-    """The full profile's network of ``backbone``: DeViSE's stage-1 classifier (ResNet-34) or seed A (ResNet-50)."""
+    """The full profile's network of ``backbone``: DeViSE's stage-1 classifier (ResNet-34) or notebook 05's attribute network (ResNet-50)."""
     seed_everything(0)
     if backbone == "resnet34":
         from models.backbones import BodyHeadModel, ClassifierHead, create_body

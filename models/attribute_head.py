@@ -6,7 +6,8 @@ prediction (C. H. Lampert, H. Nickisch, S. Harmeling, "Attribute-Based Classific
 Visual Object Categorization", TPAMI 2014) with a deep network, and the regression setting of ReZSL
 (Z. Ye et al., "Rebalanced Zero-shot Learning", IEEE TIP 2023, arXiv 2210.07031).
 
-* :class:`AttributeHead` — seed A's head: BatchNorm → ReLU → Dropout(0.25) → Linear(width, n_attributes).
+* :class:`AttributeHead` — the attribute network's head: BatchNorm → ReLU → Dropout(0.25) →
+  Linear(width, n_attributes).
 * :class:`AttributeRegressor` — a linear map or a one-hidden-layer MLP for precomputed features.
 * :func:`create_attribute_backbone` — a torchvision ResNet or a small CNN, pooled to (batch, width)
   (the ``pooled`` form of the registry :data:`models.backbones.BACKBONES`).
@@ -24,7 +25,7 @@ from models.backbones import BodyHeadModel, look_up_backbone
 
 
 class AttributeHead(nn.Sequential):
-    """Seed A's attribute head: BatchNorm1d → ReLU → Dropout → Linear(width, n_attributes).
+    """The attribute network's head: BatchNorm1d → ReLU → Dropout → Linear(width, n_attributes).
 
     It replaces a ResNet-50's ImageNet classifier; with sigmoid outputs and binary cross-entropy it
     predicts the probability of each attribute (Lampert et al., TPAMI 2014).
@@ -32,7 +33,7 @@ class AttributeHead(nn.Sequential):
     Args:
         width: feature width, e.g. 2048 for ResNet-50 (or ResNet-101 xlsa17 features).
         n_attributes: outputs, e.g. 85 for AwA2.
-        dropout: dropout probability (seed A: 0.25).
+        dropout: dropout probability (0.25 in notebook 05).
 
     Shapes:
         features (batch, width) → attribute logits (batch, n_attributes).
@@ -88,7 +89,7 @@ def create_attribute_backbone(name: str, pretrained: bool = False) -> tuple[nn.M
 
 
 class AttributeNetwork(BodyHeadModel):
-    """A backbone and an attribute head, trained end to end on images (seed A).
+    """A backbone and an attribute head, trained end to end on images (direct attribute prediction).
 
     :class:`models.backbones.BodyHeadModel` with the body registered as ``backbone``, so seed-A
     checkpoints keep their ``backbone.*`` keys.

@@ -19,9 +19,8 @@ form              output                                     front door         
 ================  =========================================  ====================================================  ========
 
 The ResNets come as feature maps (stopped before the global pool) and pooled (the pool kept); ``small_cnn`` is
-pooled in 05/07 (four blocks, 32-64-128-128) and an encoder in 06 (:class:`SmallConvNet`, three blocks
-32-64-128 in ceil mode, so it also takes 8×8 grey digits): two small CNNs of the same width that the two stages
-have always trained under that name.
+the pooled small CNN of 05/07 (four blocks, 32-64-128-128) and ``small_convnet`` the encoder of 06
+(:class:`SmallConvNet`, three blocks 32-64-128 in ceil mode, so it also takes 8×8 grey digits).
 
 Architectures:
 
@@ -36,7 +35,7 @@ Architectures:
   halved by subsampling and the new channels zero-padded, so the shortcuts add no parameters.
   ResNet-56 has about 0.85 M weights.
 * :func:`small_cnn` (pooled ``small_cnn`` 32-64-128-128 and ``tiny_cnn`` 8-16-32) and
-  :class:`SmallConvNet` (Siamese ``small_cnn``, 32-64-128 with ceil-mode pooling, any input size and
+  :class:`SmallConvNet` (Siamese ``small_convnet``, 32-64-128 with ceil-mode pooling, any input size and
   channel count, so it also serves the 8×8 grey digits of scikit-learn): small CPU-sized CNNs.
 """
 
@@ -254,8 +253,8 @@ BACKBONES: dict[str, Backbone] = {
     "resnet18": _torchvision_resnet(tv_models.resnet18, tv_models.ResNet18_Weights.IMAGENET1K_V1, 512),
     "resnet34": _torchvision_resnet(tv_models.resnet34, tv_models.ResNet34_Weights.IMAGENET1K_V1, 512),
     "resnet50": _torchvision_resnet(tv_models.resnet50, tv_models.ResNet50_Weights.IMAGENET1K_V2, 2048),
-    "small_cnn": Backbone(128, pooled=lambda pretrained: small_cnn((32, 64, 128, 128)),
-                          encoder=lambda in_channels: SmallConvNet(in_channels)),
+    "small_cnn": Backbone(128, pooled=lambda pretrained: small_cnn((32, 64, 128, 128))),
+    "small_convnet": Backbone(128, encoder=lambda in_channels: SmallConvNet(in_channels)),
     "tiny_cnn": Backbone(32, pooled=lambda pretrained: small_cnn((8, 16, 32))),
     **{name: Backbone(CifarResNet.feature_dim, encoder=_cifar_resnet(blocks)) for name, blocks in CIFAR_RESNET_BLOCKS.items()},
 }

@@ -8,7 +8,7 @@ labelled example per new class is enough to classify (one-shot learning).
 
 Backbones (the ``encoder`` form of :data:`models.backbones.BACKBONES`, where their layers are
 written): ``resnet20`` / ``resnet32`` / ``resnet56``, the CIFAR ResNets of He et al. (CVPR 2016,
-section 4.2) with parameter-free option-A shortcuts, and ``small_cnn``, three conv-BN-ReLU-max-pool
+section 4.2) with parameter-free option-A shortcuts, and ``small_convnet``, three conv-BN-ReLU-max-pool
 blocks that take any input size and channel count (also the 8×8 grey digits of scikit-learn).
 
 Every encoder ends with a linear projection to ``embedding_dim`` and L2 normalisation, so cosine

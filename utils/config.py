@@ -463,7 +463,8 @@ class DataConfig(BaseConfig):
 
 @dataclass
 class AttributeZslConfig(BaseConfig):
-    """Notebook 05: attribute-based zero-shot learning (seed A) and ReMSE vs MSE (seed B, ReZSL).
+    """Notebook 05: attribute-based zero-shot learning (an attribute network trained end to end on images) and ReMSE
+    vs MSE on features (ReZSL).
 
     Attributes:
         awa2_dir: AwA2-format folder whose images the end-to-end model trains on.
@@ -473,12 +474,12 @@ class AttributeZslConfig(BaseConfig):
         xlsa17_dataset: ``AWA2``, ``CUB`` or ``SUN``: picks ReZSL's hyper-parameters (and, in
             ``full``, the folder).
         export_features: write ``xlsa17_dir`` from the end-to-end backbone (True) or read real files.
-        backbone: ``resnet50`` (seed A), ``resnet18``, ``small_cnn`` or ``tiny_cnn``.
-        pretrained: ImageNet weights for the ResNet (seed A trained without).
+        backbone: ``resnet50`` (the original project's), ``resnet18``, ``small_cnn`` or ``tiny_cnn``.
+        pretrained: ImageNet weights for the ResNet (the original project trained without).
         image_size: side of the square input images in pixels.
         images_per_class: cap on images per class (``None``: all).
         image_epochs, image_batch_size, image_learning_rate, image_schedule: end-to-end training
-            (seed A: 25 epochs, batch 24, Adam 2.5e-5, ``constant``; ``one_cycle`` for short CPU runs).
+            (the original project: 25 epochs, batch 24, Adam 2.5e-5, ``constant``; ``one_cycle`` for short CPU runs).
         test_seen_fraction: share of each seen class held out as ``test_seen`` (xlsa17: about 20%).
         n_validation_classes: seen classes carved out as pseudo-unseen to choose the calibration γ.
         losses: the losses compared on features (keys of ``models.losses.ATTRIBUTE_LOSSES``).
@@ -487,8 +488,8 @@ class AttributeZslConfig(BaseConfig):
         remse_p, remse_p2, lambda_regression: ReMSE exponents and weight (``None``: ReZSL's values
             for ``xlsa17_dataset``); lambda_ce: weight of the scaled-cosine CE; cosine_scale: its scale.
         n_gammas: size of the calibrated-stacking grid searched on validation data.
-        distances: nearest-class distances compared for seed A.
-        mixed_precision: ``torch.autocast`` float16 with a gradient scaler while seed A trains on CUDA
+        distances: nearest-class distances compared for the attribute network.
+        mixed_precision: ``torch.autocast`` float16 with a gradient scaler while the attribute network trains on CUDA
             (ignored on the CPU).
         image_cache: read AwA2's images through the image cache (``utils.training.image_cache``): each resized once
             to ``cache_side`` on its shorter side, built on first use (``full``; the sample world's images
@@ -500,7 +501,7 @@ class AttributeZslConfig(BaseConfig):
 
     stage_folder: ClassVar[str | None] = "attribute_zsl"
     runs: ClassVar[dict[str, tuple[str, ...]]] = {
-        "image_network": ("images",),  # the end-to-end attribute network on AwA2's images
+        "attribute_network": ("images",),  # the end-to-end attribute network on AwA2's images
         "feature_regressor": ("features",),  # one per loss and class split, on (exported or xlsa17) features
     }
 
@@ -609,7 +610,7 @@ class SiameseConfig(BaseConfig):
             instead of ``train_fraction`` in the detailed study; ``None``: a seeded ratio split.
         validation_fraction: share of each train class's images kept for validation.
         max_images_per_class: cap per class and file (smoke subsets); ``None``: all.
-        backbone: ``resnet20``, ``resnet32``, ``resnet56`` or ``small_cnn``.
+        backbone: ``resnet20``, ``resnet32``, ``resnet56`` or ``small_convnet``.
         embedding_dim: size of the L2-normalised embedding.
         loss: ``triplet`` or ``contrastive``.
         distance: ``cosine`` or ``euclidean``.
@@ -684,7 +685,7 @@ class SiameseConfig(BaseConfig):
         return {
             "smoke": {
                 "sweep_fractions": (0.5, 0.9),
-                "backbone": "small_cnn",
+                "backbone": "small_convnet",
                 "epochs": 1,
                 "n_triplets": 2_000,
                 "n_pairs": 1_000,

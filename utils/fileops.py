@@ -31,18 +31,6 @@ re-run and finishes the job without losing or duplicating a file:
   destination whose resolved path is the source's) raises :class:`SameFileError` before anything is
   read or written, also in a dry run. Such a "move" would otherwise find the destination
   "identical" and delete the only copy.
-
-Test hook (for the kill-half-way tests, never needed in normal use): the environment variable
-``ZSL_FILEOPS_CRASH_AFTER=K`` makes the process die abruptly with ``os._exit(137)`` (what
-``SIGKILL`` looks like) once ``K`` copies/moves have completed. ``ZSL_FILEOPS_CRASH_STAGE`` picks
-where the next operation dies instead:
-
-* ``complete`` (default): right after the ``K``-th operation (copy, link or move) completed;
-* ``partial``: half-way through writing the ``(K+1)``-th temporary file; for a link, just before
-  :func:`os.link` (a link is made whole or not at all); for a move by rename, just before the rename;
-* ``before-delete``: in the ``(K+1)``-th move, after the verified copy is in place and before the
-  source is deleted (the file then exists in both places); for a move by rename, just before the
-  rename (the file is then still only at its old name).
 """
 
 from __future__ import annotations
@@ -56,13 +44,11 @@ from pathlib import Path
 
 from utils.errors import ProjectError
 
-CRASH_AFTER_ENV = "ZSL_FILEOPS_CRASH_AFTER"
-CRASH_STAGE_ENV = "ZSL_FILEOPS_CRASH_STAGE"
-CRASH_STAGES = ("complete", "partial", "before-delete")
-CRASH_EXIT_CODE = 137
-
 PARTIAL_SUFFIX = ".partial"
 CHUNK_SIZE = 1024 * 1024
+IMAGE_SUFFIXES = frozenset({".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
+"""What counts as an image file (its ending, in any case): for the data set loaders, the split scripts and the image
+cache alike, so that what a split copies is what the loaders read and the cache resizes."""
 
 COPIED = "copied"
 LINKED = "linked"
@@ -78,8 +64,6 @@ LINK_IMPOSSIBLE_REASONS = {
     errno.EOPNOTSUPP: "not supported by the file system",
 }
 """``errno`` of an :func:`os.link` failure that makes :func:`safe_link` copy instead -> the reason shown."""
-
-_completed_operations = 0
 
 
 class VerificationError(ProjectError, OSError):
@@ -122,17 +106,6 @@ class TransferSummary:
     def ok(self) -> bool:
         """``True`` when there was no conflict."""
         return not self.conflicts
-
-    def merge(self, other: TransferSummary) -> TransferSummary:
-        """Add ``other``'s counts and conflicts into this summary and return it."""
-        self.copied += other.copied
-        self.linked += other.linked
-        self.skipped_identical += other.skipped_identical
-        self.conflicts.extend(other.conflicts)
-        self.moved += other.moved
-        self.removed_partials += other.removed_partials
-        self.dry_run = self.dry_run or other.dry_run
-        return self
 
     def record(self, outcome: str, source: Path, destination: Path) -> None:
         """Count one outcome returned by :func:`safe_copy`, :func:`safe_link` or :func:`safe_move`."""
@@ -242,6 +215,30 @@ def files_identical(first: Path, second: Path) -> bool:
                 return True
 
 
+def list_images(folder: Path, recursive: bool = False) -> list[Path]:
+    """The image files in ``folder`` (endings in :data:`IMAGE_SUFFIXES`), sorted.
+
+    Hidden names are skipped, and everything inside hidden folders: macOS's ``._name.jpg`` forks are not images,
+    and a killed copy's ``.name.jpg.partial`` is not one yet.
+
+    Args:
+        folder: the folder to list.
+        recursive: also list the images in its subfolders, at any depth.
+
+    Returns:
+        The image paths, sorted.
+    """
+    folder = Path(folder)
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        path
+        for path in candidates
+        if path.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.is_file()
+    )
+
+
 def remove_partials(folder: Path, dry_run: bool = False) -> int:
     """Remove the ``.partial`` leftovers of an interrupted run anywhere under ``folder``.
 
@@ -255,7 +252,7 @@ def remove_partials(folder: Path, dry_run: bool = False) -> int:
     folder = Path(folder)
     if not folder.is_dir():
         return 0
-    leftovers = [path for path in folder.rglob(f".*{PARTIAL_SUFFIX}") if path.is_file()]
+    leftovers = [path for path in folder.rglob("*") if is_partial(path) and path.is_file()]
     if not dry_run:
         for path in leftovers:
             path.unlink(missing_ok=True)
@@ -296,7 +293,6 @@ def safe_copy(
             removed = _copy_verified(source, destination)
             if summary is not None:
                 summary.removed_partials += removed
-            _operation_completed()
     if summary is not None:
         summary.record(outcome, source, destination)
     return outcome
@@ -350,8 +346,6 @@ def safe_link(
                 removed = _copy_verified(source, destination)
                 if summary is not None:
                     summary.removed_partials += removed
-            if outcome in (LINKED, COPIED):
-                _operation_completed()
     if summary is not None:
         summary.record(outcome, source, destination)
     return outcome
@@ -361,7 +355,6 @@ def _link(source: Path, destination: Path, fallback: LinkFallback) -> str:
     """:func:`os.link` ``source`` to ``destination``: ``"linked"``, ``"copied"`` (to do: links impossible,
     recorded in ``fallback``), or the existing outcome of a destination that appeared meanwhile."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    _maybe_crash("partial")
     try:
         os.link(source, destination)
     except FileExistsError:
@@ -422,9 +415,7 @@ def safe_move(
                     summary.removed_partials += removed
                 # The new name must survive a power loss before the old one may disappear.
                 _fsync_folder(destination.parent)
-                _maybe_crash("before-delete")
             source.unlink()
-        _operation_completed()
     if summary is not None:
         summary.record(MOVED, source, destination)
     return MOVED
@@ -546,8 +537,6 @@ def _rename_hard_link(source: Path, destination: Path) -> bool:
     destination.parent.mkdir(parents=True, exist_ok=True)
     if os.stat(destination.parent).st_dev != os.lstat(source).st_dev:
         return False
-    _maybe_crash("partial")
-    _maybe_crash("before-delete")
     try:
         os.rename(source, destination)
     except OSError as error:
@@ -577,15 +566,9 @@ def _copy_verified(source: Path, destination: Path) -> int:
     source_digest = hashlib.sha256()
     try:
         with open(source, "rb") as source_file, open(temporary, "xb") as temporary_file:
-            written = 0
             while chunk := source_file.read(CHUNK_SIZE):
                 source_digest.update(chunk)
-                if _crash_stage_is("partial") and written + len(chunk) >= source_size / 2:
-                    temporary_file.write(chunk[: max(1, len(chunk) // 2)])
-                    temporary_file.flush()
-                    os._exit(CRASH_EXIT_CODE)
                 temporary_file.write(chunk)
-                written += len(chunk)
             temporary_file.flush()
             os.fsync(temporary_file.fileno())
         if temporary.stat().st_size != source_size or sha256_of(temporary) != source_digest.hexdigest():
@@ -611,27 +594,3 @@ def _fsync_folder(folder: Path) -> None:
     finally:
         os.close(descriptor)
 
-
-def _crash_after() -> int | None:
-    value = os.environ.get(CRASH_AFTER_ENV)
-    return int(value) if value not in (None, "") else None
-
-
-def _crash_stage_is(stage: str) -> bool:
-    limit = _crash_after()
-    chosen = os.environ.get(CRASH_STAGE_ENV, "complete") or "complete"
-    return limit is not None and chosen == stage and _completed_operations == limit
-
-
-def _maybe_crash(stage: str) -> None:
-    if _crash_stage_is(stage):
-        os._exit(CRASH_EXIT_CODE)
-
-
-def _operation_completed() -> None:
-    global _completed_operations
-    _completed_operations += 1
-    limit = _crash_after()
-    chosen = os.environ.get(CRASH_STAGE_ENV, "complete") or "complete"
-    if limit is not None and chosen == "complete" and _completed_operations >= limit:
-        os._exit(CRASH_EXIT_CODE)

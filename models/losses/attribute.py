@@ -316,5 +316,5 @@ ATTRIBUTE_LOSSES: dict[str, Callable[..., nn.Module]] = {
     "remse_cross_batch": _remse("cross_batch"),
 }
 """name → builder ``(*, class_attribute_vectors, **rezsl_options) -> loss``, the options those of :func:`rezsl_loss`.
-``bce`` is seed A's sigmoid + BCE alone (it ignores the options); ``mse`` and the two ReMSE entries are
+``bce`` is the attribute network's sigmoid + BCE alone (it ignores the options); ``mse`` and the two ReMSE entries are
 :func:`rezsl_loss` (CE + regression) with ``p = p2 = 0`` or the given exponents."""

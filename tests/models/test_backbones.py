@@ -47,11 +47,11 @@ def test_feature_map_bodies_output_their_registered_channels(name):
 
 def test_each_stage_sees_only_the_backbones_of_its_form():
     assert backbone_names("feature_maps") == ["squeezenet1_1", "resnet18", "resnet34", "resnet50"]
-    assert backbone_names("encoder") == ["small_cnn", "resnet20", "resnet32", "resnet56"]
+    assert backbone_names("encoder") == ["small_convnet", "resnet20", "resnet32", "resnet56"]
     assert {"resnet18", "small_cnn", "tiny_cnn"} <= set(backbone_names("pooled"))
     with pytest.raises(KeyError, match="unknown backbone 'resnet20' for feature maps; choose one of squeezenet1_1, resnet18"):
         create_body("resnet20")
-    with pytest.raises(KeyError, match="'squeezenet1_1' for a Siamese encoder; choose one of small_cnn, resnet20"):
+    with pytest.raises(KeyError, match="'squeezenet1_1' for a Siamese encoder; choose one of small_convnet, resnet20"):
         look_up_backbone("squeezenet1_1", "encoder")
     with pytest.raises(ValueError, match="unknown backbone form 'pool'"):
         look_up_backbone("resnet18", "pool")

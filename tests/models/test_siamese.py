@@ -23,8 +23,8 @@ def test_encoders_give_unit_norm_embeddings(name):
     torch.testing.assert_close(embeddings.norm(dim=1), torch.ones(4))
 
 
-def test_small_cnn_takes_one_channel_eight_pixel_digits():
-    encoder = build_siamese_encoder("small_cnn", embedding_dim=8, in_channels=1).eval()
+def test_small_convnet_takes_one_channel_eight_pixel_digits():
+    encoder = build_siamese_encoder("small_convnet", embedding_dim=8, in_channels=1).eval()
     with torch.no_grad():
         assert encoder(torch.randn(3, 1, 8, 8)).shape == (3, 8)
 

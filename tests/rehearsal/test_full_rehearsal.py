@@ -88,8 +88,8 @@ def test_training_logs_hold_every_epoch_of_every_phase(rehearsal):
     assert [row["phase"] for row in stage2] == ["2a", "2b"]  # head_epochs 1 + unfrozen_epochs 1
     for name in ("stage1_squeezenet1_1", "stage1_resnet34"):
         assert len(_rows(devise / f"{name}.csv")) == 1
-    seed_a_logs = list((outputs / "attribute_zsl" / "full-tiny").rglob("*.csv"))
-    assert seed_a_logs and all(len(_rows(path)) == 1 for path in seed_a_logs)
+    attribute_zsl_logs = list((outputs / "attribute_zsl" / "full-tiny").rglob("*.csv"))
+    assert attribute_zsl_logs and all(len(_rows(path)) == 1 for path in attribute_zsl_logs)
     sdl_logs = list((outputs / "sdl" / "full-tiny").rglob("*.csv"))
     assert len(sdl_logs) == 4 and all(len(_rows(path)) == 1 for path in sdl_logs)
     siamese_logs = list((outputs / "siamese" / "full-tiny").rglob("log.csv"))

@@ -34,13 +34,13 @@ def fresh_outputs(tmp_path, monkeypatch):
     monkeypatch.delenv("ZSL_BUDGET", raising=False)
 
 
-def test_notebook_05_retrains_seed_a_only_when_a_shaping_knob_turns(fresh_outputs):
-    assert "seed_a: training: no checkpoint yet" in run_notebook("05_attribute_zsl_remse")
+def test_notebook_05_retrains_the_attribute_network_only_when_a_shaping_knob_turns(fresh_outputs):
+    assert "attribute_network: training: no checkpoint yet" in run_notebook("05_attribute_zsl_remse")
     unchanged = run_notebook("05_attribute_zsl_remse", 'config.distances = ("euclidean",)  # display only')
-    assert "seed_a: loaded: settings unchanged" in unchanged
+    assert "attribute_network: loaded: settings unchanged" in unchanged
     assert "mse: loaded: settings unchanged" in unchanged
     turned = run_notebook("05_attribute_zsl_remse", "config.image_epochs = 2")
-    assert "seed_a: training: image_epochs 1 → 2" in turned
+    assert "attribute_network: training: image_epochs 1 → 2" in turned
     assert "mse: training" in turned  # the re-exported features differ, so the regressors retrain too
 
 

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tests.utils._fileops_crash import CRASH_EXIT_CODE
 from utils import fileops
 from utils.fileops import (
     CONFLICT,
@@ -17,6 +18,7 @@ from utils.fileops import (
     VerificationError,
     files_identical,
     is_partial,
+    list_images,
     partial_path,
     remove_partials,
     safe_copy,
@@ -157,26 +159,24 @@ def test_remove_partials_removes_only_leftovers(tmp_path):
     assert remove_partials(tmp_path / "missing") == 0
 
 
-def test_summaries_merge():
-    first = TransferSummary(copied=2, skipped_identical=1, removed_partials=1)
-    second = TransferSummary(copied=1, moved=3, conflicts=[("a", "b")], dry_run=True)
+def test_list_images_takes_every_image_ending_in_any_case_and_skips_hidden_names(tmp_path):
+    for name in ["b.JPG", "a.png", "notes.txt", ".a.jpg.partial", "._a.jpg", "sub/c.tiff", ".hidden/d.jpg"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "folder.jpg").mkdir()
 
-    merged = first.merge(second)
-
-    assert (merged.copied, merged.skipped_identical, merged.moved, merged.removed_partials) == (3, 1, 3, 1)
-    assert merged.conflicts == [("a", "b")] and merged.dry_run
+    assert list_images(tmp_path) == [tmp_path / "a.png", tmp_path / "b.JPG"]
+    assert list_images(tmp_path, recursive=True) == [tmp_path / "a.png", tmp_path / "b.JPG", tmp_path / "sub" / "c.tiff"]
 
 
-def test_crash_hook_leaves_a_partial_that_the_next_copy_replaces(tmp_path, source_file, repo_root):
-    """The test hook: ``ZSL_FILEOPS_CRASH_STAGE=partial`` dies half-way through the first copy."""
+def test_a_copy_killed_half_way_leaves_a_partial_that_the_next_copy_replaces(tmp_path, source_file, repo_root):
+    """A process killed half-way through its first copy (:mod:`tests.utils._fileops_crash`)."""
     destination = tmp_path / "out" / source_file.name
-    script = "import sys; from utils.fileops import safe_copy; safe_copy(sys.argv[1], sys.argv[2])"
-    environment = {
-        **os.environ,
-        "PYTHONPATH": str(repo_root),
-        fileops.CRASH_AFTER_ENV: "0",
-        fileops.CRASH_STAGE_ENV: "partial",
-    }
+    script = (
+        "import sys; from tests.utils._fileops_crash import arm; arm(0, 'partial'); "
+        "from utils.fileops import safe_copy; safe_copy(sys.argv[1], sys.argv[2])"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(repo_root)}
 
     finished = subprocess.run(
         [sys.executable, "-c", script, str(source_file), str(destination)],
@@ -186,7 +186,7 @@ def test_crash_hook_leaves_a_partial_that_the_next_copy_replaces(tmp_path, sourc
         timeout=60,
     )
 
-    assert finished.returncode == fileops.CRASH_EXIT_CODE
+    assert finished.returncode == CRASH_EXIT_CODE
     assert not destination.exists()
     assert 0 < partial_path(destination).stat().st_size < source_file.stat().st_size
     summary = TransferSummary()

@@ -35,6 +35,7 @@ import numpy as np
 
 from utils.datasets.errors import require_file, require_folder, require_path
 from utils.errors import DatasetFormatError
+from utils.fileops import list_images
 
 CLASSES_FILE = "classes.txt"
 PREDICATES_FILE = "predicates.txt"
@@ -43,7 +44,6 @@ CONTINUOUS_MATRIX_FILE = "predicate-matrix-continuous.txt"
 TRAIN_CLASSES_FILE = "trainclasses.txt"
 TEST_CLASSES_FILE = "testclasses.txt"
 IMAGES_FOLDER = "JPEGImages"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 REQUIRED_FILES = (
     CLASSES_FILE,
     PREDICATES_FILE,
@@ -114,6 +114,9 @@ def read_id_name_file(path: str | Path) -> list[str]:
 def read_class_list(path: str | Path, known_classes: Iterable[str] | None = None) -> list[str]:
     """Class names from a one-name-per-line file (``trainclasses.txt``, ``valclasses1.txt``, ...).
 
+    Blank lines are skipped. A line may start with an id, as ``classes.txt``'s ``<id><TAB><name>`` lines do (so
+    ``classes.txt`` itself reads as a list); names keep AwA2's ``+`` for spaces.
+
     Args:
         path: the file.
         known_classes: if given, every listed name must be one of these (e.g. ``classes.txt``).
@@ -130,9 +133,10 @@ def read_class_list(path: str | Path, known_classes: Iterable[str] | None = None
     names: list[str] = []
     seen_at: dict[str, int] = {}
     for line_number, line in enumerate(_read_text_lines(path), start=1):
-        name = line.strip()
-        if not name:
+        parts = line.split(None, 1)
+        if not parts:
             continue
+        name = parts[1].strip() if len(parts) == 2 and parts[0].isdigit() else line.strip()
         if name in seen_at:
             raise DatasetFormatError(
                 path, f"line {line_number}: duplicate class {name!r} (first on line {seen_at[name]})"
@@ -481,11 +485,7 @@ def image_index(
         if not class_folder.is_dir():
             without_folder.append(name)
             continue
-        files = sorted(
-            path
-            for path in class_folder.iterdir()
-            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-        )
+        files = list_images(class_folder)
         if not files:
             without_images.append(name)
         image_paths.extend(files)

@@ -99,7 +99,7 @@ def _text(value: object) -> str:
     return value.decode("latin1") if isinstance(value, bytes) else str(value)
 
 
-def _load_pickle(path: Path) -> dict[str, object]:
+def _load_pickled_dict(path: Path) -> dict[str, object]:
     # Plain data and NumPy arrays only: a crafted pickle naming any other global (os.system, eval, ...)
     # raises DatasetFormatError naming the file and the global before anything runs.
     contents = load_pickle(path, encoding="latin1")
@@ -141,7 +141,7 @@ def load_cifar100_meta(root: str | Path) -> Cifar100Meta:
         DatasetFormatError: naming the file, if it is missing or lacks a name list.
     """
     path = resolve_cifar100_folder(root) / "meta"
-    contents = _load_pickle(path)
+    contents = _load_pickled_dict(path)
     return Cifar100Meta(
         fine_label_names=_name_list(contents, "fine_label_names", path),
         coarse_label_names=_name_list(contents, "coarse_label_names", path),
@@ -210,7 +210,7 @@ def load_cifar100(root: str | Path, split: str = "train") -> Cifar100Split:
     folder = resolve_cifar100_folder(root)
     meta = load_cifar100_meta(folder)
     path = folder / split
-    contents = _load_pickle(path)
+    contents = _load_pickled_dict(path)
     data = np.asarray(_require(contents, "data", path))
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or data.dtype != np.uint8:
         raise DatasetFormatError(
@@ -306,21 +306,6 @@ def _write_pickle(path: Path, contents: dict[str, object]) -> Path:
         # and loads the same way (``encoding="latin1"``, as torchvision does; see utils.datasets.safe_pickle).
         pickle.dump(contents, handle, protocol=4)
     return path
-
-
-def download_cifar100_torchvision(root: str | Path) -> Path:
-    """Download and unpack the real CIFAR-100 with torchvision (needs internet; MD5-checked).
-
-    Args:
-        root: the folder that will contain ``cifar-100-python/``.
-
-    Returns:
-        The ``cifar-100-python`` folder, readable with :func:`load_cifar100`.
-    """
-    from torchvision.datasets import CIFAR100
-
-    CIFAR100(str(root), train=True, download=True)
-    return Path(root) / FOLDER_NAME
 
 
 def split_classes_by_ratio(

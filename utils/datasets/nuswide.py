@@ -31,7 +31,9 @@ A NUS-WIDE folder (this project's layout, the one ``utils/stages/sdl.py`` reads 
     $ZSL_DATA_DIR/ZS_SDL/data/NUS_WIDE/
         wordvec_array.pickle, classes.pickle, unseen_classes.pickle   (github.com/Alibaba-MIIL/ZS_SDL)
 
-A missing folder or file raises :class:`~utils.errors.MissingDataError` naming where to get it.
+A missing folder or file raises :class:`~utils.errors.MissingDataError` naming where to get it. The pickles are read
+with :func:`utils.datasets.safe_pickle.load_pickle`: a crafted one naming any global but NumPy's arrays raises
+:class:`~utils.errors.DatasetFormatError` before anything it names runs.
 """
 
 from __future__ import annotations
@@ -53,12 +55,6 @@ UNSEEN_FILE = "unseen_classes.pickle"
 CLASS_IDS_FILE = "cls_ids.pickle"
 
 
-def _load_pickle(path: Path) -> object:
-    # Plain data and NumPy arrays only: a crafted pickle naming any other global (os.system, eval, ...)
-    # raises DatasetFormatError naming the file and the global before anything runs.
-    return load_pickle(path, encoding="latin1")
-
-
 def read_wordvec_array(path: str | Path) -> np.ndarray:
     """Label vectors from an SDL ``wordvec_array.pickle``, one row per label.
 
@@ -73,7 +69,7 @@ def read_wordvec_array(path: str | Path) -> np.ndarray:
         DatasetFormatError: naming the file, for any other structure or non-finite values.
     """
     path = Path(path)
-    contents = _load_pickle(path)
+    contents = load_pickle(path)
     if isinstance(contents, dict):
         if "wordvec_array" not in contents:
             raise DatasetFormatError(
@@ -102,7 +98,7 @@ def read_label_names(path: str | Path) -> list[str]:
             distinct string names.
     """
     path = Path(path)
-    contents = _load_pickle(path)
+    contents = load_pickle(path)
     if not isinstance(contents, dict):
         raise DatasetFormatError(path, f"holds a {type(contents).__name__}, expected a dict index -> name")
     keys = sorted(contents, key=lambda key: (not isinstance(key, int), key if isinstance(key, int) else 0))
@@ -124,7 +120,7 @@ def read_unseen_labels(path: str | Path, label_names: Sequence[str]) -> list[str
             not in ``label_names``.
     """
     path = Path(path)
-    contents = _load_pickle(path)
+    contents = load_pickle(path)
     if not isinstance(contents, list | tuple | set | frozenset | np.ndarray):
         raise DatasetFormatError(path, f"holds a {type(contents).__name__}, expected a list of label names")
     names = [str(name) for name in contents]
@@ -177,7 +173,7 @@ def read_class_ids(path: str | Path, n_labels: int) -> dict[str, np.ndarray]:
             or an index in two splits.
     """
     path = Path(path)
-    contents = _load_pickle(path)
+    contents = load_pickle(path)
     if not isinstance(contents, dict) or "test" not in contents:
         raise DatasetFormatError(path, "expected a dict with a 'test' set of label indices")
     splits: dict[str, np.ndarray] = {}

@@ -31,10 +31,8 @@ NumPy scalars (``numpy.core.multiarray.scalar``) are deliberately not admitted: 
 from __future__ import annotations
 
 import codecs
-import io
 import pickle
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -105,21 +103,6 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise RefusedGlobalError(str(module), str(name)) from None
 
 
-def load(handle: BinaryIO, *, encoding: str = "latin1") -> object:
-    """Unpickle one object from ``handle`` with :class:`RestrictedUnpickler`.
-
-    Raises:
-        RefusedGlobalError: for a global outside :data:`ALLOWED_GLOBALS`.
-        Exception: whatever :mod:`pickle` raises for a truncated or foreign stream.
-    """
-    return RestrictedUnpickler(handle, encoding=encoding).load()
-
-
-def loads(data: bytes, *, encoding: str = "latin1") -> object:
-    """:func:`load` from bytes."""
-    return load(io.BytesIO(data), encoding=encoding)
-
-
 def load_pickle(path: str | Path, *, encoding: str = "latin1") -> object:
     """Read the pickle at ``path`` with :class:`RestrictedUnpickler`.
 
@@ -139,7 +122,7 @@ def load_pickle(path: str | Path, *, encoding: str = "latin1") -> object:
     path = require_file(path)
     try:
         with path.open("rb") as handle:
-            return load(handle, encoding=encoding)
+            return RestrictedUnpickler(handle, encoding=encoding).load()
     except RefusedGlobalError as error:
         raise DatasetFormatError(path, str(error)) from None
     except Exception as error:  # a truncated or foreign file can raise almost anything from pickle

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.datasets.awa2 import IMAGE_SUFFIXES, read_class_list, read_id_name_file
+from utils.datasets.awa2 import read_class_list, read_id_name_file
 from utils.datasets.errors import require_folder
 from utils.datasets.nuswide import LabelVectors, load_label_vectors, read_label_rows
 from utils.errors import DatasetFormatError
+from utils.fileops import list_images
 
 IMAGES_FOLDER = "images"
 LABELS_FILE = "labels.csv"
@@ -36,8 +37,6 @@ CLASSES_FILE = "classes.txt"
 SEEN_FILE = "seen_labels.txt"
 UNSEEN_FILE = "unseen_labels.txt"
 LABEL_VECTORS_FOLDER = "label_vectors"
-LABELS_HEADER = ["image", "labels"]  # the same as utils.datasets.nuswide's
-SPLIT_COLUMN = "split"
 
 
 @dataclass(frozen=True)
@@ -77,19 +76,6 @@ class ScenesDataset:
     @property
     def n_labels(self) -> int:
         return len(self.label_names)
-
-    def split_mask(self, split: str) -> np.ndarray:
-        """Bool array of shape (n_images,), True for the images of ``split``.
-
-        Raises:
-            KeyError: if ``labels.csv`` has no split column or no image in ``split``.
-        """
-        if self.image_splits is None:
-            raise KeyError(f"{self.folder / LABELS_FILE} has no '{SPLIT_COLUMN}' column")
-        mask = np.array([image_split == split for image_split in self.image_splits], dtype=bool)
-        if not mask.any():
-            raise KeyError(f"{self.folder / LABELS_FILE} has no image in split {split!r}")
-        return mask
 
 
 def read_labels_csv(path: Path, label_names: list[str]) -> tuple[list[str], np.ndarray, list[str] | None]:
@@ -145,7 +131,7 @@ def load_scenes(folder: str | Path) -> ScenesDataset:
 
     image_names, label_matrix, image_splits = read_labels_csv(folder / LABELS_FILE, label_names)
     images_folder = require_folder(folder / IMAGES_FOLDER, "image folder")
-    on_disk = {path.name for path in images_folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES}
+    on_disk = {path.name for path in list_images(images_folder)}
     missing = [name for name in image_names if name not in on_disk]
     if missing:
         raise DatasetFormatError(

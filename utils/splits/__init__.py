@@ -11,8 +11,32 @@
   (:func:`~utils.splits.folders.ensure_split`; notebooks 01–04).
 
 Every file operation goes through :mod:`utils.fileops` (temporary name, verify, rename).
+
+The names of :mod:`~utils.splits.folders` are imported on first use (:func:`__getattr__`): it imports the split
+scripts, and ``python -m utils.splits.copy_awa2`` must find its module not yet imported when it runs it.
 """
 
-from utils.splits.classes import choose_pseudo_unseen, first_per_class, hold_out_per_class, split_images
+import importlib
 
-__all__ = ["choose_pseudo_unseen", "first_per_class", "hold_out_per_class", "split_images"]
+from utils.splits.classes import choose_pseudo_unseen, first_per_class, hold_out_per_class, split_images
+from utils.splits.settings import (
+    SplitFolderState,
+    prepare_split_folder,
+    record_split_settings,
+    split_settings,
+)
+
+_FOLDERS_NAMES = ("Items", "ensure_split", "folder_items", "seen_class_items", "split_items_per_class")
+
+__all__ = [
+    "Items", "SplitFolderState", "choose_pseudo_unseen", "ensure_split", "first_per_class", "folder_items",
+    "hold_out_per_class", "prepare_split_folder", "record_split_settings", "seen_class_items", "split_images",
+    "split_items_per_class", "split_settings",
+]
+
+
+def __getattr__(name: str):
+    """The names of :mod:`utils.splits.folders`, imported when first asked for."""
+    if name in _FOLDERS_NAMES:
+        return getattr(importlib.import_module("utils.splits.folders"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

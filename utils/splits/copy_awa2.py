@@ -55,6 +55,7 @@ from tqdm import tqdm
 
 from utils.cli import ArgumentParser, cli_entry, positive_int
 from utils.config import AWA2_UNSEEN_CLASSES
+from utils.datasets import read_class_list
 from utils.errors import ProjectError
 from utils.fileops import (
     CONFLICT,
@@ -62,6 +63,7 @@ from utils.fileops import (
     LinkFallback,
     TransferSummary,
     files_identical,
+    list_images,
     path_within,
     progress_disabled,
     remove_partials,
@@ -71,7 +73,6 @@ from utils.fileops import (
     same_file_reason,
 )
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
 SEEN_CLASSES_FILE = "trainclasses.txt"
 UNSEEN_CLASSES_FILE = "testclasses.txt"
 SPLIT_OF_SEEN = "train"
@@ -146,28 +147,6 @@ class CopySummary:
         if self.dry_run:
             lines.append("dry run: nothing was written")
         return "\n".join(lines)
-
-
-def read_class_list(path: Path) -> list[str]:
-    """Class names from an AwA2 list file, one per line (``classes.txt``'s ``<index>\\t<name>`` too).
-
-    Blank lines are skipped; names keep AwA2's ``+`` for spaces.
-    """
-    names = []
-    for line in Path(path).read_text().splitlines():
-        words = line.split()
-        if words:
-            names.append(words[-1])
-    return names
-
-
-def list_images(folder: Path) -> list[Path]:
-    """The image files directly in ``folder``, sorted by name; hidden and temporary files skipped."""
-    return sorted(
-        path
-        for path in Path(folder).iterdir()
-        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES
-    )
 
 
 def choose_subset(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
+from utils.fileops import list_images
 from utils.splits.classes import hold_out_per_class
 from utils.splits.copy_awa2 import copy_awa2
 from utils.splits.move_awa2 import move_awa2
@@ -37,12 +38,15 @@ def ensure_split(config: DeviseConfig) -> Path:
 
 
 def folder_items(folder: Path, classes: Sequence[str] | None = None) -> Items:
-    """Every ``folder/<class>/*.jpg`` as ``(path, class)``, sorted; only ``classes`` if given."""
+    """Every image of ``folder/<class>/`` (:func:`utils.fileops.list_images`) as ``(path, class)``, sorted; only
+    ``classes`` if given."""
     wanted = None if classes is None else set(classes)
+    class_folders = sorted(path for path in Path(folder).glob("*") if path.is_dir() and not path.name.startswith("."))
     return [
-        (path, path.parent.name)
-        for path in sorted(Path(folder).glob("*/*.jpg"))
-        if wanted is None or path.parent.name in wanted
+        (path, class_folder.name)
+        for class_folder in class_folders
+        if wanted is None or class_folder.name in wanted
+        for path in list_images(class_folder)
     ]
 
 

@@ -50,6 +50,7 @@ from utils.cli import ArgumentParser, cli_entry
 from utils.errors import ProjectError
 from utils.fileops import (
     TransferSummary,
+    list_images,
     path_within,
     progress_disabled,
     remove_partials,
@@ -57,7 +58,6 @@ from utils.fileops import (
     safe_move,
     same_file_reason,
 )
-from utils.splits.copy_awa2 import list_images
 
 TRAIN_SPLIT = "train"
 VALID_SPLIT = "valid"

@@ -3,7 +3,7 @@
 Two input modes share everything after the features:
 
 * **images** — a backbone and an attribute head trained end to end on an AwA2-format folder
-  (seed A: direct attribute prediction with sigmoid + BCE, Lampert et al., TPAMI 2014);
+  (direct attribute prediction with sigmoid + BCE, Lampert et al., TPAMI 2014);
 * **features** — a regressor trained on the features of an xlsa17 ``res101.mat`` + ``att_splits.mat``
   pair (Xian et al., TPAMI 2018), where the losses of ReZSL (Ye et al., "Rebalanced Zero-shot
   Learning", IEEE TIP 2023, arXiv 2210.07031) are compared.
@@ -47,15 +47,16 @@ from utils.zsl import choose_calibration_gamma, gzsl_table_row
 # ---------------------------------------------------------------------------------------------- training
 
 
-def train_seed_a(
+def train_attribute_network(
     network: nn.Module, train_images: ImageFiles, seen_binary_attributes: torch.Tensor, config: AttributeZslConfig,
     device: torch.device | str = "cpu", log_path: Path | None = None,
 ) -> list[dict[str, float]]:
-    """Seed A's end-to-end training (Lampert et al., TPAMI 2014: sigmoid + BCE on the binary attributes) with the
-    config's ``image_*`` settings, ``weight_decay``, ``seed`` and ``mixed_precision``.
+    """The attribute network's end-to-end training (Lampert et al., TPAMI 2014: sigmoid + BCE on the binary
+    attributes) with the config's ``image_*`` settings, ``weight_decay``, ``seed`` and ``mixed_precision``.
 
     Args:
-        network: :func:`seed_a_network`'s backbone + attribute head, images (batch, 3, H, W) → (batch, n_attributes).
+        network: :func:`build_attribute_network`'s backbone + attribute head, images (batch, 3, H, W) →
+            (batch, n_attributes).
         train_images: the trainval images, labels indexing the rows of ``seen_binary_attributes``.
         seen_binary_attributes: (n_seen_classes, n_attributes) 0/1 targets.
         config: notebook 05's config.
@@ -75,8 +76,8 @@ def train_seed_a(
     )
 
 
-def seed_a_network(config: AttributeZslConfig, n_attributes: int) -> nn.Module:
-    """Seed A's untrained network (``config.backbone`` + :class:`AttributeHead`), its weights drawn from ``config.seed``.
+def build_attribute_network(config: AttributeZslConfig, n_attributes: int) -> nn.Module:
+    """The untrained attribute network (``config.backbone`` + :class:`AttributeHead`), weights drawn from ``config.seed``.
 
     Seeding here, not wherever a notebook happens to stand, makes the initial weights the same whatever
     ran before in the process.
@@ -269,12 +270,13 @@ def predicted_attributes_from(loss_name: str, outputs: torch.Tensor) -> torch.Te
 
 
 def default_distance(loss_name: str) -> str:
-    """Seed A's Euclidean distance for BCE probabilities; ReZSL's cosine for regressed attributes."""
+    """Euclidean distance for BCE probabilities (as the attribute network); ReZSL's cosine for regressed attributes."""
     return "euclidean" if loss_name == "bce" else "cosine"
 
 
 def build_feature_model(problem: FeatureProblem, config: AttributeZslConfig) -> nn.Module:
-    """The feature regressor: seed A's BN-ReLU-Dropout-Linear head when ``regressor_hidden`` is 0, else an MLP."""
+    """The feature regressor: the attribute network's BN-ReLU-Dropout-Linear head when ``regressor_hidden`` is 0,
+    else an MLP."""
     width, n_attributes = problem.features.shape[1], problem.attribute_matrix.shape[1]
     if not config.regressor_hidden:
         return AttributeHead(width, n_attributes)

@@ -113,7 +113,7 @@ def _augment_digits(images: torch.Tensor, generator: torch.Generator) -> torch.T
     return torch.where(binarise[:, None, None, None], binary, shifted)
 
 
-DIGITS_RUN_NAME = "digits_small_cnn"
+DIGITS_RUN_NAME = "digits_small_convnet"
 """The folder of the digits model under a Siamese config's ``run_dir`` (:func:`digits_folder`)."""
 
 DIGITS_RECIPE = {"train_share": 0.6, "batch_size": 80, "m_per_class": 8, "learning_rate": 1e-3, "augment": "shift1+binarise"}
@@ -122,7 +122,7 @@ of the recipe in the code retrains instead of loading a model trained otherwise.
 
 
 def digits_folder(config) -> Path:
-    """``<config.run_dir>/digits_small_cnn`` for a :class:`utils.config.SiameseConfig` (one folder; the
+    """``<config.run_dir>/digits_small_convnet`` for a :class:`utils.config.SiameseConfig` (one folder; the
     settings' fingerprint decides reuse)."""
     return Path(config.run_dir) / DIGITS_RUN_NAME
 
@@ -166,7 +166,7 @@ def train_digit_siamese(
                                            random_state=seed)
     validation_indices, test_indices = train_test_split(rest, train_size=0.5, stratify=labels[rest], random_state=seed)
     seed_everything(seed)
-    encoder = build_siamese_encoder("small_cnn", embedding_dim, in_channels=1)
+    encoder = build_siamese_encoder("small_convnet", embedding_dim, in_channels=1)
 
     def train() -> None:
         _fit_digits(encoder, images[train_indices], labels[train_indices], config.digits_epochs, seed, device, loss,
@@ -177,7 +177,7 @@ def train_digit_siamese(
         train()
     else:
         inputs = {"loss": loss, "distance": distance, "margin": margin, "embedding_dim": embedding_dim,
-                  "backbone": "small_cnn", "recipe": DIGITS_RECIPE}
+                  "backbone": "small_convnet", "recipe": DIGITS_RECIPE}
         decision = fit_or_load(encoder, Path(folder) / "model.pt", config, "digits", train, inputs=inputs,
                                name="digits")
     encoder.to(device).eval()

@@ -62,7 +62,7 @@ from utils.training.threads import set_cpu_threads
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR100_STD = (0.2673, 0.2564, 0.2762)
 
-SEED_PROJECT_RESULTS = pd.DataFrame(
+ORIGINAL_PROJECT_RESULTS = pd.DataFrame(
     {
         "split": ["10-90", "30-70", "50-50", "70-30", "90-10", "100-0"],
         "triplet acc": [86.90, 85.11, 86.79, 88.58, 88.34, 89.09],
@@ -70,7 +70,8 @@ SEED_PROJECT_RESULTS = pd.DataFrame(
         "mean few-shot acc": [45.32, 67.23, 76.77, 76.51, 83.06, float("nan")],
     }
 ).set_index("split")
-"""The seed project's figures (%, ResNet-56, cosine distance, 150 epochs) on real CIFAR-100."""
+"""The figures of the university project notebook 06 reproduces (its *seed*; %, ResNet-56, cosine distance,
+150 epochs) on real CIFAR-100."""
 
 
 
@@ -455,7 +456,7 @@ def sweep_splits(config: SiameseConfig, device: torch.device | str = "cpu") -> p
     return pd.DataFrame(rows).set_index("split")
 
 
-def compare_with_seed(sweep: pd.DataFrame, profile: str) -> pd.DataFrame:
+def compare_with_original_project(sweep: pd.DataFrame, profile: str) -> pd.DataFrame:
     """Our sweep beside the seed's table, in percent; outside ``full`` our data set is the sample world.
 
     Returns:
@@ -463,14 +464,14 @@ def compare_with_seed(sweep: pd.DataFrame, profile: str) -> pd.DataFrame:
         The seed's "mean few-shot acc" sits under ``N-way 1-shot``, which is what it measured.
     """
     ours_label = "ours (CIFAR-100)" if profile == "full" else "ours (sample world, not CIFAR-100)"
-    seed_label = "seed (CIFAR-100)"
+    original_label = "seed (CIFAR-100)"
     columns = {
         ("triplet acc", ours_label): 100 * sweep["triplet_acc_seen"],
-        ("triplet acc", seed_label): SEED_PROJECT_RESULTS["triplet acc"],
+        ("triplet acc", original_label): ORIGINAL_PROJECT_RESULTS["triplet acc"],
         ("binary acc", ours_label): 100 * sweep["binary_acc_seen"],
-        ("binary acc", seed_label): SEED_PROJECT_RESULTS["binary acc"],
+        ("binary acc", original_label): ORIGINAL_PROJECT_RESULTS["binary acc"],
         ("N-way 1-shot", ours_label): 100 * sweep["n_way_1_shot"],
-        ("N-way 1-shot", seed_label): SEED_PROJECT_RESULTS["mean few-shot acc"],
+        ("N-way 1-shot", original_label): ORIGINAL_PROJECT_RESULTS["mean few-shot acc"],
         ("5-way 1-shot", ours_label): 100 * sweep["5_way_1_shot"],
         ("5-way 5-shot", ours_label): 100 * sweep["5_way_5_shot"],
     }

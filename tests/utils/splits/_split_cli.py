@@ -1,26 +1,21 @@
-"""Run a split script as a shell runs it, optionally with the crash hook of :mod:`utils.fileops` armed."""
+"""Run a split script as a shell runs it, optionally killed half-way (:mod:`tests.utils._fileops_crash`)."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from utils import fileops
-
 
 def run_cli(module: str, arguments, repo_root: Path, crash_after=None, crash_stage=None):
     """``python -m module arguments`` in ``repo_root``; with ``crash_after`` it dies (exit 137) after that many
-    file operations, at ``crash_stage`` (:data:`utils.fileops.CRASH_STAGES`)."""
-    environment = {**os.environ, "PYTHONPATH": str(repo_root)}
-    environment.pop(fileops.CRASH_AFTER_ENV, None)
-    environment.pop(fileops.CRASH_STAGE_ENV, None)
+    file operations, at ``crash_stage`` (:data:`tests.utils._fileops_crash.CRASH_STAGES`)."""
+    command = [sys.executable, "-m", module]
     if crash_after is not None:
-        environment[fileops.CRASH_AFTER_ENV] = str(crash_after)
-        environment[fileops.CRASH_STAGE_ENV] = crash_stage or "complete"
+        command = [sys.executable, "-m", "tests.utils._fileops_crash", str(crash_after), crash_stage or "complete", module]
     return subprocess.run(
-        [sys.executable, "-m", module, *map(str, arguments)],
+        [*command, *map(str, arguments)],
         cwd=repo_root,
-        env=environment,
+        env={**os.environ, "PYTHONPATH": str(repo_root)},
         capture_output=True,
         text=True,
         timeout=120,

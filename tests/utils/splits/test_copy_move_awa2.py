@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.utils._fileops_crash import CRASH_EXIT_CODE
 from tests.utils.splits._fake_awa2 import make_fake_awa2, snapshot
 from tests.utils.splits._split_cli import run_cli
 from utils import fileops
 from utils.config import AWA2_UNSEEN_CLASSES
+from utils.datasets import read_class_list
 from utils.splits import copy_awa2 as copy_module
 from utils.splits import move_awa2 as move_module
-from utils.splits.copy_awa2 import copy_awa2, read_class_list
+from utils.splits.copy_awa2 import copy_awa2
 from utils.splits.move_awa2 import choose_valid_names, move_awa2, valid_count
 
 SEEN_CLASSES = ["antelope", "grizzly+bear", "killer+whale", "beaver"]
@@ -202,7 +204,7 @@ def test_copy_killed_half_way_then_rerun_completes(tmp_path, awa2_root, repo_roo
         "utils.splits.copy_awa2", [awa2_root, destination], repo_root, crash_after=17, crash_stage=crash_stage
     )
 
-    assert killed.returncode == fileops.CRASH_EXIT_CODE
+    assert killed.returncode == CRASH_EXIT_CODE
     assert len([path for path in destination.rglob("*.jpg") if not fileops.is_partial(path)]) == 17
     assert bool(partial_files(destination)) == (crash_stage == "partial")
 
@@ -358,7 +360,7 @@ def test_move_killed_half_way_then_rerun_completes(tmp_path, awa2_root, copied_r
 
     killed = run_cli("utils.splits.move_awa2", arguments, repo_root, crash_after=5, crash_stage=crash_stage)
 
-    assert killed.returncode == fileops.CRASH_EXIT_CODE
+    assert killed.returncode == CRASH_EXIT_CODE
     in_both = names_in(copied_root / "train") & names_in(copied_root / "valid")
     assert bool(in_both) == (crash_stage == "before-delete")
     assert bool(partial_files(copied_root)) == (crash_stage == "partial")

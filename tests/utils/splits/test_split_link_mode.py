@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.utils._fileops_crash import CRASH_EXIT_CODE
 from tests.utils.splits._fake_awa2 import make_fake_awa2, snapshot
 from tests.utils.splits._split_cli import run_cli
 from utils import fileops
@@ -263,7 +264,7 @@ def test_link_mode_killed_half_way_keeps_every_source_and_rerun_completes(
         "utils.splits.copy_awa2", [awa2_root, split, "--link"], repo_root, crash_after=7, crash_stage=crash_stage
     )
 
-    assert killed.returncode == fileops.CRASH_EXIT_CODE
+    assert killed.returncode == CRASH_EXIT_CODE
     assert snapshot(awa2_root) == before
     assert len(split_images(split)) == 7
     assert not [path for path in split.rglob("*") if fileops.is_partial(path)]
@@ -340,7 +341,7 @@ def test_move_of_a_linked_split_killed_half_way_then_rerun_completes(tmp_path, a
 
     killed = run_cli("utils.splits.move_awa2", arguments, repo_root, crash_after=4, crash_stage=crash_stage)
 
-    assert killed.returncode == fileops.CRASH_EXIT_CODE
+    assert killed.returncode == CRASH_EXIT_CODE
     assert snapshot(awa2_root) == before
     train_names = {(p.parent.name, p.name) for p in split_images(split, "train")}
     valid_names = {(p.parent.name, p.name) for p in split_images(split, "valid")}

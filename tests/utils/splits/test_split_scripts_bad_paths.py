@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from utils import fileops
 from utils.splits.copy_awa2 import CopyError, copy_awa2
 from utils.splits.move_awa2 import MoveError, move_awa2
 
@@ -65,8 +64,6 @@ def tree_state(root: Path) -> dict[str, str]:
 
 def run_cli(module: str, arguments, repo_root: Path):
     environment = {**os.environ, "PYTHONPATH": str(repo_root)}
-    environment.pop(fileops.CRASH_AFTER_ENV, None)
-    environment.pop(fileops.CRASH_STAGE_ENV, None)
     return subprocess.run(
         [sys.executable, "-m", module, *map(str, arguments), "--quiet"],
         cwd=repo_root,

@@ -42,7 +42,7 @@ def devise(outputs: Path) -> dict[str, str]:
 
 
 def attribute_zsl(outputs: Path) -> dict[str, str]:
-    """Seed A, its exported features and two feature regressors, as notebook 05 chains them."""
+    """The attribute network, its exported features and two feature regressors, as notebook 05 chains them."""
     import numpy as np
     import torch
 
@@ -50,12 +50,12 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
     from utils.datasets import image_index, load_awa2
     from utils.splits import first_per_class, split_images
     from utils.stages.attribute_zsl import (
+        build_attribute_network,
         compare_losses,
         export_backbone_features,
         feature_problem,
         feature_problem_sha256,
-        seed_a_network,
-        train_seed_a,
+        train_attribute_network,
     )
     from utils.training import ImageFiles, fit_or_load
 
@@ -67,19 +67,20 @@ def attribute_zsl(outputs: Path) -> dict[str, str]:
     splits = split_images(labels, awa2.seen_class_indices, awa2.unseen_class_indices, config.test_seen_fraction,
                           config.n_validation_classes, config.seed)
     torch.randn(7)  # whatever ran before must not matter
-    network = seed_a_network(config, awa2.n_attributes)
+    network = build_attribute_network(config, awa2.n_attributes)
     seen_row = {int(c): row for row, c in enumerate(awa2.seen_class_indices)}
     trainval = splits["trainval"]
     images = ImageFiles([paths[i] for i in trainval], np.array([seen_row[int(label)] for label in labels[trainval]]),
                         config.image_size)
     targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
-    checkpoint = config.run_dir / "seed_a" / "model.pt"
-    fit_or_load(network, checkpoint, config, "image_network", lambda: train_seed_a(network, images, targets, config))
+    checkpoint = config.run_dir / "attribute_network" / "model.pt"
+    fit_or_load(network, checkpoint, config, "attribute_network",
+                lambda: train_attribute_network(network, images, targets, config))
     export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
     problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed)
     rows, _ = compare_losses(problem, config, config.run_dir)
     regressors = sorted((config.run_dir / "features").glob("*.pt"))
-    return {"seed_a": weights_sha256(network), "features": feature_problem_sha256(problem)[:16],
+    return {"attribute_network": weights_sha256(network), "features": feature_problem_sha256(problem)[:16],
             "regressors": figures_sha256([hashlib.sha256(path.read_bytes()).hexdigest() for path in regressors]),
             "figures": figures_sha256([sorted(row.items()) for row in rows])}
 

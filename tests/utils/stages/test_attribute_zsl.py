@@ -138,14 +138,14 @@ def test_smoke_end_to_end_beats_chance_on_unseen_classes(tmp_path):
     print(f"{time.perf_counter() - start:.1f} s; T1 {[round(row['T1'], 3) for row in rows]}")
 
 
-def test_the_image_network_is_reused_only_while_its_shaping_fields_are_unchanged(tmp_path, capsys):
-    checkpoint = tmp_path / "seed_a" / "model.pt"
+def test_the_attribute_network_is_reused_only_while_its_shaping_fields_are_unchanged(tmp_path, capsys):
+    checkpoint = tmp_path / "attribute_network" / "model.pt"
     base = AttributeZslConfig.for_profile("smoke", outputs=tmp_path)
     calls = []
 
     def fit(**changes):
         model = torch.nn.Linear(3, 2)
-        decision = fit_or_load(model, checkpoint, dataclasses.replace(base, **changes), "image_network",
+        decision = fit_or_load(model, checkpoint, dataclasses.replace(base, **changes), "attribute_network",
                                lambda: calls.append(model.weight.detach().clone()))
         return decision, model
 
@@ -154,13 +154,13 @@ def test_the_image_network_is_reused_only_while_its_shaping_fields_are_unchanged
     again, loaded_model = fit(distances=("cosine",), losses=("mse",), n_gammas=3, feature_epochs=9)
     assert not again.trained and again.reason == "settings unchanged" and len(calls) == 1
     assert torch.equal(loaded_model.weight, trained_model.weight)
-    assert capsys.readouterr().out.splitlines()[-1].startswith("seed_a: loaded: settings unchanged (")
+    assert capsys.readouterr().out.splitlines()[-1].startswith("attribute_network: loaded: settings unchanged (")
     for change in ({"image_epochs": 20}, {"backbone": "small_cnn"}, {"image_learning_rate": 1e-3}, {"seed": 1},
                    {"retrain": True}):
         decision, _ = fit(**change)
         assert decision.trained, change
-    assert "seed_a: training: image_learning_rate 0.001 → 0.003, seed 0 → 1" in capsys.readouterr().out
-    (tmp_path / "seed_a" / "model.json").unlink()  # the older layout: a checkpoint alone
+    assert "attribute_network: training: image_learning_rate 0.001 → 0.003, seed 0 → 1" in capsys.readouterr().out
+    (tmp_path / "attribute_network" / "model.json").unlink()  # the older layout: a checkpoint alone
     assert fit()[0].reason == "no settings recorded beside the checkpoint"
     assert not fit()[0].trained
 
@@ -190,7 +190,7 @@ def test_feature_regressors_retrain_when_their_settings_or_features_change(tmp_p
 
     line, trained = regressor()
     assert line == "mse: training: no checkpoint yet" and checkpoint.with_suffix(".csv").is_file()
-    line, loaded = regressor(distances=("cosine",), image_epochs=5)  # seed A's settings do not shape it
+    line, loaded = regressor(distances=("cosine",), image_epochs=5)  # the attribute network's settings do not shape it
     assert line.startswith("mse: loaded: settings unchanged")
     assert all(torch.equal(value, loaded.state_dict()[key]) for key, value in trained.state_dict().items())
     assert regressor(feature_epochs=2)[0] == "mse: training: feature_epochs 1 → 2"
@@ -203,9 +203,9 @@ def test_feature_regressors_retrain_when_their_settings_or_features_change(tmp_p
 
 
 @pytest.mark.slow
-def test_two_processes_train_bit_identical_seed_a_regressors_and_figures(tmp_path):
-    """Seed A, its exported features and the regressors from empty outputs, PYTHONHASHSEED 1 and 2."""
+def test_two_processes_train_bit_identical_attribute_networks_regressors_and_figures(tmp_path):
+    """The attribute network, its exported features and the regressors from empty outputs, PYTHONHASHSEED 1 and 2."""
     from tests.utils.stages._stage_fingerprints import run_twice
 
     first, second = run_twice("attribute_zsl", tmp_path)
-    assert set(first) == {"seed_a", "features", "regressors", "figures"} and first == second
+    assert set(first) == {"attribute_network", "features", "regressors", "figures"} and first == second

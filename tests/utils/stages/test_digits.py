@@ -77,7 +77,7 @@ def test_the_digits_model_retrains_when_what_shapes_it_changes(tmp_path):
 
 def test_digits_folder_is_one_per_run_label(tmp_path):
     config = SiameseConfig.for_profile("smoke", outputs=tmp_path)
-    assert digits_folder(config) == tmp_path / "siamese" / "smoke" / "digits_small_cnn"
+    assert digits_folder(config) == tmp_path / "siamese" / "smoke" / "digits_small_convnet"
 
 
 @pytest.mark.slow

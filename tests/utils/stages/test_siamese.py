@@ -14,7 +14,7 @@ from utils.fingerprints import fingerprint, run_settings
 from utils.stages.episodes import ratio_class_split
 from utils.stages.siamese import (
     augment_batch,
-    compare_with_seed,
+    compare_with_original_project,
     images_to_tensor,
     m_per_class_batch_size,
     resolve_cifar100_dir,
@@ -114,7 +114,7 @@ def test_sweep_table_sits_beside_the_seed(smoke_run):
     config, _, _ = smoke_run
     config.sweep_fractions = (0.5,)
     sweep = sweep_splits(config)
-    table = compare_with_seed(sweep, config.profile)
+    table = compare_with_original_project(sweep, config.profile)
     ours = "ours (sample world, not CIFAR-100)"
     assert table.loc["50-50", ("N-way 1-shot", "seed (CIFAR-100)")] == pytest.approx(76.77)
     assert table.loc["50-50", ("triplet acc", ours)] == pytest.approx(100 * sweep.loc["50-50", "triplet_acc_seen"], abs=0.01)

@@ -62,11 +62,11 @@ def test_run_settings_take_the_declared_fields_and_the_run_inputs():
 
 
 def test_decisions_and_their_lines(tmp_path, capsys):
-    checkpoint = tmp_path / "seed_a" / "model.pt"
+    checkpoint = tmp_path / "attribute_network" / "model.pt"
     settings = run_settings(Config(), "network")
     first = decide(checkpoint, settings, Config())
-    assert first.trained and bool(first) and first.reason == "no checkpoint yet"
-    assert capsys.readouterr().out.strip() == "seed_a: training: no checkpoint yet"
+    assert first.trained and first.reason == "no checkpoint yet"
+    assert capsys.readouterr().out.strip() == "attribute_network: training: no checkpoint yet"
 
     save_weights({"weight": torch.ones(2)}, checkpoint)
     older_layout = decide(checkpoint, settings, Config())
@@ -75,21 +75,21 @@ def test_decisions_and_their_lines(tmp_path, capsys):
     record(checkpoint, settings, Config())
     metadata = read_metadata(checkpoint)
     assert metadata["fingerprint"] == fingerprint(settings) and metadata["settings"] == settings
-    assert metadata["config"]["distances"] == ["cosine"] and metadata_path(checkpoint) == tmp_path / "seed_a" / "model.json"
+    assert metadata["config"]["distances"] == ["cosine"] and metadata_path(checkpoint) == tmp_path / "attribute_network" / "model.json"
     capsys.readouterr()
 
     same = decide(checkpoint, settings, Config(distances=("hamming",)))
-    assert not same.trained and not bool(same) and same.reason == "settings unchanged"
-    assert capsys.readouterr().out.strip() == f"seed_a: loaded: settings unchanged ({checkpoint})"
+    assert not same.trained and same.reason == "settings unchanged"
+    assert capsys.readouterr().out.strip() == f"attribute_network: loaded: settings unchanged ({checkpoint})"
 
-    forced = decide(checkpoint, settings, Config(retrain=True), name="seed A")
-    assert forced.trained and str(forced) == "seed A: training: retrain=True"
+    forced = decide(checkpoint, settings, Config(retrain=True), name="attribute network")
+    assert forced.trained and str(forced) == "attribute network: training: retrain=True"
     assert read_metadata(checkpoint) is None  # a decision to train drops the old metadata at once
     record(checkpoint, settings, Config())
 
     changed = decide(checkpoint, run_settings(Config(image_epochs=20), "network"), Config())
     assert changed.trained and changed.reason == "image_epochs 12 → 20" and changed.changed == ("image_epochs",)
-    assert "seed_a: training: image_epochs 12 → 20" in capsys.readouterr().out
+    assert "attribute_network: training: image_epochs 12 → 20" in capsys.readouterr().out
 
 
 def test_record_needs_the_checkpoint_first(tmp_path):

@@ -216,13 +216,13 @@ def test_profiles_turn_the_cache_on_in_full_only():
     assert not AttributeZslConfig.for_profile("sample").mixed_precision
 
 
-def test_the_cache_and_mixed_precision_shape_the_image_network_but_the_cache_folder_does_not(tmp_path, capsys):
-    checkpoint = tmp_path / "image_network" / "model.pt"
+def test_the_cache_and_mixed_precision_shape_the_attribute_network_but_the_cache_folder_does_not(tmp_path, capsys):
+    checkpoint = tmp_path / "attribute_network" / "model.pt"
     base = AttributeZslConfig.for_profile("smoke", outputs=tmp_path)
 
     def trains(**changes) -> bool:
         config = dataclasses.replace(base, **changes)
-        return fit_or_load(torch.nn.Linear(3, 2), checkpoint, config, "image_network", lambda: None).trained
+        return fit_or_load(torch.nn.Linear(3, 2), checkpoint, config, "attribute_network", lambda: None).trained
 
     assert trains() and not trains()
     assert trains(image_cache=True)  # the cached pixels differ slightly from a resize of the original
