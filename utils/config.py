@@ -77,8 +77,8 @@ def current_budget(budget: str | None = None) -> str | None:
 # ------------------------------------------------------------------------------------- declared settings
 #
 # Every field says where it is declared which runs it shapes and how it is checked (``setting(...)``); the
-# fingerprint of a run (:func:`utils.fingerprints.run_settings`), the split folders' record and validation all read
-# those declarations, so a new field needs no list elsewhere.
+# fingerprint of a run (:func:`utils.training.checkpoints.run_settings`), the split folders' record and validation
+# all read those declarations, so a new field needs no list elsewhere.
 
 EVERY_RUN = "every run"
 """The default ``shapes`` of a field: it shapes every model its notebook trains. A field nobody declared therefore

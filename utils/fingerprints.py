@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from utils.config import BaseConfig
-
 
 def canonical(value: Any) -> Any:
     """``value`` as plain JSON values: paths and other objects as strings, tuples and sets as sorted/ordered lists.
@@ -52,28 +50,6 @@ def canonical_json(settings: Mapping[str, Any]) -> str:
 def fingerprint(settings: Mapping[str, Any]) -> str:
     """SHA-256 (hex) of the canonical JSON of ``settings``: equal settings give equal fingerprints in any process."""
     return hashlib.sha256(canonical_json(settings).encode("utf-8")).hexdigest()
-
-
-def run_settings(config: BaseConfig, run: str, **inputs: Any) -> dict[str, Any]:
-    """The shaping settings of one run: the value of every field the config declares as shaping ``run``
-    (:meth:`utils.config.BaseConfig.shaping_fields`) plus the run's own ``inputs`` (what is not a config field: its
-    backbone, class split or variant, a content hash of its data, the fingerprint of the run it starts from),
-    canonicalised. Their fingerprint decides whether a checkpoint is reused (:mod:`utils.training.checkpoints`).
-
-    Args:
-        config: the notebook's config.
-        run: a key of ``type(config).runs`` (``"stage1"``, ``"devise"``, ``"siamese"``, ...).
-        inputs: the run's own inputs; none may repeat a shaping field.
-
-    Raises:
-        KeyError: if the config trains no such run.
-        ValueError: if an input repeats a field that shapes the run.
-    """
-    fields = config.shaping_fields(run)
-    overlap = set(fields) & set(inputs)
-    if overlap:
-        raise ValueError(f"inputs {sorted(overlap)} of run {run!r} repeat config fields that shape it")
-    return canonical({**{name: getattr(config, name) for name in fields}, **inputs})
 
 
 def display(path: Path) -> str:

@@ -30,9 +30,8 @@ from utils.config import (
     SiameseConfig,
     setting,
 )
-from utils.fingerprints import run_settings
 from utils.splits.settings import split_settings
-from utils.training.checkpoints import decide, fit_or_load, record, save_weights
+from utils.training.checkpoints import decide, fit_or_load, record, run_settings, save_weights
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = (DataConfig, DeviseConfig, SearchConfig, AttributeZslConfig, SiameseConfig, SdlConfig)
@@ -171,7 +170,7 @@ def test_validation_is_the_declared_rule(config_class):
 
 def test_stages_decide_only_through_the_one_policy():
     """No stage decides or saves weights itself: each goes through ``fit_or_load`` (plain PyTorch) or
-    ``decide_or_load`` (fastai), with settings from :func:`utils.fingerprints.run_settings`."""
+    ``decide_or_load`` (fastai), with settings from :func:`utils.training.checkpoints.run_settings`."""
     policy = {"decide", "save_weights", "shaping_settings"}
     for path in sorted((REPO_ROOT / "utils" / "stages").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):

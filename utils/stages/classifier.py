@@ -22,7 +22,6 @@ from torch import nn
 
 from models.backbones import BodyHeadModel, ClassifierHead, count_parameters, create_body
 from utils.config import DeviseConfig
-from utils.fingerprints import run_settings
 from utils.metrics import per_class_mean_accuracy
 from utils.runtime import seed_everything
 from utils.splits.folders import Items, seen_class_items
@@ -89,8 +88,7 @@ def train_classifier(
         extra["epochs"] = epochs
     if initial_fingerprint is not None:
         extra["initial_body"] = initial_fingerprint
-    settings = run_settings(config, run, **extra)
-    decision = decide_or_load(learn, config, name, checkpoint, settings, device)
+    decision = decide_or_load(learn, config, run, name, checkpoint, extra, device)
     if not decision.trained:
         return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision)
     start_run(learn)
@@ -100,7 +98,7 @@ def train_classifier(
     if not save_best:
         learn.save(name, with_opt=False)
     epoch_seconds = list(learn.epoch_timer.epoch_seconds)
-    record(checkpoint, settings, config, epoch_seconds=epoch_seconds)
+    record(checkpoint, decision.settings, config, epoch_seconds=epoch_seconds)
     return TrainedModel(learn, name, True, epoch_seconds, decision)
 
 

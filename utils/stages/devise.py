@@ -40,7 +40,6 @@ from models.semantic_head import SemanticHead
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
-from utils.fingerprints import run_settings
 from utils.runtime import choose_device, seed_everything
 from utils.splits.classes import choose_pseudo_unseen
 from utils.splits.folders import Items, folder_items, seen_class_items, split_items_per_class
@@ -151,8 +150,7 @@ def train_devise(
     upstream = getattr(stage1, "checkpoint_fingerprint", None)
     if upstream is not None:
         extra["stage1"] = upstream
-    settings = run_settings(config, name, **extra)
-    decision = decide_or_load(learn, config, name, checkpoint, settings, device)
+    decision = decide_or_load(learn, config, name, name, checkpoint, extra, device)
     if not decision.trained:
         snapshots = dict(np.load(snapshot_file)) if snapshot_file.exists() else {}
         return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision), snapshots
@@ -181,7 +179,7 @@ def train_devise(
         snapshots = {"embeddings": np.stack(snapshot_callback.snapshots), "phases": np.array(snapshot_callback.phases),
                      "paths": np.array([str(path) for path in probe_paths])}
         np.savez(snapshot_file, **snapshots)
-    record(checkpoint, settings, config, epoch_seconds=epoch_seconds)
+    record(checkpoint, decision.settings, config, epoch_seconds=epoch_seconds)
     return TrainedModel(learn, name, True, epoch_seconds, decision), snapshots
 
 

@@ -3,7 +3,7 @@
 What shapes a run is declared on the config's fields (:func:`utils.config.setting`: each field names the runs it
 shapes, every run of its notebook unless declared otherwise) plus the run's own inputs that are not config fields
 (its backbone, class split or variant, the content hash of its features, the fingerprint of the run it starts
-from). Together they are the run's *shaping settings* (:func:`utils.fingerprints.run_settings`); their
+from). Together they are the run's *shaping settings* (:func:`run_settings`); their
 *fingerprint* (:mod:`utils.fingerprints`) is the SHA-256 of their canonical JSON (sorted keys, no whitespace), so it
 is the same in every process and whatever the order the settings were given in.
 
@@ -37,7 +37,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,6 @@ from utils.fingerprints import (
     changed_settings,
     display,
     fingerprint,
-    run_settings,
 )
 
 METADATA_VERSION = 1
@@ -65,6 +64,28 @@ def arrays_sha256(*arrays: Any) -> str:
         digest.update(f"{values.dtype.str}{values.shape};".encode())
         digest.update(values.tobytes())
     return digest.hexdigest()
+
+
+def run_settings(config: BaseConfig, run: str, **inputs: Any) -> dict[str, Any]:
+    """The shaping settings of one run: the value of every field the config declares as shaping ``run``
+    (:meth:`utils.config.BaseConfig.shaping_fields`) plus the run's own ``inputs`` (what is not a config field: its
+    backbone, class split or variant, a content hash of its data, the fingerprint of the run it starts from),
+    canonicalised. Their fingerprint decides whether a checkpoint is reused (:func:`decide`).
+
+    Args:
+        config: the notebook's config.
+        run: a key of ``type(config).runs`` (``"stage1"``, ``"devise"``, ``"siamese"``, ...).
+        inputs: the run's own inputs; none may repeat a shaping field.
+
+    Raises:
+        KeyError: if the config trains no such run.
+        ValueError: if an input repeats a field that shapes the run.
+    """
+    fields = config.shaping_fields(run)
+    overlap = set(fields) & set(inputs)
+    if overlap:
+        raise ValueError(f"inputs {sorted(overlap)} of run {run!r} repeat config fields that shape it")
+    return canonical({**{name: getattr(config, name) for name in fields}, **inputs})
 
 
 def metadata_path(checkpoint: str | Path) -> Path:
@@ -96,6 +117,7 @@ class Decision:
         checkpoint: the checkpoint file.
         fingerprint: the fingerprint of the current shaping settings.
         changed: the names of the settings that differ from the recorded ones (empty unless they do).
+        settings: the current shaping settings (canonical), which :func:`record` writes once the model is trained.
     """
 
     name: str
@@ -104,6 +126,7 @@ class Decision:
     checkpoint: Path
     fingerprint: str
     changed: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def action(self) -> str:
@@ -129,7 +152,7 @@ def decide(
 
     Args:
         checkpoint: the checkpoint file.
-        settings: the run's shaping settings (:func:`utils.fingerprints.run_settings`).
+        settings: the run's shaping settings (:func:`run_settings`).
         config: the config; its ``retrain`` forces training.
         name: the run's name in the printed line (default: the checkpoint's stem, or its folder's name
             for a ``model.*`` file).
@@ -160,7 +183,7 @@ def decide(
             trained, reason = True, ", ".join(differences) or "settings recorded differently"
     if trained:
         metadata_path(checkpoint).unlink(missing_ok=True)
-    decision = Decision(name, trained, reason, checkpoint, current, changed)
+    decision = Decision(name, trained, reason, checkpoint, current, changed, settings)
     if verbose:
         print(decision)
     return decision
@@ -343,7 +366,7 @@ def fit_or_load(
     """Load ``model``'s weights from ``checkpoint`` while the settings that shape run ``run`` are unchanged, else train
     it, save it atomically and record its settings: the one policy every plain-PyTorch stage uses.
 
-    The shaping settings are :func:`utils.fingerprints.run_settings` of ``config`` for ``run`` plus ``inputs``; the
+    The shaping settings are :func:`run_settings` of ``config`` for ``run`` plus ``inputs``; the
     decision is printed; ``config.retrain`` forces training. Nothing is seeded here: the stage builds (and seeds) the
     model, and ``train`` seeds what its recipe needs.
 

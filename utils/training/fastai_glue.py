@@ -45,7 +45,7 @@ from models.backbones import body_head_splitter
 from utils.config import DeviseConfig
 from utils.runtime import loader_options, mixed_precision_enabled, use_channels_last
 from utils.splits.folders import Items
-from utils.training.checkpoints import Decision, decide, load_state_into
+from utils.training.checkpoints import Decision, decide, load_state_into, run_settings
 from utils.training.image_cache import image_cache_for
 
 # --- data ------------------------------------------------------------------------------------------
@@ -254,12 +254,21 @@ def start_run(learn: Learner) -> None:
 
 
 def decide_or_load(
-    learn: Learner, config: DeviseConfig, name: str, checkpoint: Path, settings: dict[str, Any],
+    learn: Learner, config: DeviseConfig, run: str, name: str, checkpoint: Path, inputs: dict[str, Any],
     device: torch.device | str,
 ) -> Decision:
     """Decide whether run ``name`` trains (:mod:`utils.training.checkpoints`); when it does not, load its weights into
-    ``learn``. The decision's fingerprint is kept on ``learn`` as the upstream input of runs built on it."""
-    decision = decide(checkpoint, settings, config, name=name)
+    ``learn``. The decision's fingerprint is kept on ``learn`` as the upstream input of runs built on it.
+
+    Args:
+        run: the kind of run (a key of ``DeviseConfig.runs``), which picks the config fields that shape it.
+        name: the run's checkpoint and log name (``stage1_resnet34``, ``devise``, ...).
+        inputs: the run's own shaping inputs that are not config fields (its backbone, classes, upstream run).
+
+    Returns:
+        The decision; ``decision.settings`` is what :func:`utils.training.checkpoints.record` writes after training.
+    """
+    decision = decide(checkpoint, run_settings(config, run, **inputs), config, name=name)
     learn.checkpoint_fingerprint = decision.fingerprint
     if not decision.trained:
         load_state_into(learn.model, checkpoint)

@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from utils.config import DeviseConfig
-from utils.fingerprints import run_settings
 from utils.stages.devise import nearest_label_accuracy
-from utils.training.checkpoints import decide, record, save_weights
+from utils.training.checkpoints import decide, record, run_settings, save_weights
 from utils.training.fastai_glue import checkpoint_path
 
 

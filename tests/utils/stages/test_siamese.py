@@ -10,7 +10,7 @@ import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 
 from utils.config import SiameseConfig
-from utils.fingerprints import fingerprint, run_settings
+from utils.fingerprints import fingerprint
 from utils.stages.episodes import ratio_class_split
 from utils.stages.siamese import (
     augment_batch,
@@ -22,7 +22,7 @@ from utils.stages.siamese import (
     run_split,
     sweep_splits,
 )
-from utils.training.checkpoints import decide
+from utils.training.checkpoints import decide, run_settings
 
 
 def test_images_to_tensor_is_channels_first_and_normalised():

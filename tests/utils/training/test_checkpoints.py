@@ -12,13 +12,14 @@ import pytest
 import torch
 
 from utils.config import NO_MODEL, POSITIVE_INT, BaseConfig, setting
-from utils.fingerprints import canonical_json, fingerprint, run_settings
+from utils.fingerprints import canonical_json, fingerprint
 from utils.training.checkpoints import (
     decide,
     load_weights,
     metadata_path,
     read_metadata,
     record,
+    run_settings,
     save_weights,
 )
 
