@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= sample
+TEST_WORKERS ?= auto
 
 .PHONY: course test lint bench samples clean-outputs
 
@@ -21,10 +22,12 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 course: $(VENV)/.installed
 	$(BIN)/python -m utils.course --profile $(PROFILE)
 
-## make test: unit tests, then every notebook in the smoke profile (nbmake)
+## make test: unit tests and every notebook in the smoke profile (nbmake), on every core (TEST_WORKERS=0: in one process).
+## One torch/OpenMP thread per worker: with a worker per core, more threads only spin against each other (README, Testing).
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check .
-	ZSL_PROFILE=smoke ZSL_DEVICE=cpu $(BIN)/python -m pytest tests notebooks \
+	ZSL_PROFILE=smoke ZSL_DEVICE=cpu OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests notebooks \
+		-n $(TEST_WORKERS) --dist loadgroup \
 		--nbmake --nbmake-kernel=python3 --nbmake-timeout=900
 
 lint: $(VENV)/.installed-dev
