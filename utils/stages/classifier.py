@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from fastai.vision.all import CrossEntropyLossFlat, Learner, SaveModelCallback, accuracy, error_rate
+from fastai.vision.all import CrossEntropyLossFlat, Learner, accuracy, error_rate
 from torch import nn
 
 from models.backbones import BodyHeadModel, ClassifierHead, count_parameters, create_body
@@ -25,8 +25,9 @@ from utils.config import DeviseConfig
 from utils.metrics import per_class_mean_accuracy
 from utils.runtime import seed_everything
 from utils.splits.folders import Items, seen_class_items
-from utils.training.checkpoints import read_metadata, record
+from utils.training.checkpoints import read_metadata, record, save_weights
 from utils.training.fastai_glue import (
+    BestModelCheckpoint,
     TrainedModel,
     build_learner,
     checkpoint_path,
@@ -74,7 +75,7 @@ def train_classifier(
         name: checkpoint and log name (``checkpoints/<name>.pth``).
         initial_body: start from a copy of this body instead of a fresh one (the oracle does).
         epochs: overrides ``config.stage1_epochs``.
-        save_best: keep the epoch with the lowest validation loss (``SaveModelCallback``); ``False``
+        save_best: keep the epoch with the lowest validation loss (``BestModelCheckpoint``); ``False``
             when the validation images are test images (the oracle), so no choice is made on them.
         initial_fingerprint: the fingerprint of ``initial_body``'s run (a shaping input of this one).
         run: the kind of run (a key of ``DeviseConfig.runs``: ``stage1``, ``validation_stage1``, ``oracle``), which
@@ -92,11 +93,11 @@ def train_classifier(
     if not decision.trained:
         return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision)
     start_run(learn)
-    callbacks = [SaveModelCallback(monitor="valid_loss", fname=name)] if save_best else []
+    callbacks = [BestModelCheckpoint(monitor="valid_loss", fname=name)] if save_best else []
     fit = "fine_tune" if config.pretrained and initial_body is None else "one_cycle"
     fit_phases(learn, fit, epochs or config.stage1_epochs, config.stage1_learning_rate, callbacks)
     if not save_best:
-        learn.save(name, with_opt=False)
+        save_weights(learn.model.state_dict(), checkpoint)
     epoch_seconds = list(learn.epoch_timer.epoch_seconds)
     record(checkpoint, decision.settings, config, epoch_seconds=epoch_seconds)
     return TrainedModel(learn, name, True, epoch_seconds, decision)

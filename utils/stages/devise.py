@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from fastai.vision.all import Callback, Learner, SaveModelCallback
+from fastai.vision.all import Callback, Learner
 from torch import nn
 
 from models.backbones import BodyHeadModel
@@ -46,6 +46,7 @@ from utils.splits.folders import Items, folder_items, seen_class_items, split_it
 from utils.stages.classifier import classifier_accuracy, fit_stage1, train_classifier
 from utils.training.checkpoints import arrays_sha256, read_metadata, record
 from utils.training.fastai_glue import (
+    BestModelCheckpoint,
     TrainedModel,
     build_learner,
     checkpoint_path,
@@ -167,12 +168,12 @@ def train_devise(
     if snapshot_callback:
         snapshot_callback.phase = "2a"
     fit_phases(learn, "one_cycle", config.head_epochs, config.head_learning_rate,
-         [*callbacks, SaveModelCallback(monitor="valid_loss", fname=f"{name}_2a")], phase="2a")
+         [*callbacks, BestModelCheckpoint(monitor="valid_loss", fname=f"{name}_2a")], phase="2a")
     learn.unfreeze()
     if snapshot_callback:
         snapshot_callback.phase = "2b"
     fit_phases(learn, "one_cycle", config.unfrozen_epochs, slice(config.body_learning_rate, config.unfrozen_learning_rate),
-         [*callbacks, SaveModelCallback(monitor="valid_loss", fname=f"{name}_2b")], phase="2b")
+         [*callbacks, BestModelCheckpoint(monitor="valid_loss", fname=f"{name}_2b")], phase="2b")
     epoch_seconds = list(learn.epoch_timer.epoch_seconds)
     snapshots = {}
     if snapshot_callback:

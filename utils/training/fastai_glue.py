@@ -4,8 +4,9 @@ The stages build their learners here: notebook 01's softmax classifier (:mod:`ut
 notebook 02's DeViSE (:mod:`utils.stages.devise`), which trains that classifier again for its γ run and oracle.
 
 Every ``Learner`` writes under ``config.run_dir`` (``outputs/devise/<run label>``): ``checkpoints/<run>.pth``
-(``SaveModelCallback``) with ``checkpoints/<run>.json`` beside it (the shaping settings, the resolved config,
-the epoch timings), and ``logs/<run>.csv`` (:class:`RunLog`: every epoch of every phase). A training function
+(:class:`BestModelCheckpoint`: fastai's ``SaveModelCallback`` through the one atomic save) with
+``checkpoints/<run>.json`` beside it (the shaping settings, the resolved config, the epoch timings), and
+``logs/<run>.csv`` (:class:`RunLog`: every epoch of every phase). A training function
 loads its checkpoint instead of training while the settings that shape it are unchanged
 (:mod:`utils.training.checkpoints`, :func:`decide_or_load`; what shapes each run is declared on ``DeviseConfig``'s
 fields); ``config.retrain`` forces training. Each training seeds everything from ``config.seed`` first, so on the CPU
@@ -36,6 +37,7 @@ from fastai.vision.all import (
     Learner,
     Normalize,
     Resize,
+    SaveModelCallback,
     aug_transforms,
     imagenet_stats,
 )
@@ -45,7 +47,7 @@ from models.backbones import body_head_splitter
 from utils.config import DeviseConfig
 from utils.runtime import loader_options, mixed_precision_enabled, use_channels_last
 from utils.splits.folders import Items
-from utils.training.checkpoints import Decision, decide, load_state_into, run_settings
+from utils.training.checkpoints import Decision, decide, load_state_into, run_settings, save_weights
 from utils.training.image_cache import image_cache_for
 
 # --- data ------------------------------------------------------------------------------------------
@@ -194,6 +196,26 @@ class PlainTensorBatches(Callback):
         if self.training:
             self.learn.xb = tuple(x.as_subclass(torch.Tensor) for x in self.xb)
             self.learn.yb = tuple(y.as_subclass(torch.Tensor) for y in self.yb)
+
+
+class BestModelCheckpoint(SaveModelCallback):
+    """fastai's ``SaveModelCallback`` (keep the epoch of lowest validation loss, load it when training ends) through
+    the one checkpoint policy: each save is atomic (:func:`utils.training.checkpoints.save_weights`, so an
+    interrupted run never leaves half a file) and the best epoch is read back with ``weights_only=True``
+    (:func:`utils.training.checkpoints.load_state_into`) instead of fastai's ``weights_only=False``."""
+
+    def checkpoint(self, name: str) -> Path:
+        """``<learn.path>/<learn.model_dir>/<name>.pth``, where ``learn.save`` would write."""
+        return Path(self.learn.path) / self.learn.model_dir / f"{name}.pth"
+
+    def _save(self, name: str) -> None:
+        self.last_saved_path = save_weights(self.learn.model.state_dict(), self.checkpoint(name))
+
+    def after_fit(self, **kwargs) -> None:
+        if self.at_end:
+            self._save(self.fname)
+        elif not self.every_epoch:
+            load_state_into(self.learn.model, self.checkpoint(self.fname))
 
 
 @contextmanager

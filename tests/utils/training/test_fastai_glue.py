@@ -59,3 +59,29 @@ def test_learners_go_channels_last_where_the_device_wants_it_and_still_train(tmp
         learn.fit(1, 1e-3)
     assert learn.model.body[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert np.isfinite(learn.recorder.losses[-1].item())
+
+
+def test_the_best_epoch_is_saved_atomically_and_read_back_as_plain_weights(tmp_path, monkeypatch):
+    """fastai's best-epoch callback through the one save: a save at every new lowest validation loss, the weights
+    kept after training are the last of them, the file holds plain tensors (``weights_only=True``), no partial file."""
+    import utils.training.fastai_glue as fastai_glue
+    from utils.training.checkpoints import load_weights
+
+    config = DeviseConfig.for_profile("smoke", outputs=tmp_path, image_size=16, batch_size=4)
+    learn = tiny_learner(config, "tiny")
+    saved, original = [], fastai_glue.save_weights
+
+    def spy(state, path):
+        saved.append({name: tensor.detach().clone() for name, tensor in state.items()})
+        return original(state, path)
+
+    monkeypatch.setattr(fastai_glue, "save_weights", spy)
+    start_run(learn)
+    fit_phases(learn, "one_cycle", 3, 1e-2, [fastai_glue.BestModelCheckpoint(monitor="valid_loss", fname="tiny")])
+    losses = pd.read_csv(config.run_dir / "logs" / "tiny.csv")["valid_loss"].tolist()
+    assert len(saved) == sum(loss < min(losses[:epoch], default=np.inf) for epoch, loss in enumerate(losses))
+    checkpoint = config.run_dir / "checkpoints" / "tiny.pth"
+    state = load_weights(checkpoint)
+    assert all(torch.equal(state[name], saved[-1][name]) for name in state)
+    assert all(torch.equal(tensor, learn.model.state_dict()[name]) for name, tensor in state.items())
+    assert not list(checkpoint.parent.glob("*.partial*"))
