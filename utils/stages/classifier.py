@@ -25,7 +25,7 @@ from utils.config import DeviseConfig
 from utils.metrics import per_class_mean_accuracy
 from utils.runtime import seed_everything
 from utils.splits.folders import Items, seen_class_items
-from utils.training.checkpoints import read_metadata, record, save_weights
+from utils.training.checkpoints import read_metadata, record
 from utils.training.fastai_glue import (
     BestModelCheckpoint,
     TrainedModel,
@@ -34,6 +34,7 @@ from utils.training.fastai_glue import (
     decide_or_load,
     fit_phases,
     image_dataloaders,
+    save_learner,
     start_run,
 )
 from utils.training.threads import set_cpu_threads
@@ -97,7 +98,7 @@ def train_classifier(
     fit = "fine_tune" if config.pretrained and initial_body is None else "one_cycle"
     fit_phases(learn, fit, epochs or config.stage1_epochs, config.stage1_learning_rate, callbacks)
     if not save_best:
-        save_weights(learn.model.state_dict(), checkpoint)
+        save_learner(learn, checkpoint)
     epoch_seconds = list(learn.epoch_timer.epoch_seconds)
     record(checkpoint, decision.settings, config, epoch_seconds=epoch_seconds)
     return TrainedModel(learn, name, True, epoch_seconds, decision)

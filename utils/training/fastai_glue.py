@@ -218,6 +218,12 @@ class BestModelCheckpoint(SaveModelCallback):
             load_state_into(self.learn.model, self.checkpoint(self.fname))
 
 
+def save_learner(learn: Learner, checkpoint: Path) -> Path:
+    """The learner's weights as they are now, through the one atomic save (a run that keeps its last epoch, where
+    choosing the best epoch would choose on test images: notebook 02's oracle)."""
+    return save_weights(learn.model.state_dict(), checkpoint)
+
+
 @contextmanager
 def random_state_kept():
     """Restore the state of ``random``, NumPy and torch (CPU) on exit.
