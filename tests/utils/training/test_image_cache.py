@@ -19,12 +19,8 @@ from utils.runtime import loader_options, loader_workers
 from utils.splits.folders import folder_items
 from utils.training import ImageFiles, fit_or_load, read_image
 from utils.training.fastai_glue import embed_paths, image_dataloaders
-from utils.training.image_cache import (
-    ImageCache,
-    cached_image_paths,
-    image_cache_for,
-    main,
-)
+from utils.training.image_cache import ImageCache, cached_image_paths, image_cache_for
+from utils.training.image_cache.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_IMAGES = REPO_ROOT / "data_samples" / "awa2" / "JPEGImages"
