@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PROFILE ?= sample
 TEST_WORKERS ?= auto
 
-.PHONY: course test lint bench samples clean-outputs
+.PHONY: course test lint bench samples clean-outputs gpu-wheels
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.search_bench
 	$(BIN)/python -m benchmarks.fastai_vs_pytorch
 	$(BIN)/python -m benchmarks.loader_bench
+
+## make gpu-wheels: the wheels the GPU check needs on a machine without network, for CPython 3.12 (.gpu-wheels/, < 60 MiB)
+gpu-wheels: $(VENV)/.installed
+	$(BIN)/python -m tools.gpu_wheels
 
 ## make samples: regenerate data_samples/ from its seed
 samples: $(VENV)/.installed

@@ -53,7 +53,7 @@ from torchvision import models as tv_models
 
 
 def _squeezenet_body(pretrained: bool) -> nn.Module:
-    weights = tv_models.SqueezeNet1_1_Weights.IMAGENET1K_V1 if pretrained else None
+    weights = BACKBONES["squeezenet1_1"].weights if pretrained else None
     return tv_models.squeezenet1_1(weights=weights).features
 
 
@@ -232,12 +232,15 @@ class Backbone:
             torchvision's ImageNet weights (ResNets only; the small CNNs ignore it).
         encoder: ``in_channels`` → module mapping (batch, in_channels, H, W) to (batch, n_features), carrying its
             width as ``feature_dim`` (read by :class:`models.siamese.SiameseEncoder`).
+        weights: the torchvision ImageNet weights ``pretrained`` loads (``None``: the backbone has none); their
+            file is ``$TORCH_HOME/hub/checkpoints/<file name of weights.url>`` once downloaded.
     """
 
     n_features: int
     feature_maps: Callable[[bool], nn.Module] | None = None
     pooled: Callable[[bool], nn.Module] | None = None
     encoder: Callable[[int], nn.Module] | None = None
+    weights: tv_models.WeightsEnum | None = None
 
 
 def _cifar_resnet(blocks_per_stage: int) -> Callable[[int], nn.Module]:
@@ -245,11 +248,12 @@ def _cifar_resnet(blocks_per_stage: int) -> Callable[[int], nn.Module]:
 
 
 def _torchvision_resnet(builder: Callable, weights, n_features: int) -> Backbone:
-    return Backbone(n_features, feature_maps=_resnet_body(builder, weights), pooled=_pooled_resnet(builder, weights))
+    return Backbone(n_features, feature_maps=_resnet_body(builder, weights), pooled=_pooled_resnet(builder, weights),
+                    weights=weights)
 
 
 BACKBONES: dict[str, Backbone] = {
-    "squeezenet1_1": Backbone(512, feature_maps=_squeezenet_body),
+    "squeezenet1_1": Backbone(512, feature_maps=_squeezenet_body, weights=tv_models.SqueezeNet1_1_Weights.IMAGENET1K_V1),
     "resnet18": _torchvision_resnet(tv_models.resnet18, tv_models.ResNet18_Weights.IMAGENET1K_V1, 512),
     "resnet34": _torchvision_resnet(tv_models.resnet34, tv_models.ResNet34_Weights.IMAGENET1K_V1, 512),
     "resnet50": _torchvision_resnet(tv_models.resnet50, tv_models.ResNet50_Weights.IMAGENET1K_V2, 2048),

@@ -31,9 +31,15 @@ DATA_SAMPLES_DIR = REPO_ROOT / "data_samples"
 PROFILES = ("smoke", "sample", "full")
 DEFAULT_PROFILE = "sample"
 
-BUDGETS = ("tiny",)
+BUDGETS = ("tiny", "tiny-gpu")
 """Budget overrides (``$ZSL_BUDGET`` or ``for_profile(budget=...)``): ``tiny`` shrinks epochs, images per class
-and image size of any profile without changing its data path, so ``full`` can be rehearsed on a CPU."""
+and image size of any profile without changing its data path, so ``full`` can be rehearsed on a CPU; ``tiny-gpu``
+shrinks the same but keeps the profile's :data:`GPU_FIDELITY_FIELDS` (in ``full``: 224 px, pretrained weights,
+mixed precision), the rehearsal of a GPU run (``benchmarks/gpu_check.py``)."""
+
+GPU_FIDELITY_FIELDS = ("image_size", "cache_side", "pretrained", "mixed_precision")
+"""The fields ``tiny-gpu`` leaves at the profile's values: what decides whether the CUDA path (image size, the
+cache feeding it, pretrained weights, float16) works, as opposed to how long training takes."""
 
 # AwA2's standard zero-shot split (Lampert et al., TPAMI 2014): these 10 classes are never seen in training.
 AWA2_UNSEEN_CLASSES = (
@@ -245,8 +251,9 @@ class BaseConfig:
         seed: seeds data order, augmentation and initialisation.
         device: ``auto``, ``cpu``, ``cuda``, ... (``$ZSL_DEVICE`` overrides it).
         outputs: the root everything of this run is written under.
-        budget: ``None`` (the profile's own budget) or ``tiny`` (one epoch, a few images per class, small
-            images, no ``lr_find``: a rehearsal of the profile's data path in minutes on a CPU).
+        budget: ``None`` (the profile's own budget), ``tiny`` (one epoch, a few images per class, small
+            images, no ``lr_find``: a rehearsal of the profile's data path in minutes on a CPU) or ``tiny-gpu``
+            (the same at the profile's image size, weights and precision: :data:`GPU_FIDELITY_FIELDS`).
         retrain: train every model of the notebook even if a checkpoint with the same settings exists.
     """
 
@@ -380,7 +387,10 @@ class BaseConfig:
         name = current_profile(profile)
         budget_name = current_budget(budget)
         values = dict(cls.profile_defaults().get(name, {}))
-        if budget_name is not None:
+        if budget_name == "tiny-gpu":
+            tiny = cls.budget_defaults().get("tiny", {})
+            values.update({key: value for key, value in tiny.items() if key not in GPU_FIDELITY_FIELDS})
+        elif budget_name is not None:
             values.update(cls.budget_defaults().get(budget_name, {}))
         values.update(overrides)
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}

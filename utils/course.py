@@ -9,6 +9,8 @@ reported by name with its failing cell, and the others still run; the exit code 
 ``--budget tiny`` (``utils.config.BUDGETS``) shrinks every notebook to one epoch, a few images per class
 and small images while the data path stays the profile's own: ``python -m utils.course --profile full
 --budget tiny`` rehearses the whole real-data pipeline on a CPU in minutes, before anyone rents a GPU.
+``--budget tiny-gpu`` shrinks the same but keeps the profile's image size, pretrained weights and mixed precision:
+the rehearsal on the GPU itself (``benchmarks/gpu_check.py`` runs it).
 """
 
 from __future__ import annotations

@@ -109,7 +109,8 @@ def test_default_paths_follow_the_outputs_folder_until_set_by_hand(tmp_path):
     assert DataConfig.for_profile("smoke", split_dir=tmp_path / "given").split_dir == tmp_path / "given"
 
 
-@pytest.mark.parametrize(("profile", "budget", "label"), [("smoke", None, "smoke"), ("full", "tiny", "full-tiny")])
+@pytest.mark.parametrize(("profile", "budget", "label"),
+                         [("smoke", None, "smoke"), ("full", "tiny", "full-tiny"), ("full", "tiny-gpu", "full-tiny-gpu")])
 def test_everything_a_run_writes_goes_to_outputs_kind_run_label(tmp_path, monkeypatch, profile, budget, label):
     """One layout, <outputs>/<kind>/<run label>, for every stage's run folder, the split, the cache and the results."""
     from utils.config import AttributeZslConfig, DeviseConfig, SdlConfig, SearchConfig, SiameseConfig
@@ -134,3 +135,17 @@ def test_everything_a_run_writes_goes_to_outputs_kind_run_label(tmp_path, monkey
     monkeypatch.setenv("ZSL_PROFILE", profile)
     monkeypatch.setenv("ZSL_BUDGET", budget or "")
     assert results_dir() == tmp_path / "results" / label
+
+
+def test_the_gpu_rehearsal_budget_is_tiny_but_keeps_the_profiles_resolution_weights_and_precision():
+    from utils.config import GPU_FIDELITY_FIELDS, AttributeZslConfig, DeviseConfig, SdlConfig, SiameseConfig
+
+    for config_class in (DeviseConfig, AttributeZslConfig, SdlConfig, SiameseConfig):
+        full = config_class.for_profile("full")
+        tiny = config_class.for_profile("full", budget="tiny")
+        gpu = config_class.for_profile("full", budget="tiny-gpu")
+        for name in config_class.budget_defaults()["tiny"]:
+            expected = getattr(full if name in GPU_FIDELITY_FIELDS else tiny, name)
+            assert getattr(gpu, name) == expected, (config_class.__name__, name)
+    devise = DeviseConfig.for_profile("full", budget="tiny-gpu")
+    assert (devise.image_size, devise.pretrained, devise.mixed_precision, devise.stage1_epochs) == (224, True, True, 1)
