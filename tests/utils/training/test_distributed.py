@@ -44,7 +44,7 @@ def test_two_processes_train_one_model_as_one_process_would_and_rank_0_alone_wri
     process on the same global batches the weights differ only by float32 rounding: each step's gradient is two
     share means weighted and averaged instead of one mean, a few ulps apart; 21 Adam steps keep that below 1e-6
     (measured: 6e-8 on weights of magnitude up to 0.4), so max |Δ| ≤ 1e-6 absolute is asserted. Then one process
-    (a notebook after ``torchrun … -m utils.train``) loads the checkpoint: settings unchanged.
+    (a notebook after ``torchrun … -m utils.stages.train``) loads the checkpoint: settings unchanged.
     """
     run_worker(tmp_path / "one" / "run", tmp_path / "one" / "out", processes=1)
     run_worker(tmp_path / "two" / "run", tmp_path / "two" / "out", processes=2)

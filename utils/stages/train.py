@@ -4,15 +4,15 @@ The same library calls as the notebook, through the same checkpoint policy
 (:func:`utils.training.checkpoints.fit_or_load`), so the notebook run afterwards loads what this wrote
 (``loaded: settings unchanged``)::
 
-    python -m utils.train 06 --profile full                                    # one device
-    torchrun --nproc_per_node 2 -m utils.train 06 --profile full              # two GPUs (or CPU processes)
-    accelerate launch --multi_gpu --num_processes 2 -m utils.train 07 --profile full
+    python -m utils.stages.train 06 --profile full                             # one device
+    torchrun --nproc_per_node 2 -m utils.stages.train 06 --profile full       # two GPUs (or CPU processes)
+    accelerate launch --multi_gpu --num_processes 2 -m utils.stages.train 07 --profile full
 
 From a notebook, accelerate's ``notebook_launcher`` starts the processes (in a fresh kernel, before any cell has
 touched the GPU: it forks)::
 
     from accelerate import notebook_launcher
-    from utils.train import train_notebook
+    from utils.stages.train import train_notebook
     notebook_launcher(train_notebook, args=("06", "full"), num_processes=2)
 
 Each process joins the launcher's process group (:func:`utils.training.distributed.init_from_environment`); rank 0
@@ -81,10 +81,10 @@ def train_notebook(notebook: str, profile: str | None = None, budget: str | None
     shut_down()
 
 
-@cli_entry("python -m utils.train")
+@cli_entry("python -m utils.stages.train")
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m utils.train NOTEBOOK [--profile P] [--budget B]``."""
-    parser = ArgumentParser(prog="python -m utils.train", description="Train a notebook's models (under torchrun or "
+    """``python -m utils.stages.train NOTEBOOK [--profile P] [--budget B]``."""
+    parser = ArgumentParser(prog="python -m utils.stages.train", description="Train a notebook's models (under torchrun or "
                             "accelerate launch: data-parallel, rank 0 writes)")
     parser.add_argument("notebook", choices=sorted(NOTEBOOKS), help="the notebook whose models are trained")
     parser.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")

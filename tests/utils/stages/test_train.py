@@ -3,7 +3,7 @@ test_distributed.py trains through the same library calls)."""
 
 import pytest
 
-from utils.train import NOTEBOOKS, main
+from utils.stages.train import NOTEBOOKS, main
 
 
 def test_a_notebook_without_a_trainer_is_one_line_and_exit_2(capsys):
