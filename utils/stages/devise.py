@@ -45,6 +45,7 @@ from utils.splits.classes import choose_pseudo_unseen
 from utils.splits.folders import Items, folder_items, seen_class_items, split_items_per_class
 from utils.stages.classifier import classifier_accuracy, fit_stage1, train_classifier
 from utils.training.checkpoints import arrays_sha256, read_metadata, record
+from utils.training.distributed import is_main_process
 from utils.training.fastai_glue import (
     BestModelCheckpoint,
     TrainedModel,
@@ -157,7 +158,8 @@ def train_devise(
         return TrainedModel(learn, name, False, read_metadata(checkpoint).get("epoch_seconds", []), decision), snapshots
 
     start_run(learn)
-    snapshot_file.unlink(missing_ok=True)
+    if is_main_process():
+        snapshot_file.unlink(missing_ok=True)
     callbacks = []
     snapshot_callback = None
     if probe_paths:
@@ -179,7 +181,8 @@ def train_devise(
     if snapshot_callback:
         snapshots = {"embeddings": np.stack(snapshot_callback.snapshots), "phases": np.array(snapshot_callback.phases),
                      "paths": np.array([str(path) for path in probe_paths])}
-        np.savez(snapshot_file, **snapshots)
+        if is_main_process():
+            np.savez(snapshot_file, **snapshots)
     record(checkpoint, decision.settings, config, epoch_seconds=epoch_seconds)
     return TrainedModel(learn, name, True, epoch_seconds, decision), snapshots
 

@@ -28,6 +28,7 @@ from utils.metrics import best_threshold, binary_accuracy, pair_distances
 from utils.runtime import seed_everything
 from utils.stages.episodes import sample_pairs
 from utils.training.checkpoints import Decision, fit_or_load
+from utils.training.distributed import is_main_process
 from utils.training.loop import LossLog, train_model
 from utils.training.threads import cpu_threads
 
@@ -190,7 +191,7 @@ def train_digit_siamese(
     )
     first, second, same = sample_pairs(labels[test_indices], 2_000, seed=seed + 1)
     test_accuracy = binary_accuracy(pair_distances(embeddings[test_indices], first, second, distance), same, threshold)
-    if decision is not None and decision.trained:
+    if decision is not None and decision.trained and is_main_process():
         (Path(folder) / "threshold.json").write_text(
             json.dumps({"threshold": threshold, "distance": distance, "test_binary_accuracy": test_accuracy}) + "\n")
     return DigitSiamese(encoder, threshold, distance, test_accuracy, decision)

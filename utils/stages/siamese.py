@@ -56,6 +56,7 @@ from utils.stages.episodes import (
     sample_triplets,
 )
 from utils.training.checkpoints import Decision, fit_or_load
+from utils.training.distributed import is_main_process
 from utils.training.loop import EpochEnd, train_model
 from utils.training.threads import set_cpu_threads
 
@@ -368,8 +369,9 @@ def trained_encoder(
 
     def train() -> None:
         nonlocal history
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "split.json").write_text(json.dumps(asdict(data.split), indent=1) + "\n")
+        if is_main_process():
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "split.json").write_text(json.dumps(asdict(data.split), indent=1) + "\n")
         history = train_encoder(encoder, data.train, data.validation, config, device, folder)
 
     decision = fit_or_load(encoder, checkpoint, config, "siamese", train, inputs={"split": asdict(data.split)},

@@ -11,7 +11,9 @@
 * :mod:`utils.training.checkpoints` — the one checkpoint policy: the decision to train or load (and why) from the
   settings the config declares as shaping the run, :func:`fit_or_load`, the one atomic save, ``weights_only``
   loading that refuses weights which do not fit the model (every stage);
-* :mod:`utils.training.image_cache` — every image resized once (``python -m utils.training.image_cache``).
+* :mod:`utils.training.image_cache` — every image resized once (``python -m utils.training.image_cache``);
+* :mod:`utils.training.distributed` — several processes (``torchrun``, ``accelerate launch``): the process group, the
+  ranks' shares of a batch, rank 0 first or alone (``python -m utils.stages.train`` launches a notebook's training).
 
 The fastai glue and the image cache are imported on first use (:func:`__getattr__`): fastai is slow to import and
 only notebooks 01–04 need it, and ``python -m utils.training.image_cache`` must find its module not yet imported

@@ -23,6 +23,10 @@ rather than loaded half-done. Checkpoints are plain tensors and values, written 
 crafted file cannot run code, and weights that do not fit the model the config builds are refused in one line
 naming the file (:func:`apply_state`).
 
+With several processes (:mod:`utils.training.distributed`) rank 0 alone decides (and prints) and every rank gets its
+decision, and rank 0 alone writes checkpoints and metadata while the others wait until the file is complete; every
+rank must therefore call :func:`decide`, :func:`save_weights` and :func:`record` (as :func:`fit_or_load` does).
+
 Every stage trained with the one training loop (05, 06, 07) goes through :func:`fit_or_load`; fastai's
 learners (01–02) decide with :func:`decide` and load with :func:`load_state_into` in
 :func:`utils.training.fastai_glue.decide_or_load`::
@@ -49,6 +53,7 @@ from utils.fingerprints import (
     display,
     fingerprint,
 )
+from utils.training.distributed import barrier, is_main_process, main_process_result
 
 METADATA_VERSION = 1
 """Layout of the metadata file; a file of another version counts as no metadata."""
@@ -148,7 +153,8 @@ def decide(
     """Train or load? ``load`` only if ``checkpoint`` exists with metadata whose fingerprint equals that of ``settings``.
 
     A decision to train removes the old metadata, so that a run interrupted while overwriting the checkpoint
-    is never taken for the old, complete one.
+    is never taken for the old, complete one. With several processes rank 0 decides and every rank returns its
+    decision (:func:`utils.training.distributed.main_process_result`).
 
     Args:
         checkpoint: the checkpoint file.
@@ -159,6 +165,13 @@ def decide(
         retrain: overrides ``config.retrain``.
         verbose: print the decision's line.
     """
+    return main_process_result(_decide, checkpoint, settings, config, name, retrain, verbose)
+
+
+def _decide(
+    checkpoint: str | Path, settings: Mapping[str, Any], config: BaseConfig | None, name: str | None,
+    retrain: bool | None, verbose: bool,
+) -> Decision:
     checkpoint = Path(checkpoint)
     if name is None:
         name = checkpoint.parent.name if checkpoint.stem == "model" else checkpoint.stem
@@ -190,13 +203,17 @@ def decide(
 
 
 def _write_atomically(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + f".partial{os.getpid()}")
-    try:
-        write(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    """``write(partial)`` then rename the partial file to ``path``; with several processes in rank 0 alone, every
+    rank returning once the file is complete."""
+    if is_main_process():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + f".partial{os.getpid()}")
+        try:
+            write(partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+    barrier()
     return path
 
 

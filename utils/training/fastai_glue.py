@@ -11,10 +11,17 @@ loads its checkpoint instead of training while the settings that shape it are un
 (:mod:`utils.training.checkpoints`, :func:`decide_or_load`; what shapes each run is declared on ``DeviseConfig``'s
 fields); ``config.retrain`` forces training. Each training seeds everything from ``config.seed`` first, so on the CPU
 the same settings give bit-identical weights whatever ran before in the process.
+
+With several processes on CUDA (:mod:`utils.training.distributed`, under ``torchrun`` or ``accelerate launch``) every
+fit runs inside fastai's own ``learn.distrib_ctx`` (:func:`fit_phases`: fastai.distributed, built on accelerate:
+``DistributedDataParallel`` and each rank's share of every batch); rank 0 alone writes the checkpoints
+(:func:`utils.training.checkpoints.save_weights`) and the log (:class:`RunLog`). fastai's distributed batches broadcast
+their order with CUDA tensors, so this path needs GPUs (nccl); the 2-process CPU test covers the PyTorch loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Sequence
@@ -26,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 from fastai.callback.channelslast import ChannelsLast
+from fastai.torch_core import get_model
 from fastai.vision.all import (
     Callback,
     CategoryBlock,
@@ -48,6 +56,7 @@ from utils.config import DeviseConfig
 from utils.runtime import loader_options, mixed_precision_enabled, use_channels_last
 from utils.splits.folders import Items
 from utils.training.checkpoints import Decision, decide, load_state_into, run_settings, save_weights
+from utils.training.distributed import is_main_process, world_size
 from utils.training.image_cache import image_cache_for
 
 # --- data ------------------------------------------------------------------------------------------
@@ -125,7 +134,7 @@ class RunLog(Callback):
     fastai's ``CSVLogger`` rewrites its file at each ``fit``, so the frozen epoch of ``fine_tune`` and
     DeViSE's phase 2a were lost. Here the first ``fit`` of the learner (or the first after :meth:`reset`)
     starts a fresh file with one header, and later fits append to it; ``lr_find`` and ``get_preds`` write
-    nothing.
+    nothing, nor does any rank but 0 with several processes.
 
     Args:
         fname: the file, relative to ``learn.path``.
@@ -156,7 +165,7 @@ class RunLog(Callback):
         return Path(self.learn.path) / self.fname
 
     def before_fit(self):
-        if hasattr(self, "gather_preds") or _finding_learning_rate(self):
+        if hasattr(self, "gather_preds") or _finding_learning_rate(self) or not is_main_process():
             return
         if self.phases:
             self.phase = self.phases.pop(0)
@@ -202,20 +211,21 @@ class BestModelCheckpoint(SaveModelCallback):
     """fastai's ``SaveModelCallback`` (keep the epoch of lowest validation loss, load it when training ends) through
     the one checkpoint policy: each save is atomic (:func:`utils.training.checkpoints.save_weights`, so an
     interrupted run never leaves half a file) and the best epoch is read back with ``weights_only=True``
-    (:func:`utils.training.checkpoints.load_state_into`) instead of fastai's ``weights_only=False``."""
+    (:func:`utils.training.checkpoints.load_state_into`) instead of fastai's ``weights_only=False``. With several
+    processes the saved weights are those of the model inside ``DistributedDataParallel``, written by rank 0 alone."""
 
     def checkpoint(self, name: str) -> Path:
         """``<learn.path>/<learn.model_dir>/<name>.pth``, where ``learn.save`` would write."""
         return Path(self.learn.path) / self.learn.model_dir / f"{name}.pth"
 
     def _save(self, name: str) -> None:
-        self.last_saved_path = save_weights(self.learn.model.state_dict(), self.checkpoint(name))
+        self.last_saved_path = save_weights(get_model(self.learn.model).state_dict(), self.checkpoint(name))
 
     def after_fit(self, **kwargs) -> None:
         if self.at_end:
             self._save(self.fname)
         elif not self.every_epoch:
-            load_state_into(self.learn.model, self.checkpoint(self.fname))
+            load_state_into(get_model(self.learn.model), self.checkpoint(self.fname))
 
 
 def save_learner(learn: Learner, checkpoint: Path) -> Path:
@@ -264,11 +274,21 @@ def checkpoint_path(config: DeviseConfig, name: str) -> Path:
 
 
 def fit_phases(learn: Learner, fit: str, epochs: int, learning_rate: Any, callbacks: list, phase: str | None = None) -> None:
-    """``fine_tune`` (logged as phases ``frozen`` + ``unfrozen``) or ``fit_one_cycle`` (logged as ``phase``)."""
+    """``fine_tune`` (logged as phases ``frozen`` + ``unfrozen``) or ``fit_one_cycle`` (logged as ``phase``).
+
+    With several processes the fit runs data-parallel inside fastai's ``learn.distrib_ctx`` (fastai.distributed, on
+    accelerate), with BatchNorm statistics per rank (``sync_bn=False``, as the PyTorch loop:
+    :func:`utils.training.loop.data_parallel` says why).
+    """
     run_log = getattr(learn, "run_log", None)
     if run_log is not None:
         run_log.phases = ["frozen", "unfrozen"] if fit == "fine_tune" else [phase or fit]
-    with learn.no_bar():
+    distributed = contextlib.nullcontext()
+    if world_size() > 1:
+        import fastai.distributed  # noqa: F401  (adds Learner.distrib_ctx; imports accelerate)
+
+        distributed = learn.distrib_ctx(sync_bn=False)
+    with learn.no_bar(), distributed:
         if fit == "fine_tune":
             learn.fine_tune(epochs, learning_rate, cbs=callbacks)
         else:

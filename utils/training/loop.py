@@ -20,6 +20,14 @@ differently:
 The loop draws random numbers only through its hooks and the model (dropout), in a fixed order per batch: the
 batch (its sampler or shuffling generator), ``batch_inputs`` (augmentation), the forward pass; so one seed gives
 bit-identical weights on the CPU. Notebooks 01–02 train with fastai (:mod:`utils.training.fastai_glue`).
+
+With several processes (a process group joined by :func:`utils.training.distributed.init_from_environment`, e.g.
+under ``torchrun``) the loop trains data-parallel: every rank draws the same global batches (the same seed), takes
+its contiguous share of each and trains a ``DistributedDataParallel`` replica (Li et al., VLDB 2020), whose gradients
+are averaged over the ranks; each share's loss is weighted by its size, so the step is that of one process on the
+whole global batch for a loss that is a mean over items. What a rank sees of a batch is its share alone: BatchNorm's
+batch statistics (per rank: no SyncBatchNorm, see :func:`train_model`), 06's batch-hard triplet mining and SDL's
+in-batch terms. With one process nothing of this runs.
 """
 
 from __future__ import annotations
@@ -39,6 +47,13 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from utils.runtime import mixed_precision_enabled
+from utils.training.distributed import (
+    broadcast_value,
+    is_main_process,
+    rank_share,
+    sum_over_ranks,
+    world_size,
+)
 from utils.training.images import ImageBatches, device_batch, prepare_for_device
 from utils.training.threads import cpu_threads
 
@@ -184,6 +199,31 @@ def write_log(rows: Sequence[dict[str, float]], log_path: Path) -> None:
         writer.writerows(rows)
 
 
+def data_parallel(model: nn.Module, device: torch.device | str) -> nn.Module:
+    """``model`` wrapped in ``DistributedDataParallel`` on ``device`` (its GPU, or the CPU under gloo).
+
+    BatchNorm layers stay per rank rather than becoming ``SyncBatchNorm``: gloo (the CPU backend the test runs)
+    has no SyncBatchNorm, the conversion would replace the caller's modules for good (the saved model would need a
+    process group to train again), and the per-GPU shares of the recipes (32 images and more) give usable batch
+    statistics, as in torchvision's reference scripts, which leave ``--sync-bn`` off by default.
+    """
+    device = torch.device(device)
+    return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def _reduced_over_ranks(loss: nn.Module, value: float, size: int) -> tuple[float, int]:
+    """The item mean of ``value`` over every rank's share, and the global batch size; the terms the loss reports
+    (``last_values``: item means; ``last_triplet_count``: a sum) become the global batch's too, for the log."""
+    terms = getattr(loss, "last_values", {})
+    totals = sum_over_ranks([value * size, float(size), *(term * size for term in terms.values()),
+                             float(getattr(loss, "last_triplet_count", 0))])
+    global_size = int(totals[1])
+    loss.last_values = {name: total / global_size for name, total in zip(terms, totals[2:-1], strict=True)}
+    if hasattr(loss, "last_triplet_count"):
+        loss.last_triplet_count = int(totals[-1])
+    return totals[0] / global_size, global_size
+
+
 def train_model(
     model: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -236,6 +276,12 @@ def train_model(
             threads, and on a shared CPU their synchronisation can stall for seconds.
         mixed_precision: the forward pass under ``torch.autocast`` float16 and a gradient scaler, on CUDA only.
 
+    With several processes (:mod:`utils.training.distributed`): the model trains as a ``DistributedDataParallel``
+    replica (:func:`data_parallel`) on the rank's share of each batch, its loss weighted by share / (global batch /
+    ranks) so that the averaged gradient is the global batch's; the log's rows are means over the global batch
+    (all-reduced); every rank validates its (identical) replica and rank 0's score picks the best epoch, so every rank
+    keeps the same weights; only rank 0 writes ``log_path`` and shows a progress bar.
+
     Returns:
         The log's rows, one per epoch.
     """
@@ -251,28 +297,42 @@ def train_model(
         torch_optimizer, scheduler = optimizer_with_schedule(model, optimizer, learning_rate, weight_decay, schedule,
                                                              epochs * len(batches))
         precision = MixedPrecision(mixed_precision, device)
+        ranks = world_size()
+        trained = data_parallel(model, device) if ranks > 1 else model
         history, best_score, best_state = [], -math.inf, None
         start = time.perf_counter()
         for epoch in range(1, epochs + 1):
             epoch_start = time.perf_counter()
-            model.train()
-            for inputs, targets in tqdm(batches, desc=f"epoch {epoch}", disable=not progress, leave=False):
+            trained.train()
+            for inputs, targets in tqdm(batches, desc=f"epoch {epoch}", disable=not progress or not is_main_process(),
+                                        leave=False):
+                if ranks > 1:
+                    share = rank_share(len(targets))
+                    global_size, inputs, targets = len(targets), inputs[share], targets[share]
                 inputs, targets = batch_inputs(inputs), targets.to(device)
                 with precision.autocast():
-                    outputs = model(inputs)
+                    outputs = trained(inputs)
                 value = loss(outputs.float(), targets)
                 torch_optimizer.zero_grad(set_to_none=True)
-                precision.step(torch_optimizer, value)
+                if ranks > 1:
+                    precision.step(torch_optimizer, value * (len(targets) * ranks / global_size))
+                else:
+                    precision.step(torch_optimizer, value)
                 if scheduler is not None:
                     scheduler.step()
-                log.add_batch(loss, float(value.detach()), len(targets))
+                if ranks > 1:
+                    log.add_batch(loss, *_reduced_over_ranks(loss, float(value.detach()), len(targets)))
+                else:
+                    log.add_batch(loss, float(value.detach()), len(targets))
             score = validate(model) if validate is not None else math.nan
+            if ranks > 1:
+                score = broadcast_value(score)
             now = time.perf_counter()
             history.append(log.end_epoch(EpochEnd(epoch, epochs, score, torch_optimizer.param_groups[0]["lr"],
                                                   now - epoch_start, now - start)))
             if validate is not None and not score <= best_score:
                 best_score, best_state = score, {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
-            if log_path is not None:
+            if log_path is not None and is_main_process():
                 write_log(history, log_path)
         if best_state is not None:
             model.load_state_dict(best_state)

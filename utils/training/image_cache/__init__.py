@@ -308,7 +308,16 @@ class ImageCache:
 
         Returns:
             The :class:`BuildSummary`. Images that fail are listed there and stay uncached (read from source).
+
+        With several processes (:mod:`utils.training.distributed`) rank 0 builds first while the others wait, then
+        they find its entries fresh: no two processes write one file (every rank must call it).
         """
+        from utils.training.distributed import main_process_first
+
+        with main_process_first():
+            return self._build(paths, workers, progress)
+
+    def _build(self, paths: Iterable[str | Path], workers: int | None, progress: bool | None) -> BuildSummary:
         start = time.perf_counter()
         paths = list(paths)
         stale = self.stale(paths)

@@ -1,0 +1,98 @@
+"""Train a notebook's models from the command line, on one device or data-parallel on several.
+
+The same library calls as the notebook, through the same checkpoint policy
+(:func:`utils.training.checkpoints.fit_or_load`), so the notebook run afterwards loads what this wrote
+(``loaded: settings unchanged``)::
+
+    python -m utils.stages.train 06 --profile full                             # one device
+    torchrun --nproc_per_node 2 -m utils.stages.train 06 --profile full       # two GPUs (or CPU processes)
+    accelerate launch --multi_gpu --num_processes 2 -m utils.stages.train 07 --profile full
+
+From a notebook, accelerate's ``notebook_launcher`` starts the processes (in a fresh kernel, before any cell has
+touched the GPU: it forks)::
+
+    from accelerate import notebook_launcher
+    from utils.stages.train import train_notebook
+    notebook_launcher(train_notebook, args=("06", "full"), num_processes=2)
+
+Each process joins the launcher's process group (:func:`utils.training.distributed.init_from_environment`); rank 0
+alone prints and writes. Notebooks: 06 (the Siamese encoder of the config's split, the split sweep, the digits model)
+and 07 (SDL's main model and its variants).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Sequence
+
+import torch
+
+from utils.cli import ArgumentParser, cli_entry
+from utils.config import BaseConfig, SdlConfig, SiameseConfig
+from utils.datasets import require_data
+from utils.runtime import choose_device
+from utils.training.distributed import init_from_environment, is_main_process, shut_down
+
+
+def train_siamese(config: SiameseConfig, device: torch.device) -> None:
+    """Notebook 06: the encoder of the config's class split, one encoder per split of the sweep, the digits model."""
+    from utils.stages.digits import digits_folder, train_digit_siamese
+    from utils.stages.siamese import class_split_for, load_one_shot_data, sweep_splits, trained_encoder
+
+    require_data(cifar100=config.cifar100_dir)
+    trained_encoder(config, load_one_shot_data(config, class_split_for(config)), device)
+    sweep_splits(config, device)
+    train_digit_siamese(config, device, folder=digits_folder(config))
+
+
+def train_sdl(config: SdlConfig, device: torch.device) -> None:
+    """Notebook 07: SDL's main model and the variants it is compared with."""
+    from utils.stages.sdl import compare_variants, load_problem, trained_sdl_model
+
+    require_data(nus_wide=config.scenes_dir, nus_wide_label_vectors=config.label_vectors_dir)
+    problem = load_problem(config)
+    trained_sdl_model(problem, config, device=device)
+    compare_variants(problem, config, device)
+
+
+NOTEBOOKS: dict[str, tuple[type[BaseConfig], Callable[[BaseConfig, torch.device], None]]] = {
+    "06": (SiameseConfig, train_siamese),
+    "07": (SdlConfig, train_sdl),
+}
+"""notebook number → its config class and what trains its models."""
+
+
+def train_notebook(notebook: str, profile: str | None = None, budget: str | None = None) -> None:
+    """Train (or load) the models of ``notebook`` (a key of :data:`NOTEBOOKS`) in this process, as one rank of a
+    launcher's process group when there is one; ranks other than 0 print nothing.
+
+    Raises:
+        ValueError: for a notebook that has no entry here.
+    """
+    if notebook not in NOTEBOOKS:
+        raise ValueError(f"notebook {notebook!r}: choose one of {', '.join(NOTEBOOKS)}")
+    config_class, train = NOTEBOOKS[notebook]
+    config = config_class.for_profile(profile, budget)
+    device = init_from_environment(choose_device(config.device, verbose=False))
+    with contextlib.nullcontext() if is_main_process() else contextlib.redirect_stdout(io.StringIO()):
+        print(f"notebook {notebook}, profile {config.profile}, device {device}")
+        train(config, device)
+    shut_down()
+
+
+@cli_entry("python -m utils.stages.train")
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m utils.stages.train NOTEBOOK [--profile P] [--budget B]``."""
+    parser = ArgumentParser(prog="python -m utils.stages.train", description="Train a notebook's models (under torchrun or "
+                            "accelerate launch: data-parallel, rank 0 writes)")
+    parser.add_argument("notebook", choices=sorted(NOTEBOOKS), help="the notebook whose models are trained")
+    parser.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
+    parser.add_argument("--budget", default=None, help="e.g. tiny (default: $ZSL_BUDGET)")
+    args = parser.parse_args(argv)
+    train_notebook(args.notebook, args.profile, args.budget)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
