@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -39,7 +39,8 @@ from utils.runtime import (
     seed_everything,
 )
 from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class
-from utils.training.checkpoints import arrays_sha256, fit_or_load
+from utils.training.checkpoints import Decision, arrays_sha256, fit_or_load
+from utils.training.distributed import main_process_result
 from utils.training.images import ImageBatches, ImageFiles
 from utils.training.loop import LossLog, predict_outputs, train_model
 from utils.zsl import choose_calibration_gamma, gzsl_table_row
@@ -89,6 +90,65 @@ def build_attribute_network(config: AttributeZslConfig, n_attributes: int) -> nn
     return AttributeNetwork(backbone, AttributeHead(width, n_attributes))
 
 
+class AttributeImages(NamedTuple):
+    """The AwA2-format images notebook 05 works on: the first ``config.images_per_class`` of every class, split
+    as xlsa17 splits (:func:`utils.splits.split_images`).
+
+    Attributes:
+        awa2: the :class:`utils.datasets.Awa2Dataset` (class names, attribute matrices).
+        image_paths: the kept images.
+        labels: (n_images,) their class indices.
+        splits: split name → 0-based indices into ``image_paths``.
+    """
+
+    awa2: Any
+    image_paths: list[Path]
+    labels: np.ndarray
+    splits: dict[str, np.ndarray]
+
+
+def load_attribute_images(config: AttributeZslConfig) -> AttributeImages:
+    """The images of ``config.awa2_dir`` that the attribute network trains and is tested on, split with
+    ``config.test_seen_fraction``, ``config.n_validation_classes`` and ``config.seed``."""
+    from utils.datasets import image_index, load_awa2
+    from utils.splits import first_per_class, split_images
+
+    awa2 = load_awa2(config.awa2_dir)
+    all_paths, all_labels = image_index(awa2)
+    kept = first_per_class(all_labels, config.images_per_class)
+    image_paths, labels = [all_paths[i] for i in kept], all_labels[kept]
+    splits = split_images(labels, awa2.seen_class_indices, awa2.unseen_class_indices,
+                          config.test_seen_fraction, config.n_validation_classes, config.seed)
+    return AttributeImages(awa2, image_paths, labels, splits)
+
+
+def fit_attribute_network(
+    network: nn.Module, images: AttributeImages, config: AttributeZslConfig, device: torch.device | str = "cpu",
+    image_cache: Any = None,
+) -> Decision:
+    """Fit (or load) the attribute network on the ``trainval`` images, its checkpoint
+    ``<run_dir>/attribute_network/model.pt`` (:func:`utils.training.checkpoints.fit_or_load`, run
+    ``attribute_network``; prints whether it trained or loaded, and why).
+
+    Args:
+        network: :func:`build_attribute_network`'s network, trained (or loaded) in place.
+        images: :func:`load_attribute_images`'s images; labels become rows of the seen classes' attribute matrix.
+        config: notebook 05's config.
+        device: where to train.
+        image_cache: read the images through this :class:`utils.training.image_cache.ImageCache` (``None``: the
+            sources).
+    """
+    awa2, labels, trainval = images.awa2, images.labels, images.splits["trainval"]
+    seen_row = {int(c): row for row, c in enumerate(awa2.seen_class_indices)}
+    train_images = ImageFiles([images.image_paths[i] for i in trainval],
+                              np.array([seen_row[int(label)] for label in labels[trainval]]),
+                              config.image_size, image_cache=image_cache)
+    seen_binary_attributes = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
+    checkpoint = config.run_dir / "attribute_network" / "model.pt"
+    return fit_or_load(network, checkpoint, config, "attribute_network", lambda: train_attribute_network(
+        network, train_images, seen_binary_attributes, config, device, checkpoint.with_suffix(".csv")))
+
+
 def export_backbone_features(
     backbone: nn.Module,
     awa2: Any,
@@ -127,6 +187,28 @@ def export_backbone_features(
         {key: splits[key] for key in ("trainval", "test_seen", "test_unseen", "train", "val")},
         binary_attributes=awa2.binary_attributes,
     )
+
+
+def export_features_if_stale(
+    network: nn.Module, images: AttributeImages, decision: Decision, config: AttributeZslConfig,
+    device: torch.device | str = "cpu", image_cache: Any = None,
+) -> dict[str, Path] | None:
+    """Write ``config.xlsa17_dir`` from the attribute network's backbone (:func:`export_backbone_features`) when the
+    config exports features and the network was just trained or the folder has no features yet.
+
+    With several processes rank 0 alone exports; every rank returns once the files are written.
+
+    Returns:
+        What :func:`export_backbone_features` wrote, or ``None`` when nothing was.
+    """
+
+    def export() -> dict[str, Path] | None:
+        if not config.export_features or (not decision.trained and (config.xlsa17_dir / "res101.mat").is_file()):
+            return None
+        return export_backbone_features(network.backbone, images.awa2, images.image_paths, images.labels, images.splits,
+                                        config.xlsa17_dir, config.image_size, device, image_cache=image_cache)
+
+    return main_process_result(export)
 
 
 # ---------------------------------------------------------------------------------------------- features

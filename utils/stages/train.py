@@ -16,8 +16,16 @@ touched the GPU: it forks)::
     notebook_launcher(train_notebook, args=("06", "full"), num_processes=2)
 
 Each process joins the launcher's process group (:func:`utils.training.distributed.init_from_environment`); rank 0
-alone prints and writes. Notebooks: 06 (the Siamese encoder of the config's split, the split sweep, the digits model)
-and 07 (SDL's main model and its variants).
+alone prints and writes. Notebooks: 01 (the stage-1 classifiers of ``config.backbones`` and ``config.backbone``),
+02 (stage 1, DeViSE's stage 2 and its embeddings, the γ validation runs, the oracle), 05 (the attribute network, the
+features it exports, the feature regressor of every loss), 06 (the Siamese encoder of the config's split, the split
+sweep, the digits model) and 07 (SDL's main model and its variants).
+
+Tested (tests/utils/stages/test_train.py, smoke profile, CPU): 01, 02 and 05 in one process train, then a second call
+loads every checkpoint (settings unchanged); 05 in two gloo processes under torchrun leaves exactly the files of one
+process. The several-process fastai path (01, 02: ``fit_phases`` inside ``learn.distrib_ctx``) needs GPUs and has
+not been run; 06 and 07 have no launcher test of their own (the 2-process loop: tests/utils/training/
+test_distributed.py).
 """
 
 from __future__ import annotations
@@ -29,10 +37,50 @@ from collections.abc import Callable, Sequence
 import torch
 
 from utils.cli import ArgumentParser, cli_entry
-from utils.config import BaseConfig, SdlConfig, SiameseConfig
+from utils.config import AttributeZslConfig, BaseConfig, DeviseConfig, SdlConfig, SiameseConfig
 from utils.datasets import require_data
 from utils.runtime import choose_device
 from utils.training.distributed import init_from_environment, is_main_process, shut_down
+
+
+def train_stage1(config: DeviseConfig, device: torch.device) -> None:
+    """Notebook 01: the stage-1 classifier of every backbone compared, and of the one notebook 02 builds on."""
+    from utils.stages.classifier import fit_stage1
+
+    require_data(awa2=config.awa2_dir)
+    for backbone in dict.fromkeys([*config.backbones, config.backbone]):
+        fit_stage1(config, backbone, device)
+
+
+def train_devise(config: DeviseConfig, device: torch.device) -> None:
+    """Notebook 02: stage 1, DeViSE's stage 2 (and its embeddings), the γ validation run and the oracle."""
+    from utils.stages.devise import run_devise
+
+    require_data(awa2=config.awa2_dir, word_vectors=config.word_vectors)
+    run_devise(config, device)
+
+
+def train_attribute_zsl(config: AttributeZslConfig, device: torch.device) -> None:
+    """Notebook 05: the attribute network, the features it exports, and the feature regressor of every loss
+    compared (each on the validation split for γ, then on trainval)."""
+    from utils.stages.attribute_zsl import (
+        build_attribute_network,
+        compare_losses,
+        export_features_if_stale,
+        feature_problem,
+        fit_attribute_network,
+        load_attribute_images,
+    )
+    from utils.training.image_cache import image_cache_for
+
+    require_data(awa2=config.awa2_dir, xlsa17=None if config.export_features else config.xlsa17_dir)
+    images = load_attribute_images(config)
+    network = build_attribute_network(config, images.awa2.n_attributes)
+    image_cache = image_cache_for(config)
+    decision = fit_attribute_network(network, images, config, device, image_cache)
+    export_features_if_stale(network, images, decision, config, device, image_cache)
+    compare_losses(feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed), config,
+                   config.run_dir, device)
 
 
 def train_siamese(config: SiameseConfig, device: torch.device) -> None:
@@ -57,6 +105,9 @@ def train_sdl(config: SdlConfig, device: torch.device) -> None:
 
 
 NOTEBOOKS: dict[str, tuple[type[BaseConfig], Callable[[BaseConfig, torch.device], None]]] = {
+    "01": (DeviseConfig, train_stage1),
+    "02": (DeviseConfig, train_devise),
+    "05": (AttributeZslConfig, train_attribute_zsl),
     "06": (SiameseConfig, train_siamese),
     "07": (SdlConfig, train_sdl),
 }

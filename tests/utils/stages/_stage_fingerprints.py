@@ -43,40 +43,25 @@ def devise(outputs: Path) -> dict[str, str]:
 
 def attribute_zsl(outputs: Path) -> dict[str, str]:
     """The attribute network, its exported features and two feature regressors, as notebook 05 chains them."""
-    import numpy as np
     import torch
 
     from utils.config import AttributeZslConfig
-    from utils.datasets import image_index, load_awa2
-    from utils.splits import first_per_class, split_images
     from utils.stages.attribute_zsl import (
         build_attribute_network,
         compare_losses,
-        export_backbone_features,
+        export_features_if_stale,
         feature_problem,
         feature_problem_sha256,
-        train_attribute_network,
+        fit_attribute_network,
+        load_attribute_images,
     )
-    from utils.training import ImageFiles, fit_or_load
 
     config = AttributeZslConfig.for_profile("smoke", outputs=outputs, images_per_class=6, losses=("mse", "bce"))
-    awa2 = load_awa2(config.awa2_dir)
-    all_paths, all_labels = image_index(awa2)
-    kept = first_per_class(all_labels, config.images_per_class)
-    paths, labels = [all_paths[i] for i in kept], all_labels[kept]
-    splits = split_images(labels, awa2.seen_class_indices, awa2.unseen_class_indices, config.test_seen_fraction,
-                          config.n_validation_classes, config.seed)
+    images = load_attribute_images(config)
     torch.randn(7)  # whatever ran before must not matter
-    network = build_attribute_network(config, awa2.n_attributes)
-    seen_row = {int(c): row for row, c in enumerate(awa2.seen_class_indices)}
-    trainval = splits["trainval"]
-    images = ImageFiles([paths[i] for i in trainval], np.array([seen_row[int(label)] for label in labels[trainval]]),
-                        config.image_size)
-    targets = torch.tensor(awa2.binary_attributes[awa2.seen_class_indices], dtype=torch.float32)
-    checkpoint = config.run_dir / "attribute_network" / "model.pt"
-    fit_or_load(network, checkpoint, config, "attribute_network",
-                lambda: train_attribute_network(network, images, targets, config))
-    export_backbone_features(network.backbone, awa2, paths, labels, splits, config.xlsa17_dir, config.image_size)
+    network = build_attribute_network(config, images.awa2.n_attributes)
+    decision = fit_attribute_network(network, images, config)
+    export_features_if_stale(network, images, decision, config)
     problem = feature_problem(config.xlsa17_dir, config.n_validation_classes, seed=config.seed)
     rows, _ = compare_losses(problem, config, config.run_dir)
     regressors = sorted((config.run_dir / "features").glob("*.pt"))
