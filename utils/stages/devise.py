@@ -285,8 +285,11 @@ EMBEDDINGS_FILE = "embeddings.npz"
 
 def save_embeddings(embeddings: EmbeddingSet, config: DeviseConfig, devise: TrainedModel) -> Path:
     """Write ``<run_dir>/embeddings.npz`` and, beside it, the fingerprint of the DeViSE run that made it
-    (``embeddings.json``, :func:`utils.training.checkpoints.record`), so notebooks 03 and 04 know whether it is current."""
-    path = embeddings.save(Path(config.run_dir) / EMBEDDINGS_FILE)
+    (``embeddings.json``, :func:`utils.training.checkpoints.record`), so notebooks 03 and 04 know whether it is current.
+    With several processes rank 0 alone writes both; the others wait at ``record``'s barrier."""
+    path = Path(config.run_dir) / EMBEDDINGS_FILE
+    if is_main_process():
+        embeddings.save(path)
     record(path, {"devise": devise.fingerprint}, config)
     return path
 
