@@ -18,9 +18,10 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-## make course: run every notebook headless in $(PROFILE) into outputs/course/$(PROFILE)/ and write results.md
+## make course: run every notebook headless in $(PROFILE) into outputs/course/$(PROFILE)/ and write results.md;
+## make course SEEDS="0 1 2": once per seed, and one results.md with each figure's mean, sd and min-max
 course: $(VENV)/.installed
-	$(BIN)/python -m utils.course --profile $(PROFILE)
+	$(BIN)/python -m utils.course --profile $(PROFILE) $(if $(SEEDS),--seeds $(SEEDS))
 
 ## make test: unit tests and every notebook in the smoke profile (nbmake), on every core (TEST_WORKERS=0: in one process).
 ## One torch/OpenMP thread per worker: with a worker per core, more threads only spin against each other (README, Testing).

@@ -80,6 +80,21 @@ def current_budget(budget: str | None = None) -> str | None:
     return name
 
 
+def current_seed(seed: int | None = None) -> int:
+    """The seed of every notebook: ``seed`` if given, else ``$ZSL_SEED`` (what ``python -m utils.course --seeds``
+    sets for each run), else 0.
+
+    Raises:
+        ConfigError: (a ``ValueError``) if ``$ZSL_SEED`` is not an integer of at least 0.
+    """
+    if seed is not None:
+        return seed
+    text = os.environ.get("ZSL_SEED", "").strip() or "0"
+    if not text.isdigit():
+        raise ConfigError(f"ZSL_SEED={text!r} is not a seed; give an integer of at least 0 (or leave it unset)")
+    return int(text)
+
+
 # ------------------------------------------------------------------------------------- declared settings
 #
 # Every field says where it is declared which runs it shapes and how it is checked (``setting(...)``); the
@@ -230,10 +245,12 @@ TINY_IMAGES_PER_CLASS = 4
 """Images per class of the ``tiny`` budget: enough for a train/valid split of every seen class."""
 
 
-def run_label(profile: str, budget: str | None = None) -> str:
-    """The folder name of a profile's outputs: ``full``, or ``full-tiny`` under a budget override, so that a
-    rehearsal never mixes its splits and checkpoints with the real run's."""
-    return profile if budget is None else f"{profile}-{budget}"
+def run_label(profile: str, budget: str | None = None, seed: int = 0) -> str:
+    """The folder name of a profile's outputs: ``full``, ``full-tiny`` under a budget override (so that a rehearsal
+    never mixes its splits and checkpoints with the real run's), ``sample-seed1`` for a seed other than 0 (so the
+    runs of a seed sweep stand apart, and seed 0 keeps the folders it always had)."""
+    label = profile if budget is None else f"{profile}-{budget}"
+    return label if seed == 0 else f"{label}-seed{seed}"
 
 
 def awa2_split_dir(config: BaseConfig) -> Path:
@@ -248,7 +265,8 @@ class BaseConfig:
 
     Attributes:
         profile: ``smoke``, ``sample`` or ``full`` (the data and the budget).
-        seed: seeds data order, augmentation and initialisation.
+        seed: seeds data order, augmentation and initialisation (default ``$ZSL_SEED`` or 0); a seed other than 0
+            has folders of its own (:func:`run_label`).
         device: ``auto``, ``cpu``, ``cuda``, ... (``$ZSL_DEVICE`` overrides it).
         outputs: the root everything of this run is written under.
         budget: ``None`` (the profile's own budget), ``tiny`` (one epoch, a few images per class, small
@@ -262,9 +280,9 @@ class BaseConfig:
     when it declares one of the run's parts (or :data:`EVERY_RUN`). E.g. DeViSE's ``validation_devise`` is built from
     ``("stage1", "devise", "validation")``: stage 1's fields, DeViSE's and the γ run's all shape it."""
 
-    # The profile and budget pick the run folder (``run_label``), so two profiles never share a checkpoint.
+    # The profile, budget and seed pick the run folder (``run_label``), so two profiles never share a checkpoint.
     profile: str = setting(DEFAULT_PROFILE, rule=one_of(*PROFILES), shapes=NO_MODEL)
-    seed: int = setting(0, split=True)
+    seed: int = setting(factory=current_seed, rule=NON_NEGATIVE_INT, split=True)
     device: str = setting("auto", rule=DEVICE, shapes=NO_MODEL)
     outputs: Path = setting(factory=outputs_dir, shapes=NO_MODEL)
     budget: str | None = setting(None, rule=OPTIONAL_BUDGET, shapes=NO_MODEL)
@@ -352,7 +370,7 @@ class BaseConfig:
     @property
     def run_label(self) -> str:
         """The folder name of this profile's outputs (:func:`run_label`): ``full``, ``full-tiny``, ..."""
-        return run_label(self.profile, self.budget)
+        return run_label(self.profile, self.budget, self.seed)
 
     stage_folder: ClassVar[str | None] = None
     """The kind of this notebook's run folder (``run_dir``); ``None``: it has none (notebook 00)."""

@@ -1,6 +1,6 @@
 """Run the course: execute every notebook headless and collect the figures they report.
 
-``python -m utils.course [--profile sample] [--budget tiny] [--out outputs/course/sample] [NOTEBOOK ...]``
+``python -m utils.course [--profile sample] [--budget tiny] [--seeds 0 1 2] [--out DIR] [NOTEBOOK ...]``
 executes each notebook of ``notebooks/`` (or the ones named) with papermill, in the given profile, into
 ``<out>/<name>.ipynb``, and writes ``<out>/results.md`` with each notebook's status, wall time
 and the figures it recorded through :func:`utils.results.record_results`. A failing notebook is
@@ -11,18 +11,35 @@ and small images while the data path stays the profile's own: ``python -m utils.
 --budget tiny`` rehearses the whole real-data pipeline on a CPU in minutes, before anyone rents a GPU.
 ``--budget tiny-gpu`` shrinks the same but keeps the profile's image size, pretrained weights and mixed precision:
 the rehearsal on the GPU itself (``benchmarks/gpu_check.py`` runs it).
+
+``--seeds 0 1 2`` runs the course once per seed (``config.seed`` through ``$ZSL_SEED``; each seed other than 0 trains
+in folders of its own, ``<kind>/sample-seed1``, and seed 0 reuses ``make course``'s) and writes one ``results.md``
+with every figure's mean, standard deviation and min–max over the seeds beside each seed's value
+(:func:`seed_sweep_markdown`).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from utils.cli import ArgumentParser, cli_entry
-from utils.config import BUDGETS, PROFILES, REPO_ROOT, current_budget, current_profile, outputs_dir, run_label
+from utils.config import (
+    BUDGETS,
+    PROFILES,
+    REPO_ROOT,
+    current_budget,
+    current_profile,
+    current_seed,
+    outputs_dir,
+    run_label,
+)
 from utils.results import load_results
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -109,19 +126,22 @@ def results_markdown(runs: list[NotebookRun], profile: str, budget: str | None =
 
 
 def run_course(
-    profile: str, out_dir: Path, names: list[str] | None = None, budget: str | None = None
+    profile: str, out_dir: Path, names: list[str] | None = None, budget: str | None = None, seed: int | None = None
 ) -> list[NotebookRun]:
-    """Execute the notebooks in order and write ``out_dir/results.md``."""
+    """Execute the notebooks in order and write ``out_dir/results.md``; ``seed`` (default: ``$ZSL_SEED`` or 0) is
+    every notebook's ``config.seed``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results_folder = out_dir / "results"
     results_folder.mkdir(exist_ok=True)
-    # Notebook kernels inherit the environment: the profile, the budget and where to record figures.
+    # Notebook kernels inherit the environment: the profile, the budget, the seed and where to record figures.
     os.environ["ZSL_PROFILE"] = profile
     os.environ["ZSL_RESULTS_DIR"] = str(results_folder)
     if budget is None:
         os.environ.pop("ZSL_BUDGET", None)
     else:
         os.environ["ZSL_BUDGET"] = budget
+    if seed is not None:
+        os.environ["ZSL_SEED"] = str(seed)
     runs = []
     for path in find_notebooks(names):
         for stale in results_folder.glob(f"{path.stem}.json"):
@@ -136,6 +156,63 @@ def run_course(
     return runs
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _formatted(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def seed_sweep_markdown(runs_per_seed: dict[int, list[NotebookRun]], profile: str, budget: str | None = None) -> str:
+    """The ``results.md`` of a seed sweep: each notebook's status and wall time per seed, then per notebook one table
+    with every figure's mean, standard deviation (n − 1) and min–max over the seeds, beside each seed's value.
+
+    A figure that is not a number (a name, a verdict) shows its values; one a seed did not record shows ``–``.
+    """
+    seeds = list(runs_per_seed)
+    command = f"python -m utils.course --profile {profile}" + (f" --budget {budget}" if budget else "")
+    command += " --seeds " + " ".join(map(str, seeds))
+    lines = [f"# Course results over seeds {', '.join(map(str, seeds))} ({profile} profile"
+             f"{f', {budget} budget' if budget else ''})", "", f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}."
+             " Each seed's own table is in its folder's results.md.", "",
+             "| notebook | " + " | ".join(f"seed {seed}" for seed in seeds) + " |", "|---|" + "---|" * len(seeds)]
+    names = list(dict.fromkeys(run.name for runs in runs_per_seed.values() for run in runs))
+    by_seed = {seed: {run.name: run for run in runs} for seed, runs in runs_per_seed.items()}
+    for name in names:
+        cells = []
+        for seed in seeds:
+            run = by_seed[seed].get(name)
+            cells.append("–" if run is None else f"{'ok' if run.ok else 'FAILED'} in {run.seconds:.0f} s")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for name in names:
+        figures = list(dict.fromkeys(figure for seed in seeds if name in by_seed[seed]
+                                     for figure in by_seed[seed][name].figures))
+        if not figures:
+            continue
+        lines += ["", f"## {name}", "", "| figure | mean | sd | min–max | " + " | ".join(f"seed {seed}" for seed in seeds)
+                  + " |", "|---|---|---|---|" + "---|" * len(seeds)]
+        for figure in figures:
+            values = [by_seed[seed][name].figures.get(figure) if name in by_seed[seed] else None for seed in seeds]
+            numbers = [value for value in values if _number(value)]
+            if numbers and len(numbers) == sum(value is not None for value in values):
+                spread = _formatted(statistics.stdev(numbers)) if len(numbers) > 1 else "–"
+                summary = [_formatted(statistics.fmean(numbers)), spread,
+                           f"{_formatted(min(numbers))}–{_formatted(max(numbers))}"]
+            else:
+                summary = ["–", "–", "–"]
+            cells = ["–" if value is None else _formatted(value) if _number(value) else str(value) for value in values]
+            lines.append(f"| {figure} | " + " | ".join(summary + cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer of at least 0 (a seed)."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer of at least 0")
+    return int(text)
+
+
 @cli_entry("python -m utils.course")
 def main(argv: list[str] | None = None) -> int:
     """Run the notebooks; 0 when all ran, 1 when some failed, 2 on a bad setting (one line, :mod:`utils.cli`)."""
@@ -144,11 +221,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=PROFILES, default=None, help="default: $ZSL_PROFILE or sample")
     parser.add_argument("--budget", choices=BUDGETS, default=None,
                         help="shrink epochs, images and image size, keeping the profile's data (default: $ZSL_BUDGET)")
-    parser.add_argument("--out", type=Path, default=None, help="default: outputs/course/<run label> (sample, full-tiny, ...)")
+    parser.add_argument("--seeds", type=non_negative_int, nargs="+", default=None,
+                        help="one run per seed, each in its own folders (sample-seed1, ...), and one results.md with "
+                             "each figure's mean, sd and min-max (default: one run, $ZSL_SEED or 0)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: outputs/course/<run label> (sample, full-tiny, sample-seed1, ...); with --seeds "
+                             "outputs/course/<run label>-seeds-0-1-2, each seed under seed<k>/")
     args = parser.parse_args(argv)
     profile, budget = current_profile(args.profile), current_budget(args.budget)
-    out_dir = args.out or outputs_dir() / "course" / run_label(profile, budget)
-    runs = run_course(profile, out_dir, args.notebooks, budget)
+    if args.seeds is None:
+        out_dir = args.out or outputs_dir() / "course" / run_label(profile, budget, current_seed())
+        runs = run_course(profile, out_dir, args.notebooks, budget)
+    else:
+        seeds = list(dict.fromkeys(args.seeds))
+        out_dir = args.out or outputs_dir() / "course" / f"{run_label(profile, budget)}-seeds-{'-'.join(map(str, seeds))}"
+        runs_per_seed = {}
+        for seed in seeds:
+            print(f"== seed {seed}", flush=True)
+            runs_per_seed[seed] = run_course(profile, out_dir / f"seed{seed}", args.notebooks, budget, seed)
+        (out_dir / "results.md").write_text(seed_sweep_markdown(runs_per_seed, profile, budget))
+        runs = [run for seed_runs in runs_per_seed.values() for run in seed_runs]
     failed = [run for run in runs if not run.ok]
     print(f"{len(runs) - len(failed)}/{len(runs)} notebooks ran; results in {out_dir / 'results.md'}")
     for run in failed:

@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from utils.config import current_budget, current_profile, outputs_dir, run_label
+from utils.config import current_budget, current_profile, current_seed, outputs_dir, run_label
 
 
 def results_dir() -> Path:
-    """``$ZSL_RESULTS_DIR``, else ``outputs/results/<run label>`` of ``$ZSL_PROFILE`` and ``$ZSL_BUDGET``."""
-    return Path(os.environ.get("ZSL_RESULTS_DIR", outputs_dir() / "results" / run_label(current_profile(), current_budget())))
+    """``$ZSL_RESULTS_DIR``, else ``outputs/results/<run label>`` of ``$ZSL_PROFILE``, ``$ZSL_BUDGET`` and
+    ``$ZSL_SEED``."""
+    label = run_label(current_profile(), current_budget(), current_seed())
+    return Path(os.environ.get("ZSL_RESULTS_DIR", outputs_dir() / "results" / label))
 
 
 def _plain(value: Any) -> Any:
@@ -40,6 +42,7 @@ def record_results(notebook: str, figures: dict[str, Any]) -> Path:
     payload = {
         "notebook": notebook,
         "profile": current_profile(),
+        "seed": current_seed(),
         "recorded_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "figures": {name: _plain(value) for name, value in figures.items()},
     }

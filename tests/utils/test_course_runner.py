@@ -52,3 +52,53 @@ def test_runner_reports_figures_and_the_failing_cell(tmp_path, monkeypatch, repo
 def test_unknown_notebook_is_a_clear_error(capsys, tmp_path):
     assert course.main(["no_such_notebook", "--out", str(tmp_path)]) == 2
     assert "no notebook 'no_such_notebook'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_two_seed_sweep_aggregates_each_seeds_own_figures(tmp_path, monkeypatch):
+    """``--seeds 0 1`` of notebook 05 in smoke: each seed runs in its own folders, records its own seed, and the
+    sweep's table holds each seed's value with their mean, sd and min–max."""
+    import json
+    import statistics
+
+    monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path / "outputs"))
+    monkeypatch.setenv("ZSL_DEVICE", "cpu")
+    for name in ("ZSL_PROFILE", "ZSL_BUDGET", "ZSL_SEED", "ZSL_RESULTS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "sweep"
+    assert course.main(["05_attribute_zsl_remse", "--profile", "smoke", "--seeds", "0", "1", "--out", str(out)]) == 0
+    per_seed = {}
+    for seed in (0, 1):
+        [entry] = [json.loads(path.read_text()) for path in (out / f"seed{seed}" / "results").glob("*.json")]
+        assert entry["seed"] == seed
+        per_seed[seed] = entry["figures"]
+    assert (tmp_path / "outputs" / "attribute_zsl" / "smoke").is_dir()
+    assert (tmp_path / "outputs" / "attribute_zsl" / "smoke-seed1").is_dir()
+    numeric = [name for name, value in per_seed[0].items() if isinstance(value, (int, float))]
+    assert any(per_seed[0][name] != per_seed[1][name] for name in numeric), "the seed did not reach the notebook"
+    table = (out / "results.md").read_text()
+    assert "| 05_attribute_zsl_remse | ok in" in table and "--seeds 0 1" in table
+    rows = {line.split(" | ")[0].lstrip("| "): line.strip("| ").split(" | ") for line in table.splitlines()
+            if line.startswith("| ") and line.count(" | ") == 6}
+    for name in numeric:
+        values = [per_seed[0][name], per_seed[1][name]]
+        _, mean, sd, span, first, second = rows[name]
+        assert (float(first), float(second)) == pytest.approx(values, rel=1e-3, abs=1e-9)
+        assert float(mean) == pytest.approx(statistics.fmean(values), rel=1e-3, abs=1e-9)
+        assert float(sd) == pytest.approx(statistics.stdev(values), rel=1e-3, abs=1e-9)
+        assert span == f"{min(values):.4g}–{max(values):.4g}"
+
+
+def test_a_seed_has_folders_of_its_own_and_seed_0_keeps_the_old_ones(tmp_path, monkeypatch):
+    from utils.config import AttributeZslConfig, ConfigError, current_seed, run_label
+
+    assert run_label("sample") == run_label("sample", None, 0) == "sample"
+    assert run_label("full", "tiny", 2) == "full-tiny-seed2"
+    monkeypatch.setenv("ZSL_SEED", "3")
+    config = AttributeZslConfig.for_profile("smoke", outputs=tmp_path)
+    assert config.seed == 3 and config.run_dir == tmp_path / "attribute_zsl" / "smoke-seed3"
+    config.seed = 0  # a settings cell: the folders follow
+    assert config.run_dir == tmp_path / "attribute_zsl" / "smoke"
+    monkeypatch.setenv("ZSL_SEED", "two")
+    with pytest.raises(ConfigError, match="ZSL_SEED='two'"):
+        current_seed()
