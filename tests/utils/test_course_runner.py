@@ -79,7 +79,7 @@ def test_a_two_seed_sweep_aggregates_each_seeds_own_figures(tmp_path, monkeypatc
     table = (out / "results.md").read_text()
     assert "| 05_attribute_zsl_remse | ok in" in table and "--seeds 0 1" in table
     rows = {line.split(" | ")[0].lstrip("| "): line.strip("| ").split(" | ") for line in table.splitlines()
-            if line.startswith("| ") and line.count(" | ") == 6}
+            if line.startswith("| ") and line.count(" | ") == 5}
     for name in numeric:
         values = [per_seed[0][name], per_seed[1][name]]
         _, mean, sd, span, first, second = rows[name]
