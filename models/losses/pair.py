@@ -3,7 +3,8 @@
 * :class:`TripletLoss` — FaceNet's triplet margin loss (Schroff et al., "FaceNet: A Unified
   Embedding for Face Recognition and Clustering", CVPR 2015) with triplets mined inside each
   batch: *semi-hard* (the negative is farther than the positive but within the margin, FaceNet
-  §3.2), *hardest* (per anchor the farthest positive and nearest negative, "batch hard") or
+  §3.2), *hardest* (per anchor the farthest positive and nearest negative, the "batch hard" triplets of Hermans,
+  Beyer and Leibe, "In Defense of the Triplet Loss for Person Re-Identification", arXiv 1703.07737, 2017) or
   *all*. Built on pytorch-metric-learning's ``TripletMarginLoss`` and miners (Musgrave et al.,
   "PyTorch Metric Learning", arXiv 2008.09164, 2020).
 * :class:`ContrastiveLoss` — the pair loss of Hadsell, Chopra and LeCun, "Dimensionality

@@ -7,8 +7,10 @@ import pytest
 
 from utils.metrics import (
     average_precision,
+    expected_average_precision,
     label_wise_average_precisions,
     mean_average_precision,
+    multilabel_chance,
     multilabel_scores,
     precision_recall_f1_at_k,
 )
@@ -50,6 +52,32 @@ def test_random_scores_give_map_near_label_frequency() -> None:
     generator = np.random.default_rng(1)
     targets = (generator.random((4000, 5)) < 0.2).astype(int)
     assert mean_average_precision(generator.random((4000, 5)), targets) == pytest.approx(0.2, abs=0.02)
+
+
+def test_expected_average_precision_enumerates_small_cases_and_tends_to_the_frequency() -> None:
+    # n = 3, p = 1: the positive at rank 1, 2 or 3 → AP 1, 1/2, 1/3.
+    assert expected_average_precision(3, 1) == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
+    # n = 3, p = 2: rankings of the negative at rank 1, 2, 3 → AP (1/2 + 2/3)/2, (1 + 2/3)/2, 1.
+    assert expected_average_precision(3, 2) == pytest.approx(((1 / 2 + 2 / 3) / 2 + (1 + 2 / 3) / 2 + 1) / 3)
+    assert expected_average_precision(1, 1) == expected_average_precision(5, 5) == 1.0
+    assert expected_average_precision(100_000, 20_000) == pytest.approx(0.2, abs=1e-3)
+    with pytest.raises(ValueError):
+        expected_average_precision(3, 0)
+
+
+def test_multilabel_chance_matches_a_seeded_simulation_of_random_scores() -> None:
+    generator = np.random.default_rng(2)
+    targets = (generator.random((60, 7)) < [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.0]).astype(int)
+    chance = multilabel_chance(targets, ks=(1, 3))
+    draws = [multilabel_scores(generator.random(targets.shape), targets, ks=(1, 3)) for _ in range(3000)]
+    assert set(chance) == set(draws[0])
+    for key, value in chance.items():
+        simulated = np.array([draw[key] for draw in draws])
+        standard_error = simulated.std() / np.sqrt(len(draws))
+        assert value == pytest.approx(simulated.mean(), abs=4 * standard_error + 1e-12), key
+    # Label frequency, the usual shortcut, underestimates chance mAP on 60 images.
+    frequencies = targets.mean(axis=0)
+    assert chance["mAP"] > frequencies[frequencies > 0].mean() + 0.03
 
 
 def test_precision_recall_f1_at_k_hand_case() -> None:

@@ -11,9 +11,11 @@ from utils.metrics import (
     mean_confidence_interval,
     n_way_one_shot_accuracy,
     nearest_prototype,
+    one_shot_chance,
+    pair_distances,
     triplet_accuracy,
 )
-from utils.stages.episodes import EpisodeSampler, one_shot_supports, sample_triplets
+from utils.stages.episodes import EpisodeSampler, one_shot_supports, sample_pairs, sample_triplets
 
 
 def _embeddings(seed=0, n_classes=6, per_class=10, dim=5, noise=1.0):
@@ -77,3 +79,16 @@ def test_mean_confidence_interval_is_196_standard_errors():
     mean, half_width = mean_confidence_interval(values)
     assert mean == pytest.approx(0.65)
     assert half_width == pytest.approx(1.96 * np.std(values, ddof=1) / 2)
+
+
+def test_one_shot_chance_is_what_random_embeddings_score():
+    _, labels = _embeddings(n_classes=8, per_class=50)
+    noise = torch.randn(len(labels), 16, generator=torch.Generator().manual_seed(3))
+    chance = one_shot_chance(8)
+    assert chance == {"triplet": 0.5, "binary": 0.5, "n_way": 1 / 8}
+    assert triplet_accuracy(noise, *sample_triplets(labels, 20_000, seed=1)) == pytest.approx(chance["triplet"], abs=0.02)
+    first, second, same = sample_pairs(labels, 20_000, seed=2)
+    distances = pair_distances(noise, first, second)
+    assert binary_accuracy(distances, same, float(np.median(distances))) == pytest.approx(chance["binary"], abs=0.02)
+    with pytest.raises(ValueError):
+        one_shot_chance(0)

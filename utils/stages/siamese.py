@@ -39,6 +39,7 @@ from utils.metrics import (
     binary_accuracy,
     episode_accuracy,
     n_way_one_shot_accuracy,
+    one_shot_chance,
     pair_distances,
     triplet_accuracy,
 )
@@ -397,8 +398,9 @@ def evaluate_one_shot(
     Returns:
         ``triplet_acc_seen`` / ``binary_acc_seen`` (test images of the train classes, as the seed
         reported), ``triplet_acc_held_out`` / ``binary_acc_held_out`` (held-out classes),
-        ``threshold`` (chosen on validation pairs), ``n_way`` (held-out classes) with ``n_way_1_shot``
-        and its ``_ci``, and ``5_way_1_shot`` / ``5_way_5_shot`` with their ``_ci`` (95% half-widths).
+        ``threshold`` (chosen on validation pairs), ``n_way`` (held-out classes) with ``n_way_1_shot``, its ``_ci``
+        and its ``_chance`` (``1 / n_way``), and ``5_way_1_shot`` / ``5_way_5_shot`` with their ``_ci`` (95%
+        half-widths). Chance of the others: :func:`utils.metrics.one_shot_chance`.
     """
     set_cpu_threads(config.cpu_threads)
 
@@ -418,6 +420,7 @@ def evaluate_one_shot(
         metrics[f"binary_acc_{name}"] = binary_accuracy(pair_distances(embeddings, first, second, config.distance), same, threshold)
     if len(np.unique(data.held_out.labels)) >= 2:
         metrics["n_way"] = len(np.unique(data.held_out.labels))
+        metrics["n_way_1_shot_chance"] = one_shot_chance(metrics["n_way"])["n_way"]
         supports = one_shot_supports(data.held_out.labels, config.n_support_draws, config.seed)
         metrics["n_way_1_shot"], metrics["n_way_1_shot_ci"] = n_way_one_shot_accuracy(
             held_out, data.held_out.labels, supports, config.distance)
@@ -486,6 +489,9 @@ def compare_with_original_project(sweep: pd.DataFrame, profile: str) -> pd.DataF
 def plot_split_sweep(sweep: pd.DataFrame, title: str = "one-shot figures per class split"):
     """Grouped bars per split, like the seed's histogram: triplet, binary, N-way 1-shot, 5-way 1- and 5-shot (%).
 
+    Each bar carries a black tick at its chance level (:func:`utils.metrics.one_shot_chance`): 50% for triplet and
+    binary accuracy, 1/N for N-way 1-shot (N held-out classes, so it moves with the split), 20% for 5-way.
+
     Returns:
         The matplotlib figure.
     """
@@ -496,14 +502,23 @@ def plot_split_sweep(sweep: pd.DataFrame, title: str = "one-shot figures per cla
     figure, axes = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(columns)
     positions = np.arange(len(sweep))
+    chances = [one_shot_chance(n_way) for n_way in sweep["n_way"]]
+    chance_of = {"triplet_acc_seen": [chance["triplet"] for chance in chances],
+                 "binary_acc_seen": [chance["binary"] for chance in chances],
+                 "n_way_1_shot": [chance["n_way"] for chance in chances],
+                 "5_way_1_shot": [one_shot_chance(5)["n_way"]] * len(sweep),
+                 "5_way_5_shot": [one_shot_chance(5)["n_way"]] * len(sweep)}
     for offset, (column, label) in enumerate(columns.items()):
         errors = 100 * sweep[f"{column}_ci"] if f"{column}_ci" in sweep else None
         axes.bar(positions + offset * width, 100 * sweep[column], width, yerr=errors, label=label, capsize=2)
+        axes.hlines(100 * np.array(chance_of[column]), positions + (offset - 0.45) * width,
+                    positions + (offset + 0.45) * width, colors="black", linewidth=1.5,
+                    label="chance" if offset == 0 else None)
     axes.set_xticks(positions + 0.4 - width / 2, sweep.index)
     axes.set_xlabel("split (percent of classes trained on − held out)")
     axes.set_ylabel("accuracy (%)")
     axes.set_ylim(0, 100)
     axes.set_title(title)
-    axes.legend(ncol=5, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    axes.legend(ncol=6, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     figure.tight_layout()
     return figure
