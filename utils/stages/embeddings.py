@@ -47,7 +47,8 @@ def pca_projection(
     """Project normalised image embeddings and label vectors into one PCA plane.
 
     The PCA is fitted on the unit-length image embeddings *and* label vectors together, so both kinds
-    of point share the axes and an image that lands on its label's triangle really is near it.
+    of point share the axes. Two components keep only part of the distances: points close in the plane may
+    be far apart in the dimensions left out.
 
     Args:
         image_embeddings: array of shape (n_images, embedding_dim).
