@@ -895,9 +895,12 @@ class DeviseConfig(BaseConfig):
         head_epochs, head_learning_rate: phase 2a, the semantic head alone on the frozen body.
         unfrozen_epochs, body_learning_rate, unfrozen_learning_rate: phase 2b, everything trained with
             discriminative learning rates ``slice(body_learning_rate, unfrozen_learning_rate)``.
-        loss: ``cosine`` (cosine distance to the label vector) or ``hinge_rank`` (DeViSE's ranking loss).
+        loss: ``cosine`` (cosine distance to the label vector, a later variant) or ``hinge_rank`` (DeViSE's
+            ranking loss).
         margin: the hinge rank margin.
-        semantic_hidden: hidden width of the semantic head.
+        semantic_head: ``mlp`` (a small MLP, a later variant) or ``linear`` (DeViSE's linear projection); keys of
+            ``models.semantic_head.SEMANTIC_HEADS``.
+        semantic_hidden: hidden width of the ``mlp`` semantic head.
         n_validation_classes: seen classes carved out as pseudo-unseen to choose the calibration γ.
         validation_holdout_fraction: share of the other seen classes' training images held out for γ.
         n_gammas: candidate γ values searched on validation data.
@@ -947,6 +950,7 @@ class DeviseConfig(BaseConfig):
     unfrozen_learning_rate: float = setting(1e-3, rule=LEARNING_RATE, shapes=("devise",))
     loss: str = setting("cosine", shapes=("devise",))
     margin: float = setting(0.1, shapes=("devise",))
+    semantic_head: str = setting("mlp", shapes=("devise",))
     semantic_hidden: int = setting(512, rule=POSITIVE_INT, shapes=("devise",))
     n_validation_classes: int = setting(8, rule=POSITIVE_INT, shapes=("validation",))
     validation_holdout_fraction: float = setting(0.2, rule=FRACTION, shapes=("validation",))

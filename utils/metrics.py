@@ -188,6 +188,27 @@ def top_k_hits(scores: Any, true_labels: Any, k: int, column_classes: Any = None
     return float(_per_class_means(hit, true, None)[1].mean())
 
 
+def chance_scores(n_unseen: int, n_classes: int, k: int = 5) -> dict[str, float]:
+    """What each zero-shot figure is worth when the scores are random (every order of the labels equally likely).
+
+    ZSL ranks the ``n_unseen`` unseen labels: T1 is ``1 / n_unseen`` and hit@k is ``k / n_unseen`` (five guesses among
+    ten labels hit half the time). GZSL without calibration gives every image one of all ``n_classes`` labels at
+    random, so U = S = H = ``1 / n_classes``. Expected values of the per-class means, as the figures are averaged.
+
+    Args:
+        n_unseen: the unseen classes ZSL ranks.
+        n_classes: every class GZSL ranks, seen and unseen.
+        k: the hit@k reported.
+
+    Returns:
+        ``{"T1", "hit@k", "U", "S", "H"}`` → fractions (``hit@k`` spelled with the value of ``k``).
+    """
+    if not 1 <= n_unseen <= n_classes:
+        raise ValueError(f"n_unseen={n_unseen} must lie in 1..n_classes={n_classes}")
+    gzsl = 1.0 / n_classes
+    return {"T1": 1.0 / n_unseen, f"hit@{k}": min(1.0, k / n_unseen), "U": gzsl, "S": gzsl, "H": gzsl}
+
+
 def calibrated_stacking(scores: Any, seen_class_mask: Any, gamma: float) -> np.ndarray:
     """Subtract ``gamma`` from the score of every seen class (Chao et al., ECCV 2016).
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from utils.datasets.errors import require_file
 from utils.errors import DatasetFormatError, library_message
-from utils.metrics import gzsl_scores, select_gamma, zsl_scores
+from utils.metrics import chance_scores, gzsl_scores, select_gamma, zsl_scores
 from utils.word_vectors import l2_normalize
 
 # ---------------------------------------------------------------------------------------------- embeddings
@@ -156,15 +156,18 @@ def zero_shot_scores(embeddings: EmbeddingSet) -> dict[str, float]:
 
 
 def evaluate_embeddings(embeddings: EmbeddingSet, gamma: float = 0.0) -> dict[str, float]:
-    """ZSL (T1, hit@5 among the unseen labels) on the unseen images; GZSL U, S, H over all labels.
+    """ZSL (T1, hit@5 among the unseen labels) on the unseen images; GZSL U, S, H over all labels; chance of each.
 
     GZSL is reported twice: uncalibrated (γ = 0) and with the calibration ``gamma`` chosen on
-    validation data (:func:`choose_calibration_gamma`).
+    validation data (:func:`choose_calibration_gamma`). The chance figures (``chance T1``, ``chance hit@5``,
+    ``chance U``, ...) are those of random scores (:func:`utils.metrics.chance_scores`).
     """
     zsl = zero_shot_scores(embeddings)
+    chance = chance_scores(len(embeddings.unseen_classes), len(embeddings.class_names))
     return {
-        "T1": zsl["top1"], "hit@5": zsl.get("hit_at_5", float("nan")), "chance T1": 1.0 / len(embeddings.unseen_classes),
+        "T1": zsl["top1"], "hit@5": zsl.get("hit_at_5", float("nan")),
         **gzsl_table_row(embeddings.scores(), embeddings.labels, embeddings.seen_class_mask, gamma),
+        **{f"chance {name}": value for name, value in chance.items()},
     }
 
 

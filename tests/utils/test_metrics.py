@@ -7,6 +7,7 @@ import torch
 from utils.metrics import (
     ausuc,
     calibrated_stacking,
+    chance_scores,
     gzsl_scores,
     harmonic_mean,
     per_class_accuracies,
@@ -180,3 +181,21 @@ def test_gzsl_needs_both_kinds_of_images_and_classes():
         gzsl_scores(scores, np.array([0, 1]), np.array([True, True, False]))
     with pytest.raises(ValueError):
         gzsl_scores(scores, np.array([0, 2]), np.array([True, True, True]))
+
+
+def test_chance_scores_are_what_random_scores_give():
+    generator = np.random.default_rng(0)
+    n_classes, n_unseen, n_images = 50, 10, 20_000
+    labels = generator.integers(0, n_classes, n_images)
+    seen_class_mask = np.arange(n_classes) >= n_unseen
+    scores = generator.random((n_images, n_classes))
+    chance = chance_scores(n_unseen, n_classes)
+    assert chance == pytest.approx({"T1": 0.1, "hit@5": 0.5, "U": 0.02, "S": 0.02, "H": 0.02})
+    unseen = labels < n_unseen
+    zsl = zsl_scores(scores[unseen][:, :n_unseen], labels[unseen])
+    gzsl = gzsl_scores(scores, labels, seen_class_mask)
+    assert zsl["top1"] == pytest.approx(chance["T1"], abs=0.02)
+    assert zsl["hit_at_5"] == pytest.approx(chance["hit@5"], abs=0.03)
+    assert gzsl["unseen_accuracy"] == pytest.approx(chance["U"], abs=0.01)
+    assert gzsl["seen_accuracy"] == pytest.approx(chance["S"], abs=0.005)
+    assert chance_scores(3, 6)["hit@5"] == 1.0

@@ -4,10 +4,10 @@ The evaluation itself — the :class:`utils.zsl.EmbeddingSet`, T1/hit@5, U/S/H a
 :mod:`utils.zsl`; what is DeViSE's own here is training the models it scores (the γ runs and the oracle included).
 
 Stage 2 keeps the stage-1 body (:func:`utils.stages.classifier.fit_stage1`, notebook 01), replaces the softmax head
-with a :class:`models.semantic_head.SemanticHead` and regresses every image onto the word vector of its label —
-first with the body frozen (phase 2a), then all of it with discriminative learning rates (phase 2b). An image is
-then labelled with the nearest label vector, which may be an unseen class. Frome et al., "DeViSE: A Deep
-Visual-Semantic Embedding Model", NeurIPS 2013.
+with a semantic head (:mod:`models.semantic_head`: DeViSE's linear map, or the default MLP) and regresses every
+image onto the word vector of its label — first with the body frozen (phase 2a), then all of it with discriminative
+learning rates (phase 2b). An image is then labelled with the nearest label vector, which may be an unseen class.
+Frome et al., "DeViSE: A Deep Visual-Semantic Embedding Model", NeurIPS 2013.
 
 Its runs write under ``config.run_dir`` (``outputs/devise/<run label>``) as stage 1's do; each loads its checkpoint
 instead of training while the settings that shape it are unchanged (declared on ``DeviseConfig``'s fields, per run in
@@ -16,7 +16,7 @@ forces training.
 
 Command line (the integration test calls :func:`run_devise` the same way)::
 
-    python -m utils.stages.devise --profile smoke [--loss hinge_rank] [--no-oracle]
+    python -m utils.stages.devise --profile smoke [--loss hinge_rank] [--semantic-head linear] [--no-oracle]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from torch import nn
 
 from models.backbones import BodyHeadModel
 from models.losses import build_loss
-from models.semantic_head import SemanticHead
+from models.semantic_head import SEMANTIC_HEADS, build_semantic_head
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
@@ -141,8 +141,9 @@ def train_devise(
     n_features = feature_channels(stage1.model.body)
     dls = image_dataloaders(train_items, valid_items, class_names, config, device)
     vectors = torch.as_tensor(class_word_vectors, dtype=torch.float32)
-    model = BodyHeadModel(copy.deepcopy(stage1.model.body),
-                          SemanticHead(n_features, vectors.shape[1], hidden=config.semantic_hidden))
+    head = build_semantic_head(config.semantic_head, n_features=n_features, embedding_dim=vectors.shape[1],
+                               hidden=config.semantic_hidden)
+    model = BodyHeadModel(copy.deepcopy(stage1.model.body), head)
     loss = build_loss(family="embedding", name=config.loss, class_word_vectors=vectors, margin=config.margin)
     metric = partial(nearest_label_accuracy, class_word_vectors=nn.functional.normalize(vectors, dim=1))
     learn = build_learner(dls, model, loss, [metric], config, name, device)
@@ -376,9 +377,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m utils.stages.devise", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
     parser.add_argument("--loss", default=None, choices=["cosine", "hinge_rank"], help="default: the profile's")
+    parser.add_argument("--semantic-head", default=None, choices=list(SEMANTIC_HEADS), help="default: the profile's")
     parser.add_argument("--no-oracle", action="store_true", help="skip the supervised reference")
     arguments = parser.parse_args(argv)
     overrides = {"loss": arguments.loss} if arguments.loss else {}
+    if arguments.semantic_head:
+        overrides["semantic_head"] = arguments.semantic_head
     config = DeviseConfig.for_profile(arguments.profile, **overrides)
     result = run_devise(config, choose_device(config.device), oracle=not arguments.no_oracle)
     for key, value in result["figures"].items():

@@ -7,6 +7,9 @@ notebook 02 and read by notebooks 03 and 04.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
 
 from utils.word_vectors import l2_normalize
@@ -44,7 +47,8 @@ def pca_projection(
     """Project normalised image embeddings and label vectors into one PCA plane.
 
     The PCA is fitted on the unit-length image embeddings *and* label vectors together, so both kinds
-    of point share the axes and an image that lands on its label's triangle really is near it.
+    of point share the axes. Two components keep only part of the distances: points close in the plane may
+    be far apart in the dimensions left out.
 
     Args:
         image_embeddings: array of shape (n_images, embedding_dim).
@@ -66,3 +70,26 @@ def nearest_label_counts(scores: np.ndarray, true_labels: np.ndarray, n_classes:
     The same as the confusion matrix of nearest-label predictions over ``scores``' columns.
     """
     return confusion_matrix(true_labels, np.asarray(scores).argmax(1), n_classes)
+
+
+def snapshot_classes(probe_paths: Sequence[str], pca_classes: Sequence[str]) -> tuple[list[str], str | None]:
+    """The classes the PCA snapshots of notebook 02 show, and a warning when they are not the configured ones.
+
+    The probe images lie in one folder per class; the snapshots keep them in the order of the split's listing, which
+    need not be the order of ``config.pca_classes``. Only which classes were recorded matters, so the two are compared
+    as sets, and the classes come back in the configured order (then any others in the order found).
+
+    Args:
+        probe_paths: the snapshot's image paths (``snapshots["paths"]``), each ``.../<class name>/<image>``.
+        pca_classes: the classes asked for (``config.pca_classes``).
+
+    Returns:
+        ``(classes, warning)``: the snapshot's classes, and ``None`` or a sentence saying which classes the snapshots
+        show instead of the configured ones and how to record those.
+    """
+    shown = list(dict.fromkeys(Path(path).parent.name for path in probe_paths))
+    classes = [name for name in pca_classes if name in shown] + [name for name in shown if name not in pca_classes]
+    if set(shown) == set(pca_classes):
+        return classes, None
+    return classes, (f"snapshots show {classes}; set config.retrain = True in notebook 02 to record "
+                     f"{list(pca_classes)}")

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from models.semantic_head import LinearSemanticHead
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
 from utils.splits.folders import folder_items, seen_class_items
@@ -108,3 +109,10 @@ def test_notebooks_03_and_04_use_embeddings_only_of_the_current_model(smoke_outp
     assert "the saved ones come from another DeViSE model" in out
     assert not np.array_equal(turned.embeddings.image_embeddings, first.embeddings.image_embeddings)
     assert np.array_equal(EmbeddingSet.load(turned.embeddings_file).image_embeddings, turned.embeddings.image_embeddings)
+    # DeViSE's own linear map instead of the MLP: stage 2 retrains on the loaded stage 1
+    linear = devise_embeddings(dataclasses.replace(config, semantic_head="linear"))
+    out = capsys.readouterr().out
+    devise_line = next(line for line in out.splitlines() if line.startswith("devise: "))
+    assert devise_line.startswith("devise: training:") and "semantic_head" in devise_line, devise_line
+    assert "stage1_resnet18: loaded" in out
+    assert isinstance(linear.devise.learn.model.head, LinearSemanticHead)

@@ -7,6 +7,7 @@ from utils.stages.embeddings import (
     most_confused_pairs,
     nearest_label_counts,
     pca_projection,
+    snapshot_classes,
 )
 
 
@@ -32,3 +33,14 @@ def test_pca_projection_puts_an_image_on_its_identical_label_vector():
     image_points, label_points = pca_projection(images, label_vectors)
     assert image_points.shape == (9, 2) and label_points.shape == (4, 2)
     np.testing.assert_allclose(image_points[:4], label_points, atol=1e-6)
+
+
+def test_snapshot_classes_compare_as_sets_and_follow_the_configured_order():
+    paths = ["split/valid/buffalo/1.jpg", "split/valid/buffalo/2.jpg", "split/valid/cow/3.jpg",
+             "split/valid/dolphin/4.jpg", "split/valid/elephant/5.jpg"]
+    configured = ("elephant", "buffalo", "cow", "dolphin")
+    assert snapshot_classes(paths, configured) == (["elephant", "buffalo", "cow", "dolphin"], None)
+    classes, warning = snapshot_classes(paths, ("elephant", "buffalo", "cow", "zebra"))
+    assert classes == ["elephant", "buffalo", "cow", "dolphin"]
+    assert warning == ("snapshots show ['elephant', 'buffalo', 'cow', 'dolphin']; set config.retrain = True in "
+                       "notebook 02 to record ['elephant', 'buffalo', 'cow', 'zebra']")
