@@ -401,6 +401,36 @@ def zsl_scores(scores_over_unseen: Any, true_labels: Any, unseen_classes: Any = 
     return results
 
 
+def zero_shot_chance(n_seen_classes: int, n_unseen_classes: int, ks: Sequence[int] = (5,)) -> dict[str, float]:
+    """What a classifier with random scores gets on each zero-shot figure: the chance line of every table.
+
+    With independent, identically distributed scores every class is equally likely to come first:
+
+    * ZSL among the unseen classes: ``T1`` = ``per-image`` = 1 / n_unseen, ``hit@k`` = k / n_unseen (e.g. hit@5
+      over 10 unseen classes is 0.5, not 0.1);
+    * GZSL among all classes: ``U`` = ``S`` = ``H`` = 1 / (n_seen + n_unseen) without calibration;
+    * ``AUSUC``: calibrated stacking only moves a share p of the images to unseen classes, so U = p / n_unseen and
+      S = (1 − p) / n_seen trace a straight line and the area is 1 / (2 · n_seen · n_unseen).
+
+    Args:
+        n_seen_classes: classes trained on (GZSL candidates besides the unseen ones).
+        n_unseen_classes: the ZSL candidates.
+        ks: the k of each hit@k reported (those above ``n_unseen_classes`` are left out, as :func:`zsl_scores`
+            does).
+
+    Returns:
+        ``{"T1", "per-image", "hit@k"..., "U", "S", "H", "AUSUC"}`` → the chance value.
+    """
+    if n_seen_classes < 1 or n_unseen_classes < 1:
+        raise ValueError(f"need at least one seen and one unseen class, got {n_seen_classes} and {n_unseen_classes}")
+    gzsl = 1.0 / (n_seen_classes + n_unseen_classes)
+    return {
+        "T1": 1.0 / n_unseen_classes, "per-image": 1.0 / n_unseen_classes,
+        **{f"hit@{k}": k / n_unseen_classes for k in ks if k <= n_unseen_classes},
+        "U": gzsl, "S": gzsl, "H": gzsl, "AUSUC": 1.0 / (2 * n_seen_classes * n_unseen_classes),
+    }
+
+
 # ---------------------------------------------------------------------------------------------- multi-label
 # Multi-label zero-shot protocol of Semantic Diversity Learning (Ben-Cohen et al., ICCV 2021, arXiv
 # 2105.05926), following Zhang et al., "Fast Zero-Shot Image Tagging", CVPR 2016: ``targets`` is a

@@ -29,7 +29,7 @@ import numpy as np
 
 from utils.datasets.errors import require_file
 from utils.errors import DatasetFormatError, library_message
-from utils.metrics import gzsl_scores, select_gamma, zsl_scores
+from utils.metrics import gzsl_scores, select_gamma, zero_shot_chance, zsl_scores
 from utils.word_vectors import l2_normalize
 
 # ---------------------------------------------------------------------------------------------- embeddings
@@ -163,7 +163,8 @@ def evaluate_embeddings(embeddings: EmbeddingSet, gamma: float = 0.0) -> dict[st
     """
     zsl = zero_shot_scores(embeddings)
     return {
-        "T1": zsl["top1"], "hit@5": zsl.get("hit_at_5", float("nan")), "chance T1": 1.0 / len(embeddings.unseen_classes),
+        "T1": zsl["top1"], "hit@5": zsl.get("hit_at_5", float("nan")),
+        "chance T1": zero_shot_chance(len(embeddings.seen_classes), len(embeddings.unseen_classes))["T1"],
         **gzsl_table_row(embeddings.scores(), embeddings.labels, embeddings.seen_class_mask, gamma),
     }
 

@@ -15,6 +15,7 @@ from utils.metrics import (
     seen_unseen_curve,
     select_gamma,
     top_k_hits,
+    zero_shot_chance,
     zsl_scores,
 )
 
@@ -172,6 +173,26 @@ def test_ausuc_matches_a_dense_loop_sweep(problem):
     dense = float(np.sum(np.diff(unseen) * (seen[1:] + seen[:-1]) / 2))
     assert ausuc(scores, true, seen_mask) == pytest.approx(dense, abs=2e-3)
     assert 0.0 < ausuc(scores, true, seen_mask) < 1.0
+
+
+def test_zero_shot_chance_matches_random_scores():
+    """Chance is what random scores get: measured on many random score tables, against the closed forms."""
+    generator = np.random.default_rng(0)
+    n_seen, n_unseen, per_class = 4, 6, 400
+    labels = np.repeat(np.arange(n_seen + n_unseen), per_class)
+    scores = generator.uniform(size=(len(labels), n_seen + n_unseen))
+    seen_mask = np.arange(n_seen + n_unseen) < n_seen
+    chance = zero_shot_chance(n_seen, n_unseen, ks=(5, 7))
+    unseen_images = labels >= n_seen
+    zsl = zsl_scores(scores[unseen_images][:, ~seen_mask], labels[unseen_images], np.flatnonzero(~seen_mask))
+    assert zsl["top1"] == pytest.approx(chance["T1"], abs=0.02)
+    assert zsl["hit_at_5"] == pytest.approx(chance["hit@5"], abs=0.03)
+    assert "hit@7" not in chance
+    gzsl = gzsl_scores(scores, labels, seen_mask)
+    assert gzsl["unseen_accuracy"] == pytest.approx(chance["U"], abs=0.02)
+    assert gzsl["seen_accuracy"] == pytest.approx(chance["S"], abs=0.02)
+    assert ausuc(scores, labels, seen_mask) == pytest.approx(chance["AUSUC"], rel=0.15)
+    assert zero_shot_chance(40, 10)["hit@5"] == 0.5
 
 
 def test_gzsl_needs_both_kinds_of_images_and_classes():
