@@ -358,7 +358,8 @@ def candidate_rules(loss_name: str) -> tuple[str, ...]:
 
     BCE outputs are attribute probabilities, so every rule of :data:`models.attribute_head.ATTRIBUTE_RULES` applies
     (Euclidean first, the attribute network's rule). Regressed attributes are L2-normalised real values, for which
-    Hamming's 0.5 threshold and DAP's probabilities mean nothing: cosine (ReZSL's rule) first, then Euclidean.
+    Hamming's 0.5 threshold and DAP's probabilities mean nothing: cosine (ReZSL's rule) first, then Euclidean, which
+    ranks unit-length class vectors as the cosine does (they differ only in the scale calibrated stacking sees).
     """
     return ("euclidean", "cosine", "hamming", "dap") if loss_name == "bce" else ("cosine", "euclidean")
 
