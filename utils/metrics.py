@@ -188,27 +188,6 @@ def top_k_hits(scores: Any, true_labels: Any, k: int, column_classes: Any = None
     return float(_per_class_means(hit, true, None)[1].mean())
 
 
-def chance_scores(n_unseen: int, n_classes: int, k: int = 5) -> dict[str, float]:
-    """What each zero-shot figure is worth when the scores are random (every order of the labels equally likely).
-
-    ZSL ranks the ``n_unseen`` unseen labels: T1 is ``1 / n_unseen`` and hit@k is ``k / n_unseen`` (five guesses among
-    ten labels hit half the time). GZSL without calibration gives every image one of all ``n_classes`` labels at
-    random, so U = S = H = ``1 / n_classes``. Expected values of the per-class means, as the figures are averaged.
-
-    Args:
-        n_unseen: the unseen classes ZSL ranks.
-        n_classes: every class GZSL ranks, seen and unseen.
-        k: the hit@k reported.
-
-    Returns:
-        ``{"T1", "hit@k", "U", "S", "H"}`` → fractions (``hit@k`` spelled with the value of ``k``).
-    """
-    if not 1 <= n_unseen <= n_classes:
-        raise ValueError(f"n_unseen={n_unseen} must lie in 1..n_classes={n_classes}")
-    gzsl = 1.0 / n_classes
-    return {"T1": 1.0 / n_unseen, f"hit@{k}": min(1.0, k / n_unseen), "U": gzsl, "S": gzsl, "H": gzsl}
-
-
 def calibrated_stacking(scores: Any, seen_class_mask: Any, gamma: float) -> np.ndarray:
     """Subtract ``gamma`` from the score of every seen class (Chao et al., ECCV 2016).
 
@@ -420,6 +399,36 @@ def zsl_scores(scores_over_unseen: Any, true_labels: Any, unseen_classes: Any = 
     if scores.shape[1] >= 5:
         results["hit_at_5"] = top_k_hits(scores, true, 5, unseen_classes)
     return results
+
+
+def zero_shot_chance(n_seen_classes: int, n_unseen_classes: int, ks: Sequence[int] = (5,)) -> dict[str, float]:
+    """What a classifier with random scores gets on each zero-shot figure: the chance line of every table.
+
+    With independent, identically distributed scores every class is equally likely to come first:
+
+    * ZSL among the unseen classes: ``T1`` = ``per-image`` = 1 / n_unseen, ``hit@k`` = k / n_unseen (e.g. hit@5
+      over 10 unseen classes is 0.5, not 0.1);
+    * GZSL among all classes: ``U`` = ``S`` = ``H`` = 1 / (n_seen + n_unseen) without calibration;
+    * ``AUSUC``: calibrated stacking only moves a share p of the images to unseen classes, so U = p / n_unseen and
+      S = (1 − p) / n_seen trace a straight line and the area is 1 / (2 · n_seen · n_unseen).
+
+    Args:
+        n_seen_classes: classes trained on (GZSL candidates besides the unseen ones).
+        n_unseen_classes: the ZSL candidates.
+        ks: the k of each hit@k reported (those above ``n_unseen_classes`` are left out, as :func:`zsl_scores`
+            does).
+
+    Returns:
+        ``{"T1", "per-image", "hit@k"..., "U", "S", "H", "AUSUC"}`` → the chance value.
+    """
+    if n_seen_classes < 1 or n_unseen_classes < 1:
+        raise ValueError(f"need at least one seen and one unseen class, got {n_seen_classes} and {n_unseen_classes}")
+    gzsl = 1.0 / (n_seen_classes + n_unseen_classes)
+    return {
+        "T1": 1.0 / n_unseen_classes, "per-image": 1.0 / n_unseen_classes,
+        **{f"hit@{k}": k / n_unseen_classes for k in ks if k <= n_unseen_classes},
+        "U": gzsl, "S": gzsl, "H": gzsl, "AUSUC": 1.0 / (2 * n_seen_classes * n_unseen_classes),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- multi-label

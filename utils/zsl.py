@@ -29,7 +29,7 @@ import numpy as np
 
 from utils.datasets.errors import require_file
 from utils.errors import DatasetFormatError, library_message
-from utils.metrics import chance_scores, gzsl_scores, select_gamma, zsl_scores
+from utils.metrics import gzsl_scores, select_gamma, zero_shot_chance, zsl_scores
 from utils.word_vectors import l2_normalize
 
 # ---------------------------------------------------------------------------------------------- embeddings
@@ -160,10 +160,11 @@ def evaluate_embeddings(embeddings: EmbeddingSet, gamma: float = 0.0) -> dict[st
 
     GZSL is reported twice: uncalibrated (γ = 0) and with the calibration ``gamma`` chosen on
     validation data (:func:`choose_calibration_gamma`). The chance figures (``chance T1``, ``chance hit@5``,
-    ``chance U``, ...) are those of random scores (:func:`utils.metrics.chance_scores`).
+    ``chance U``, ...) are those of random scores (:func:`utils.metrics.zero_shot_chance`).
     """
     zsl = zero_shot_scores(embeddings)
-    chance = chance_scores(len(embeddings.unseen_classes), len(embeddings.class_names))
+    every_chance = zero_shot_chance(len(embeddings.seen_classes), len(embeddings.unseen_classes))
+    chance = {name: every_chance[name] for name in ("T1", "hit@5", "U", "S", "H") if name in every_chance}
     return {
         "T1": zsl["top1"], "hit@5": zsl.get("hit_at_5", float("nan")),
         **gzsl_table_row(embeddings.scores(), embeddings.labels, embeddings.seen_class_mask, gamma),

@@ -53,7 +53,8 @@ Example::
   ``FAISS_HNSW_FOURCC``); FAISS is imported when an index is created;
 * :mod:`utils.search.registry` — :data:`SEARCH_INDEXES`, :data:`HNSW_INDEXES`, :func:`build_index`,
   :func:`load_index` (which checks ``index.json``);
-* :mod:`utils.search.metrics` — :func:`recall_at_k`, :func:`precision_at_k`, :func:`drop_self_matches`;
+* :mod:`utils.search.metrics` — :func:`recall_at_k`, :func:`precision_at_k`, :func:`drop_self_matches`,
+  :func:`split_held_out_queries`;
 * :mod:`utils.search.text` — :func:`embed_text_queries`.
 
 Imports run one way: ``base`` ← ``exact``, ``nmslib_index``, ``faiss_index`` ← ``registry`` ← this
@@ -71,7 +72,7 @@ from utils.search.base import (
 )
 from utils.search.exact import EXACT_CHUNK_BYTES, EXACT_VECTORS_FILE, ExactIndex
 from utils.search.faiss_index import FAISS_HEADER, FAISS_HNSW_FOURCC, FAISS_INDEX_FILE, FaissHnswIndex
-from utils.search.metrics import drop_self_matches, precision_at_k, recall_at_k
+from utils.search.metrics import drop_self_matches, precision_at_k, recall_at_k, split_held_out_queries
 from utils.search.nmslib_index import NMSLIB_DATA_SUFFIX, NMSLIB_INDEX_FILE, NmslibIndex
 from utils.search.registry import HNSW_INDEXES, SEARCH_INDEXES, build_index, load_index
 from utils.search.text import embed_text_queries
@@ -101,5 +102,6 @@ __all__ = [
     "load_index",
     "precision_at_k",
     "recall_at_k",
+    "split_held_out_queries",
     "unit_rows",
 ]

@@ -1,5 +1,5 @@
-"""Retrieval metrics: recall@k of an approximate index against exact search, precision@k of labels, and
-removing a query's own item from its results."""
+"""Retrieval metrics: recall@k of an approximate index against exact search, precision@k of labels, removing a
+query's own item from its results, and holding queries out of the index."""
 
 from __future__ import annotations
 
@@ -104,3 +104,27 @@ def drop_self_matches(ids: Any, similarities: Any, query_ids: Any) -> tuple[np.n
     width = ids.shape[1] - 1
     return ids[keep].reshape(-1, width), similarities[keep].reshape(-1, width)
 
+
+
+def split_held_out_queries(n_items: int, n_queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split item ids into those to index and held-out queries that are never indexed.
+
+    Recall@k of an approximate index must be measured with queries it does not hold: an indexed query is found first
+    by both searches (its own item is the nearest), which inflates recall, and real queries are new vectors (the
+    benchmarks of Malkov & Yashunin, TPAMI 2018, and of ``benchmarks/search_bench.py`` draw them apart).
+
+    Args:
+        n_items: how many vectors there are.
+        n_queries: how many of them to hold out as queries (1 ≤ n_queries < n_items).
+        seed: seed of the draw.
+
+    Returns:
+        ``(indexed_ids, query_ids)``: sorted int arrays that partition ``0..n_items-1``.
+
+    Raises:
+        ValueError: when ``n_queries`` leaves no queries or nothing to index.
+    """
+    if not 1 <= n_queries < n_items:
+        raise ValueError(f"n_queries must lie in 1..{n_items - 1} (n_items={n_items}), not {n_queries}")
+    query_ids = np.sort(np.random.default_rng(seed).choice(n_items, size=n_queries, replace=False))
+    return np.setdiff1d(np.arange(n_items), query_ids), query_ids

@@ -3,7 +3,7 @@
 Two input modes share everything after the features:
 
 * **images** — a backbone and an attribute head trained end to end on an AwA2-format folder
-  (direct attribute prediction with sigmoid + BCE, Lampert et al., TPAMI 2014);
+  (attribute probabilities with sigmoid + BCE, the input of Lampert et al.'s direct attribute prediction, TPAMI 2014);
 * **features** — a regressor trained on the features of an xlsa17 ``res101.mat`` + ``att_splits.mat``
   pair (Xian et al., TPAMI 2018), where the losses of ReZSL (Ye et al., "Rebalanced Zero-shot
   Learning", IEEE TIP 2023, arXiv 2210.07031) are compared.
@@ -11,7 +11,9 @@ Two input modes share everything after the features:
 Evaluation follows Xian et al.: ZSL per-class mean top-1 among unseen classes; GZSL U, S, H among
 all classes with calibrated stacking (Chao et al., ECCV 2016) whose γ is chosen on a validation
 split carved out of the seen classes, never on test data (the shared :mod:`utils.zsl`, as DeViSE's);
-AUSUC over the γ sweep.
+AUSUC over the γ sweep. The rule that turns predicted attributes into class scores (a distance, or DAP for
+probabilities: :data:`models.attribute_head.ATTRIBUTE_RULES`) is chosen on the same validation classes
+(:func:`choose_rule`).
 
 ``python -m utils.stages.attribute_zsl --profile full --dataset CUB`` runs the feature-mode loss comparison
 on real xlsa17 files and prints the table.
@@ -30,7 +32,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from models.attribute_head import AttributeHead, AttributeRegressor, nearest_class_scores
+from models.attribute_head import AttributeHead, AttributeRegressor, attribute_class_scores, attribute_priors
 from models.losses import REZSL_HYPERPARAMETERS, build_loss
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import AttributeZslConfig
@@ -351,9 +353,15 @@ def predicted_attributes_from(loss_name: str, outputs: torch.Tensor) -> torch.Te
     return torch.sigmoid(outputs) if loss_name == "bce" else outputs
 
 
-def default_distance(loss_name: str) -> str:
-    """Euclidean distance for BCE probabilities (as the attribute network); ReZSL's cosine for regressed attributes."""
-    return "euclidean" if loss_name == "bce" else "cosine"
+def candidate_rules(loss_name: str) -> tuple[str, ...]:
+    """The scoring rules :func:`choose_rule` tries for a loss, the earlier one winning ties.
+
+    BCE outputs are attribute probabilities, so every rule of :data:`models.attribute_head.ATTRIBUTE_RULES` applies
+    (Euclidean first, the attribute network's rule). Regressed attributes are L2-normalised real values, for which
+    Hamming's 0.5 threshold and DAP's probabilities mean nothing: cosine (ReZSL's rule) first, then Euclidean, which
+    ranks unit-length class vectors as the cosine does (they differ only in the scale calibrated stacking sees).
+    """
+    return ("euclidean", "cosine", "hamming", "dap") if loss_name == "bce" else ("cosine", "euclidean")
 
 
 def build_feature_model(problem: FeatureProblem, config: AttributeZslConfig) -> nn.Module:
@@ -413,24 +421,55 @@ def train_feature_model(
 
 
 def candidate_scores(
-    predicted_attributes: torch.Tensor, class_attribute_vectors: np.ndarray, candidates: np.ndarray, distance: str
+    predicted_attributes: torch.Tensor, class_attribute_vectors: np.ndarray, candidates: np.ndarray, rule: str,
+    trained_classes: np.ndarray,
 ) -> np.ndarray:
-    """Scores of shape (n_images, n_candidates) of the ``candidates`` classes (columns in that order)."""
-    vectors = torch.from_numpy(np.asarray(class_attribute_vectors)[candidates]).float()
-    return nearest_class_scores(predicted_attributes, vectors, distance).numpy()
+    """Scores of shape (n_images, n_candidates) of the ``candidates`` classes (columns in that order) by ``rule``;
+    DAP's attribute priors come from the rows of ``trained_classes``."""
+    vectors = np.asarray(class_attribute_vectors)
+    priors = attribute_priors(torch.from_numpy(vectors[trained_classes])) if rule == "dap" else None
+    return attribute_class_scores(predicted_attributes, torch.from_numpy(vectors[candidates]).float(), rule,
+                                  priors).numpy()
 
 
 def evaluate_gzsl(
     problem: FeatureProblem, outputs: torch.Tensor, loss_name: str, image_indices: np.ndarray,
-    candidates: np.ndarray, seen_classes: np.ndarray, distance: str,
+    candidates: np.ndarray, seen_classes: np.ndarray, rule: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scores over ``candidates`` for ``image_indices``: (scores, positional labels, seen-column mask)."""
+    """Scores over ``candidates`` for ``image_indices``: (scores, positional labels, seen-column mask); ``seen_classes``
+    are the classes the model was trained on."""
     scores = candidate_scores(
-        predicted_attributes_from(loss_name, outputs), targets_for(loss_name, problem), candidates, distance
+        predicted_attributes_from(loss_name, outputs), targets_for(loss_name, problem), candidates, rule, seen_classes
     )
     position = {int(class_index): column for column, class_index in enumerate(candidates)}
     labels = np.array([position[int(label)] for label in problem.labels[image_indices]])
     return scores, labels, np.isin(candidates, seen_classes)
+
+
+def choose_rule(
+    problem: FeatureProblem, validation_outputs: torch.Tensor, loss_name: str, train_classes: np.ndarray
+) -> tuple[str, list[dict[str, Any]]]:
+    """The scoring rule of :func:`candidate_rules` with the highest ZSL T1 among the validation (pseudo-unseen)
+    classes, from the model trained without them: chosen on validation data, like γ, never on test images.
+
+    Args:
+        problem: the data.
+        validation_outputs: the validation model's outputs for ``problem.splits["validation_unseen"]``.
+        loss_name: the loss the model was trained with.
+        train_classes: the classes that model was trained on (DAP's priors).
+
+    Returns:
+        ``(rule, table)``: the rule and one ``{"rule", "validation T1"}`` row per candidate.
+    """
+    images = problem.splits["validation_unseen"]
+    table = []
+    for rule in candidate_rules(loss_name):
+        scores, labels, _ = evaluate_gzsl(
+            problem, validation_outputs, loss_name, images, problem.validation_classes, train_classes, rule
+        )
+        table.append({"rule": rule, "validation T1": zsl_scores(scores, labels)["top1"]})
+    best = max(range(len(table)), key=lambda index: (table[index]["validation T1"], -index))
+    return table[best]["rule"], table
 
 
 def run_loss(
@@ -439,12 +478,11 @@ def run_loss(
     """Train one loss twice (validation split for γ, then trainval) and evaluate it on the test splits.
 
     Returns:
-        ``{"row": the table row, "gamma_table", "curve": the test seen–unseen curve,
-        "test_attributes": predicted attributes of the test_seen + test_unseen images,
+        ``{"row": the table row, "rule_table": validation T1 of each scoring rule, "gamma_table", "curve": the test
+        seen–unseen curve, "test_attributes": predicted attributes of the test_seen + test_unseen images,
         "test_labels"}``.
     """
-    distance = default_distance(loss_name)
-    # 1. γ on validation: train on the train classes, score their held-out images and the validation classes.
+    # 1. Rule and γ on validation: train on the train classes, score their held-out images and the validation classes.
     validation_train_classes = problem.validation_train_classes
     validation_model = train_feature_model(
         problem, loss_name, config, "validation_train", validation_train_classes,
@@ -454,8 +492,11 @@ def run_loss(
     validation_candidates = np.sort(np.concatenate([validation_train_classes, problem.validation_classes]))
     with torch.no_grad():
         validation_outputs = validation_model(problem.features[validation_images])
+    rule, rule_table = choose_rule(
+        problem, validation_outputs[len(problem.splits["validation_seen"]):], loss_name, validation_train_classes
+    )
     scores, labels, mask = evaluate_gzsl(
-        problem, validation_outputs, loss_name, validation_images, validation_candidates, validation_train_classes, distance
+        problem, validation_outputs, loss_name, validation_images, validation_candidates, validation_train_classes, rule
     )
     gamma, gamma_table = choose_calibration_gamma(scores, labels, mask, config.n_gammas)
 
@@ -467,13 +508,13 @@ def run_loss(
     with torch.no_grad():
         outputs = model(problem.features[test_images])
     all_classes = np.arange(len(problem.class_names))
-    scores, labels, mask = evaluate_gzsl(problem, outputs, loss_name, test_images, all_classes, problem.seen_classes, distance)
+    scores, labels, mask = evaluate_gzsl(problem, outputs, loss_name, test_images, all_classes, problem.seen_classes, rule)
     is_unseen_image = ~mask[labels]
     unseen_scores = scores[is_unseen_image][:, problem.unseen_classes]
     zsl = zsl_scores(unseen_scores, problem.labels[test_images][is_unseen_image], problem.unseen_classes)
     row = {
         "loss": loss_name,
-        "distance": distance,
+        "rule": rule,
         "T1": zsl["top1"],
         "per-image": zsl["per_image_accuracy"],
         **gzsl_table_row(scores, labels, mask, gamma),
@@ -481,6 +522,7 @@ def run_loss(
     }
     return {
         "row": row,
+        "rule_table": rule_table,
         "gamma_table": gamma_table,
         "curve": seen_unseen_curve(scores, labels, mask),
         "test_attributes": predicted_attributes_from(loss_name, outputs),

@@ -16,6 +16,7 @@ from utils.search import (
     load_index,
     precision_at_k,
     recall_at_k,
+    split_held_out_queries,
 )
 from utils.word_vectors import UnknownNamesError, VecWordVectors
 
@@ -256,6 +257,17 @@ def test_drop_self_matches_removes_each_query_once():
     np.testing.assert_array_equal(kept_ids, [[1, 2], [3, 4], [7, 8]])
     np.testing.assert_array_equal(kept_similarities, [[0.9, 0.8], [0.9, 0.8], [1.0, 0.5]])
     np.testing.assert_array_equal(drop_self_matches(ids[:1], similarities[:1], [42])[0], [[5, 1]])
+
+
+def test_held_out_queries_partition_the_items_and_are_never_indexed(data):
+    items = data[0]
+    indexed, queries = split_held_out_queries(len(items), 20, seed=3)
+    assert len(queries) == 20 and np.array_equal(np.sort(np.concatenate([indexed, queries])), np.arange(len(items)))
+    assert np.array_equal(queries, split_held_out_queries(len(items), 20, seed=3)[1])
+    ids, _ = build_index("exact", items[indexed]).query(items[queries], k=1)
+    assert not np.isin(indexed[ids.ravel()], queries).any()
+    with pytest.raises(ValueError, match="n_queries"):
+        split_held_out_queries(10, 10)
 
 
 def test_text_queries_find_the_image_of_the_named_class():

@@ -13,7 +13,10 @@ import torch
 from models.attribute_head import (
     AttributeHead,
     AttributeNetwork,
+    attribute_class_scores,
+    attribute_priors,
     create_attribute_backbone,
+    dap_scores,
     nearest_class_scores,
 )
 from models.losses import build_loss
@@ -22,6 +25,7 @@ from utils.datasets import image_index, load_awa2, load_xlsa17
 from utils.datasets.xlsa17_export import write_xlsa17_pair
 from utils.splits import first_per_class, split_images
 from utils.stages.attribute_zsl import (
+    candidate_rules,
     compare_losses,
     export_backbone_features,
     feature_problem,
@@ -92,6 +96,38 @@ def test_nearest_class_distances_by_hand():
         nearest_class_scores(probabilities, candidates, "manhattan")
 
 
+def test_dap_priors_are_seen_class_means_with_degenerate_ones_at_half():
+    seen = torch.tensor([[1.0, 0.0, 1.0, 1.0], [1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]])
+    assert attribute_priors(seen).tolist() == pytest.approx([0.5, 0.5, 1 / 3, 2 / 3])
+
+
+def test_dap_scores_equal_lamperts_product_rule():
+    """The released DAP evaluation: prod(M*p + (1-M)*(1-p)) / prod(M*prior + (1-M)*(1-prior)), a loop per image."""
+    generator = np.random.default_rng(0)
+    probabilities = generator.uniform(0.01, 0.99, size=(7, 6))
+    candidates = (generator.uniform(size=(4, 6)) > 0.5).astype(float)
+    priors = attribute_priors(torch.tensor((generator.uniform(size=(9, 6)) > 0.5).astype(float))).numpy()
+    slow = np.array([
+        [np.prod(row * p + (1 - row) * (1 - p)) / np.prod(row * priors + (1 - row) * (1 - priors)) for row in candidates]
+        for p in probabilities
+    ])
+    fast = dap_scores(torch.tensor(probabilities, dtype=torch.float32), torch.tensor(candidates), torch.tensor(priors))
+    assert np.allclose(fast.numpy(), np.log(slow), atol=1e-4)
+    assert np.array_equal(fast.argmax(1).numpy(), slow.argmax(1))
+
+
+def test_dap_differs_from_the_nearest_vector_when_priors_are_uneven():
+    """A rare attribute counts for more in DAP: its presence is strong evidence, its absence weak."""
+    candidates = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    probabilities = torch.tensor([[0.55, 0.45]])
+    priors = torch.tensor([0.9, 0.1])
+    assert nearest_class_scores(probabilities, candidates, "euclidean").argmax(1).item() == 0
+    assert attribute_class_scores(probabilities, candidates, "dap", priors).argmax(1).item() == 1
+    assert torch.isfinite(dap_scores(torch.tensor([[0.0, 1.0]]), candidates, priors)).all()
+    with pytest.raises(ValueError, match="priors"):
+        attribute_class_scores(probabilities, candidates, "dap")
+
+
 @pytest.fixture
 def one_thread():
     """One torch thread: on a CPU shared with other jobs, two threads of tiny ops stall each other."""
@@ -132,6 +168,10 @@ def test_smoke_end_to_end_beats_chance_on_unseen_classes(tmp_path):
     assert best > 1.5 * chance, rows
     for row in rows:
         assert 0 <= row["U"] <= 1 and 0 <= row["S"] <= 1 and 0 <= row["AUSUC"] <= 1
+    for name, detail in details.items():  # the rule is the best on the validation classes, never a test figure
+        table = detail["rule_table"]
+        assert [entry["rule"] for entry in table] == list(candidate_rules(name))
+        assert detail["row"]["rule"] == max(table, key=lambda entry: entry["validation T1"])["rule"]
     assert (tmp_path / "run" / "features" / "remse_in_batch.pt").is_file()
     metadata = json.loads((tmp_path / "run" / "features" / "remse_in_batch.json").read_text())
     assert metadata["settings"]["loss"] == "remse_in_batch" and metadata["config"]["feature_epochs"] == 8
