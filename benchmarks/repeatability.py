@@ -47,14 +47,20 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
 """Configuration name → the environment that caps each library's instruction set (``native``: none)."""
 
 
+TIMINGS = ("s/epoch", "images/s", "seconds")
+"""Recorded figures that are wall-clock timings (they differ between any two runs and are left out)."""
+
+
 def fingerprints(outputs: Path, results: Path) -> dict[str, str]:
-    """SHA-256 of every checkpoint under ``outputs`` and of every recorded figure file, by relative path."""
+    """SHA-256 of every checkpoint under ``outputs`` and of each notebook's recorded figures (timings left out), by
+    relative path."""
     digests = {}
     for path in sorted(outputs.rglob("*")):
         if path.suffix in {".pt", ".pth", ".npz"} and path.is_file():
             digests[str(path.relative_to(outputs))] = hashlib.sha256(path.read_bytes()).hexdigest()
     for path in sorted(results.glob("*.json")):
-        figures = json.loads(path.read_text())["figures"]
+        figures = {name: value for name, value in json.loads(path.read_text())["figures"].items()
+                   if not any(timing in name for timing in TIMINGS)}
         digests[f"figures/{path.name}"] = hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()
     return digests
 
@@ -95,20 +101,22 @@ def main(argv: list[str] | None = None) -> dict:
     first = {name: configuration_runs[0] for name, configuration_runs in runs.items()}
     print(f"\nnotebooks {' '.join(args.notebooks)} ({args.profile}), {args.threads} threads; "
           f"{len(next(iter(first.values()))['digests'])} files compared (checkpoints and recorded figures)\n")
-    print("| configuration | mean wall time | vs native | repeats identical | identical to |")
-    print("|---|---|---|---|---|")
+    print("| configuration | mean wall time | vs native | repeats identical | identical to | checkpoints differing from native |")
+    print("|---|---|---|---|---|---|")
     base = sum(run["seconds"] for run in runs.get("native", runs[args.configurations[0]])) / args.repeats
     for name, configuration_runs in runs.items():
         mean = sum(run["seconds"] for run in configuration_runs) / len(configuration_runs)
         repeats_identical = all(run["digests"] == configuration_runs[0]["digests"] for run in configuration_runs)
         same = [other for other in first if other != name and first[other]["digests"] == first[name]["digests"]]
+        reference = first.get("native", first[args.configurations[0]])["digests"]
+        differing = sum(digest != reference.get(path) for path, digest in first[name]["digests"].items())
         print(f"| {name} | {mean:.0f} s | {mean / base:.2f}x | {'yes' if repeats_identical else 'NO'} | "
-              f"{', '.join(same) or 'none'} |")
+              f"{', '.join(same) or 'none'} | {differing} of {len(reference)} |")
     print("\nFigures that differ between configurations (first run of each):")
     for notebook in next(iter(first.values()))["figures"]:
         for figure, value in first[args.configurations[0]]["figures"][notebook].items():
             values = {name: run["figures"].get(notebook, {}).get(figure) for name, run in first.items()}
-            if len({json.dumps(value) for value in values.values()}) > 1:
+            if len({json.dumps(value) for value in values.values()}) > 1 and not any(t in figure for t in TIMINGS):
                 print(f"- {notebook} / {figure}: " + ", ".join(f"{name} {value}" for name, value in values.items()))
     return runs
 
