@@ -132,11 +132,12 @@ class MoveSummary:
         return "\n".join(lines)
 
 
-def valid_count(n_images: int, valid_fraction: float) -> int:
-    """How many of a class's ``n_images`` go to ``valid/`` (see the module docstring for the rule)."""
-    if valid_fraction <= 0 or n_images < 2:
+def held_out_count(n_images: int, fraction: float) -> int:
+    """How many of a class's ``n_images`` a ``fraction`` holds out (to ``valid/`` here, to ``test_seen/`` in
+    :mod:`utils.splits.copy_awa2`; see the module docstring for the rule)."""
+    if fraction <= 0 or n_images < 2:
         return 0
-    rounded = math.floor(n_images * valid_fraction + 0.5)
+    rounded = math.floor(n_images * fraction + 0.5)
     return min(max(rounded, 1), n_images - 1)
 
 
@@ -146,7 +147,7 @@ def choose_valid_names(
     """The validation images of one class, sorted: a seeded sample of its sorted full name set."""
     names = sorted(set(image_names))
     generator = random.Random(f"{seed}:{class_name}")
-    return sorted(generator.sample(names, valid_count(len(names), valid_fraction)))
+    return sorted(generator.sample(names, held_out_count(len(names), valid_fraction)))
 
 
 def plan_move(dst: Path, valid_fraction: float, seed: int = 0) -> list[ClassMovePlan]:
