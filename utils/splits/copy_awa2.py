@@ -44,8 +44,8 @@ Then move part of ``train/`` into ``valid/`` with ``python -m utils.splits.move_
 linked image is moved by a rename, so it stays a link). A seen image already in
 ``DST/valid/<class>/`` (moved there earlier) counts as present, so re-running the copy after the move
 never puts an image into both ``train/`` and ``valid/``. A ``DST`` whose ``train/``, ``valid/`` or ``test_seen/``
-already holds an image this run puts in another of them (a split made with another ``--test-seen`` or ``--seed``)
-is refused with exit status 2 before anything is copied, so no image ever lands in both a training and a test
+(or ``test/``) already holds an image this run puts in another of them (a split made with another ``--test-seen``,
+``--seed`` or class list) is refused with exit status 2 before anything is copied, so no image ever lands in both a training and a test
 folder; make that split in a new ``DST``.
 """
 
@@ -300,7 +300,7 @@ def plan_copy(
 
     Raises:
         CopyError: if ``src`` is not an AwA2 root, its class lists do not match its folders, the fraction is not
-            in ``[0, 1)``, or ``dst`` already puts an image in another seen split (:func:`check_seen_splits`).
+            in ``[0, 1)``, or ``dst`` already holds an image in another split (:func:`check_split_membership`).
     """
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
@@ -328,32 +328,34 @@ def plan_copy(
     class_folders += [dst / split / plan.class_name for plan in plans if plan.split == SPLIT_OF_SEEN
                       for split in (SPLIT_OF_VALID, SPLIT_OF_SEEN_TEST)]
     check_source_and_destination(src, dst, [*split_folders, *class_folders])
-    check_seen_splits(dst, plans)
+    check_split_membership(dst, plans)
     return plans, notes
 
 
-def check_seen_splits(dst: Path, plans: Sequence[ClassCopyPlan]) -> None:
-    """Refuse a ``dst`` whose seen splits already hold an image in another split than this plan puts it.
+def check_split_membership(dst: Path, plans: Sequence[ClassCopyPlan]) -> None:
+    """Refuse a ``dst`` that already holds an image in another split than this plan puts it.
 
     A seen image is planned for ``train/`` (where :mod:`utils.splits.move_awa2` may move it on to ``valid/``) or for
-    ``test_seen/``; finding it in the other side means the folder was split with another ``--test-seen`` or
-    ``--seed``, and copying would put one image in a training and a test folder at once.
+    ``test_seen/``, an unseen one for ``test/``; finding it in another of them means the folder was split with
+    another ``--test-seen``, ``--seed`` or class split, and copying would put one image in a training and a test
+    folder at once.
 
     Raises:
         CopyError: naming the first such image and what to do; raised before anything is written.
     """
-    training_splits, test_splits = (SPLIT_OF_SEEN, SPLIT_OF_VALID), (SPLIT_OF_SEEN_TEST,)
+    home = {SPLIT_OF_SEEN: (SPLIT_OF_SEEN, SPLIT_OF_VALID), SPLIT_OF_SEEN_TEST: (SPLIT_OF_SEEN_TEST,),
+            SPLIT_OF_UNSEEN: (SPLIT_OF_UNSEEN,)}
+    every_split = (SPLIT_OF_SEEN, SPLIT_OF_VALID, SPLIT_OF_SEEN_TEST, SPLIT_OF_UNSEEN)
     for plan in plans:
-        if plan.split not in (SPLIT_OF_SEEN, SPLIT_OF_SEEN_TEST):
-            continue
-        other_splits = test_splits if plan.split == SPLIT_OF_SEEN else training_splits
-        for split in other_splits:
+        for split in every_split:
+            if split in home[plan.split]:
+                continue
             for image in plan.source_images:
                 found = Path(dst) / split / plan.class_name / image.name
                 if found.exists():
                     raise CopyError(
                         f"{found} belongs in {plan.split}/ with these settings: {dst} was split with another "
-                        f"--test-seen or --seed; make this split in a new DST (nothing was copied)"
+                        f"--test-seen, --seed or class split; make this split in a new DST (nothing was copied)"
                     )
 
 
@@ -394,8 +396,8 @@ def copy_awa2(
     Raises:
         CopyError: if ``src`` is not an AwA2 root, its class lists do not match its folders,
             ``dst`` would write into ``src`` (see :func:`check_source_and_destination`), or ``dst`` holds a split
-            made with another ``test_seen_fraction`` or seed (:func:`check_seen_splits`); raised before anything
-            is written.
+            made with another ``test_seen_fraction``, seed or class split (:func:`check_split_membership`); raised
+            before anything is written.
     """
     plans, notes = plan_copy(src, dst, images_per_class, seed, seen_classes_file, unseen_classes_file,
                              test_seen_fraction, class_split)

@@ -10,6 +10,8 @@ names (``train/<class>/`` together with ``valid/<class>/``), never of what has b
 So re-running the command, also after it was killed half-way, picks the same images and completes
 the move; each image ends up exactly once, in ``train/`` or in ``valid/``. Re-running with another
 seed or fraction moves images back and forth until the split matches the new setting.
+``DST/test_seen/`` (the seen test images of ``copy_awa2 --test-seen``) is never read or touched: its images were
+never in ``train/``.
 
 Number of validation images of a class with ``n`` images and fraction ``f``: ``round(n * f)``
 (halves round up), but at least 1 when ``n >= 2`` and ``f > 0``, and at most ``n - 1`` so every

@@ -81,7 +81,7 @@ def test_a_folder_split_with_another_share_is_refused_before_anything_is_written
     before = snapshot(split)
 
     for fraction, seed in ((0.4, 0), (0.2, 1), (0.0, 0)):
-        with pytest.raises(CopyError, match="another --test-seen or --seed"):
+        with pytest.raises(CopyError, match="another --test-seen, --seed or class split"):
             copy_awa2(awa2_root, split, test_seen_fraction=fraction, seed=seed, dry_run=dry_run, progress=False)
     assert snapshot(split) == before
 
@@ -94,7 +94,7 @@ def test_the_refusal_and_a_bad_share_are_one_line_exit_2(tmp_path, awa2_root, re
     bad = run_cli("utils.splits.copy_awa2", [awa2_root, tmp_path / "new", "--test-seen", "1.5", "--quiet"], repo_root)
 
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
-    assert "another --test-seen or --seed" in refused.stderr and str(split) in refused.stderr
+    assert "another --test-seen, --seed or class split" in refused.stderr and str(split) in refused.stderr
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
         "error: --test-seen must be a fraction in [0, 1), not 1.5"]
     assert not (tmp_path / "new").exists()
@@ -114,6 +114,18 @@ def test_killed_half_way_then_rerun_completes_the_same_split(tmp_path, awa2_root
     assert killed.returncode == CRASH_EXIT_CODE
     assert finished.returncode == 0, finished.stderr
     assert snapshot(split) == snapshot(reference)
+
+
+def test_a_folder_split_under_another_class_split_is_refused(tmp_path, awa2_root):
+    split = tmp_path / "split"
+    copy_awa2(awa2_root, split, test_seen_fraction=0.2, progress=False)
+    before = snapshot(split)
+    swapped = Awa2ClassSplit("other", ["chimpanzee", "giant+panda", "killer+whale", "beaver"],
+                             ["antelope", "grizzly+bear"], tmp_path / "lists")
+
+    with pytest.raises(CopyError, match="chimpanzee"):
+        copy_awa2(awa2_root, split, test_seen_fraction=0.2, class_split=swapped, progress=False)
+    assert snapshot(split) == before
 
 
 def test_a_class_split_given_from_python_replaces_the_list_files(tmp_path, awa2_root):
