@@ -11,7 +11,8 @@ Each seen class's images are copied to ``DST/train/<class>/`` and each unseen cl
 class goes to ``DST/test_seen/<class>/`` instead of ``train/``: the seen test images of generalised zero-shot
 learning (S), which neither training nor any choice made on ``valid/`` ever sees (Xian et al., TPAMI 2018, hold
 out about 20%, xlsa17's ``test_seen_loc``). Which images is a function of the seed, the class name and the
-class's image names (the rule of :func:`utils.splits.move_awa2.held_out_count`), so a re-run picks the same ones. Every copy is verified and renamed into place
+class's image names (the rule of :func:`utils.splits.move_awa2.held_out_count`), so a re-run picks the same ones.
+Every copy is verified and renamed into place
 (see :mod:`utils.fileops`), so the command can be re-run at any time, also after being killed: files
 already present with the same bytes are skipped, files present with other bytes are reported as
 conflicts and left alone.
@@ -45,8 +46,8 @@ linked image is moved by a rename, so it stays a link). A seen image already in
 ``DST/valid/<class>/`` (moved there earlier) counts as present, so re-running the copy after the move
 never puts an image into both ``train/`` and ``valid/``. A ``DST`` whose ``train/``, ``valid/`` or ``test_seen/``
 (or ``test/``) already holds an image this run puts in another of them (a split made with another ``--test-seen``,
-``--seed`` or class list) is refused with exit status 2 before anything is copied, so no image ever lands in both a training and a test
-folder; make that split in a new ``DST``.
+``--seed`` or class list) is refused with exit status 2 before anything is copied, so no image ever lands in both a
+training and a test folder; make that split in a new ``DST``.
 """
 
 from __future__ import annotations
@@ -318,8 +319,9 @@ def plan_copy(
         for class_name in class_names:
             images = choose_subset(list_images(src / "JPEGImages" / class_name), images_per_class, seed, class_name)
             held_out = choose_seen_test(images, test_seen_fraction, seed, class_name) if split == SPLIT_OF_SEEN else []
-            plans.append(ClassCopyPlan(class_name, split, [image for image in images if image not in held_out],
-                                       dst / split / class_name))
+            held_out_set = set(held_out)
+            kept = [image for image in images if image not in held_out_set]
+            plans.append(ClassCopyPlan(class_name, split, kept, dst / split / class_name))
             if test_seen_fraction > 0 and split == SPLIT_OF_SEEN:
                 plans.append(ClassCopyPlan(class_name, SPLIT_OF_SEEN_TEST, held_out,
                                            dst / SPLIT_OF_SEEN_TEST / class_name))
