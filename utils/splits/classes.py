@@ -13,6 +13,7 @@ instead, as a seeded function of each class's file names, so that a re-run after
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from utils.datasets import load_awa2, require_data
 from utils.datasets.xlsa17 import (
     ATT_SPLITS_FILE,
     RES101_FILE,
+    Xlsa17SplitWarning,
     class_split,
     load_att_splits,
     load_res101_labels,
@@ -73,7 +75,10 @@ def awa2_class_split(config: DataConfig | DeviseConfig) -> Awa2ClassSplit:
                               Path(awa2.root) / "testclasses.txt")
     folder = Path(config.xlsa17_dir)
     require_data(xlsa17=folder / ATT_SPLITS_FILE)
-    att_splits = load_att_splits(folder / ATT_SPLITS_FILE)
+    with warnings.catch_warnings():
+        # Only trainval and test_unseen are read here; the real AwA2 file's unclean train/val need no warning.
+        warnings.simplefilter("ignore", Xlsa17SplitWarning)
+        att_splits = load_att_splits(folder / ATT_SPLITS_FILE)
     labels = load_res101_labels(folder / RES101_FILE, n_classes=att_splits.n_classes)
     seen, unseen = (set(np.asarray(att_splits.class_names)[indices]) for indices in class_split(att_splits, labels))
     strangers = sorted((seen | unseen) - set(awa2.class_names))
