@@ -55,6 +55,13 @@ AWA2_UNSEEN_CLASSES = (
     "seal",
 )
 
+AWA2_SPLITS = ("standard", "proposed")
+"""The class splits of AwA2 notebooks 00–04 use (``awa2_split``): ``standard`` reads the AwA2 folder's own
+``trainclasses.txt``/``testclasses.txt`` (:data:`AWA2_UNSEEN_CLASSES`); ``proposed`` is Xian et al.'s Proposed Split,
+read from xlsa17's ``att_splits.mat``, whose unseen classes are none of ImageNet-1k's, so ImageNet-pretrained bodies
+never saw them (Xian et al., "Zero-Shot Learning — A Comprehensive Evaluation of the Good, the Bad and the Ugly",
+TPAMI 2018). :func:`utils.splits.awa2_class_split` resolves them."""
+
 
 def current_profile(profile: str | None = None) -> str:
     """The run profile: ``profile`` if given, else ``$ZSL_PROFILE``, else ``sample``.
@@ -435,9 +442,15 @@ class DataConfig(BaseConfig):
     Attributes:
         awa2_dir: an AwA2 folder (``JPEGImages/``, ``classes.txt``, ``predicates.txt``, ...).
         word_vectors: a ``.vec``/``.bin`` file or ``glove:6B-50d`` for the class-name vectors.
+        awa2_split: which classes are unseen (:data:`AWA2_SPLITS`): ``standard`` (``smoke``, ``sample``) or
+            ``proposed`` (``full``: its pretrained bodies saw ImageNet, which holds the standard unseen classes).
+        xlsa17_dir: the xlsa17 ``AWA2`` folder whose ``att_splits.mat`` (and ``res101.mat``'s labels) give the
+            proposed split; read only when ``awa2_split`` is ``proposed``.
         valid_fraction: share of each seen class moved into ``valid/``.
+        test_seen_fraction: share of each seen class copied into ``test_seen/``: the seen test images (GZSL's S),
+            which no choice (checkpoint, γ) touches.
         images_per_class: cap on images per class copied (``None``: all).
-        split_dir: where the split scripts write ``train/``, ``valid/`` and ``test/`` (``None``:
+        split_dir: where the split scripts write ``train/``, ``valid/``, ``test_seen/`` and ``test/`` (``None``:
             ``<outputs>/awa2_split/<run label>``, the folder notebooks 01–04 read).
         split_link: make the split with hard links instead of copies (``copy_awa2 --link``): no disk
             space, same files; copies where links are impossible (``full``: on, the rest: off).
@@ -446,7 +459,10 @@ class DataConfig(BaseConfig):
 
     awa2_dir: Path = setting(factory=lambda: DATA_SAMPLES_DIR / "awa2", split=True)
     word_vectors: str = str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec")
+    awa2_split: str = setting("standard", rule=one_of(*AWA2_SPLITS), split=True)
+    xlsa17_dir: Path = setting(factory=lambda: data_dir() / "xlsa17" / "data" / "AWA2")
     valid_fraction: float = setting(0.1, rule=FRACTION, split=True)
+    test_seen_fraction: float = setting(0.2, rule=FRACTION, split=True)
     images_per_class: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, split=True)
     split_dir: Path | None = None
     # Links and copies hold the same files: switching does not remake a recorded split.
@@ -480,6 +496,7 @@ class DataConfig(BaseConfig):
             "full": {
                 "awa2_dir": data_dir() / "Animals_with_Attributes2",
                 "word_vectors": str(data_dir() / "fasttext" / "cc.en.300.bin"),
+                "awa2_split": "proposed",
                 "split_link": True,
             },
         }
@@ -877,18 +894,24 @@ class DeviseConfig(BaseConfig):
     Attributes:
         awa2_dir: AwA2-format folder (``JPEGImages/``, ``classes.txt``, ``trainclasses.txt``, ...).
         word_vectors: ``.vec``/``.bin`` file (or ``glove:6B-50d``) giving each class name a label vector.
-        split_dir: the folders of the split scripts (``train/`` + ``valid/`` seen, ``test/`` unseen);
+        awa2_split: which classes are unseen (:data:`AWA2_SPLITS`): ``standard`` (``smoke``, ``sample``) or
+            ``proposed`` (``full``: ImageNet, which its pretrained bodies saw, holds the standard unseen classes).
+        xlsa17_dir: the xlsa17 ``AWA2`` folder whose ``att_splits.mat`` (and ``res101.mat``'s labels) give the
+            proposed split; read only when ``awa2_split`` is ``proposed``.
+        split_dir: the folders of the split scripts (``train/`` + ``valid/`` + ``test_seen/`` seen, ``test/`` unseen);
             written by ``utils.splits.copy_awa2`` and ``utils.splits.move_awa2`` if absent (``None``:
             ``<outputs>/awa2_split/<run label>``, the folder notebook 00 writes).
         images_per_class: cap on images per class copied into ``split_dir`` (``None``: all).
         split_link: make the split of hard links instead of copies when it is missing (``full``: no disk; as
             ``DataConfig.split_link``, for a notebook run before notebook 00).
         valid_fraction: share of each seen class moved into ``valid/``.
+        test_seen_fraction: share of each seen class copied into ``test_seen/``: notebook 02 measures GZSL's S on
+            them, images that chose nothing (not the checkpoint, not γ).
         backbones: the stage-1 backbones compared in notebook 01 (keys of ``models.backbones.BACKBONES``).
         backbone: the one whose body DeViSE reuses (stage 2) and the oracle trains.
-        pretrained: ImageNet weights. ImageNet contains several of AwA2's unseen classes (chimpanzee,
-            giant panda, leopard, hippopotamus, ...), so pretrained bodies have seen them: zero-shot
-            figures with ``pretrained=True`` are optimistic.
+        pretrained: ImageNet weights. ImageNet contains several of the standard split's unseen classes
+            (chimpanzee, giant panda, leopard, hippopotamus, ...), so with ``awa2_split="standard"`` pretrained
+            bodies have seen them and zero-shot figures are optimistic; ``full`` therefore uses the proposed split.
         image_size: side of the square network input in pixels.
         batch_size: images per batch.
         stage1_epochs, stage1_learning_rate: the classifier's one-cycle training.
@@ -930,11 +953,15 @@ class DeviseConfig(BaseConfig):
 
     awa2_dir: Path = setting(factory=lambda: DATA_SAMPLES_DIR / "awa2", split=True)
     word_vectors: str = setting(str(DATA_SAMPLES_DIR / "word_vectors" / "awa2_classes.vec"), shapes=("devise",))
+    awa2_split: str = setting("standard", rule=one_of(*AWA2_SPLITS), split=True)
+    # The classes it names shape the runs through ``awa2_split``; where the file lies does not.
+    xlsa17_dir: Path = setting(factory=lambda: data_dir() / "xlsa17" / "data" / "AWA2", shapes=NO_MODEL)
     split_dir: Path | None = None  # another folder may hold another split
     images_per_class: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT, split=True)
     # Links and copies hold the same files: switching does not remake a recorded split.
     split_link: bool = setting(False, shapes=NO_MODEL)
     valid_fraction: float = setting(0.1, rule=FRACTION, split=True)
+    test_seen_fraction: float = setting(0.2, rule=FRACTION, split=True)
     # Which stage-1 runs notebook 01 trains; every classifier run records the backbone it trains.
     backbones: tuple[str, ...] = setting(("squeezenet1_1", "resnet34"), shapes=NO_MODEL)
     backbone: str = setting("resnet18", shapes=("devise",))
@@ -992,6 +1019,8 @@ class DeviseConfig(BaseConfig):
             "full": {
                 "awa2_dir": data_dir() / "Animals_with_Attributes2",
                 "word_vectors": str(data_dir() / "fasttext" / "cc.en.300.bin"),
+                "awa2_split": "proposed",
+                "pca_classes": ("elephant", "buffalo", "cow", "killer+whale"),  # seen in both splits
                 "backbone": "resnet34",
                 "pretrained": True,
                 "image_size": 224,
@@ -1081,5 +1110,7 @@ class SearchConfig(DeviseConfig):
     def profile_defaults(cls) -> dict[str, dict[str, Any]]:
         defaults = {profile: dict(values) for profile, values in DeviseConfig.profile_defaults().items()}
         defaults["smoke"].update({"k": 5, "ef_search_sweep": (10, 50)})
-        defaults["full"].update({"text_vectors": None, "k": 10})
+        # Three of the Proposed Split's unseen classes and a seen one, as the standard split's defaults are.
+        defaults["full"].update({"text_vectors": None, "k": 10,
+                                 "query_classes": ("bobcat", "blue+whale", "giraffe", "zebra")})
         return defaults

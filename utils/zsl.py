@@ -34,8 +34,9 @@ from utils.word_vectors import l2_normalize
 
 # ---------------------------------------------------------------------------------------------- embeddings
 
-SPLITS = ("seen_valid", "unseen_test")
-"""``split`` values: held-out images of seen classes (``valid/``) and images of unseen classes (``test/``)."""
+SPLITS = ("seen_valid", "seen_test", "unseen_test")
+"""``split`` values: held-out images of seen classes that choose something (γ), seen test images that choose nothing
+(``test_seen/``, GZSL's S) and images of unseen classes (``test/``)."""
 
 
 @dataclass
@@ -48,7 +49,7 @@ class EmbeddingSet:
         image_paths: the image files, of shape (n_images,) (strings, relative to the repository root when
             they lie inside it).
         labels: class index of each image into ``class_names``, int64 of shape (n_images,).
-        split: ``"seen_valid"`` or ``"unseen_test"`` per image, of shape (n_images,).
+        split: ``"seen_valid"``, ``"seen_test"`` or ``"unseen_test"`` per image (:data:`SPLITS`), of shape (n_images,).
         class_names: all class names, of shape (n_classes,), in the data set's order.
         class_word_vectors: label vectors, float32 of shape (n_classes, embedding_dim) (L2-normalised).
         seen_class_mask: bool of shape (n_classes,), True for the classes trained on.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,11 @@ CASES = [
          ("{tmp}/missing_awa2", "not found")),
     Case("copy-awa2-zero-images", ("utils.splits.copy_awa2", "{tmp}/missing_awa2", "{tmp}/split", "--images-per-class", "0"),
          ("--images-per-class", "at least 1")),
+    Case("copy-awa2-bad-test-seen", ("utils.splits.copy_awa2", str(REPO_ROOT / "data_samples" / "awa2"), "{tmp}/split", "--test-seen", "1"),
+         ("--test-seen", "[0, 1)", "not 1.0")),
+    Case("devise-full-without-the-proposed-split", ("utils.stages.devise", "--profile", "full", "--no-oracle"),
+         ("{tmp}/awa2_only/xlsa17/data/AWA2/att_splits.mat", "python -m utils.download xlsa17"),
+         {"ZSL_DATA_DIR": "{tmp}/awa2_only", "PYTHONWARNINGS": "ignore::FutureWarning"}),
     Case("move-awa2-missing-folder", ("utils.splits.move_awa2", "{tmp}/missing_split", "--quiet"),
          ("{tmp}/missing_split", "not found")),
     Case("move-awa2-bad-fraction", ("utils.splits.move_awa2", "{tmp}/split_with_train", "--valid", "1.5", "--quiet"),
@@ -105,6 +111,8 @@ def _prepare(folder: Path) -> None:
     (folder / "garbage.pt").write_text("this is not a checkpoint\n")
     (folder / "split_with_train" / "train" / "cat").mkdir(parents=True)
     (folder / "no_data").mkdir()
+    shutil.copytree(REPO_ROOT / "data_samples" / "awa2", folder / "awa2_only" / "Animals_with_Attributes2",
+                    ignore=shutil.ignore_patterns("JPEGImages"))
 
 
 def _run(case: Case, folder: Path) -> subprocess.CompletedProcess:

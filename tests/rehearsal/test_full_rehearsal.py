@@ -10,8 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from full_data_tree import tree_files
+
+from utils.datasets import read_class_list
+from utils.datasets.xlsa17 import load_xlsa17
 
 pytestmark = pytest.mark.slow
 
@@ -65,15 +69,35 @@ def test_recorded_figures_name_the_real_data(rehearsal):
     assert data["word-vector dimension"] == 300
     images_per_class = 4  # utils.config.TINY_IMAGES_PER_CLASS
     seen, unseen = counts["seen classes"], counts["unseen classes"]
-    assert data["valid images after split"] == seen  # one of four per seen class
-    assert data["train images after split"] == seen * (images_per_class - 1)
+    assert data["test_seen images after split"] == seen  # one of four per seen class
+    assert data["valid images after split"] == seen  # one of the other three
+    assert data["train images after split"] == seen * (images_per_class - 2)
     assert data["test images after split"] == unseen * images_per_class
-    assert results["04_semantic_search"]["images indexed"] == seen + unseen * images_per_class
+    assert results["04_semantic_search"]["images indexed"] == seen + unseen * images_per_class  # test_seen + test
     features = results["05_attribute_zsl_remse"]
     assert (features["xlsa17 images"], features["feature dimension"]) == (counts["xlsa17 images"], 2048)
     assert results["06_siamese_one_shot"]["classes"] == counts["cifar classes"]
     tags = results["07_multilabel_zsl_sdl"]
     assert (tags["labels"], tags["unseen labels"]) == (counts["nus-wide labels"], counts["nus-wide unseen labels"])
+
+
+def test_full_holds_out_the_proposed_split_read_from_xlsa17(rehearsal):
+    # Xian et al.'s Proposed Split (att_splits.mat's test_unseen_loc), not AwA2's standard testclasses.txt: the
+    # ImageNet-pretrained bodies of full must not have seen the unseen classes.
+    xlsa17 = load_xlsa17(rehearsal["data_root"] / "xlsa17" / "data" / "AWA2")
+    names = np.array(xlsa17.class_names)
+    proposed_unseen, proposed_seen = set(names[xlsa17.unseen_class_indices]), set(names[xlsa17.seen_class_indices])
+    standard_unseen = set(read_class_list(rehearsal["data_root"] / "Animals_with_Attributes2" / "testclasses.txt"))
+    assert len(proposed_unseen) == 10 and proposed_unseen != standard_unseen
+    split = rehearsal["outputs"] / "awa2_split" / "full-tiny"
+
+    def classes_in(folder: str) -> set[str]:
+        return {path.name for path in (split / folder).iterdir() if path.is_dir()}
+
+    assert classes_in("test") == proposed_unseen
+    assert classes_in("train") == classes_in("valid") == classes_in("test_seen") == proposed_seen
+    training = {path.name for folder in ("train", "valid") for path in (split / folder).glob("*/*.jpg")}
+    assert not training & {path.name for path in (split / "test_seen").glob("*/*.jpg")}
 
 
 def _rows(path: Path) -> list[dict]:

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from utils.config import (
+    AWA2_SPLITS,
     BUDGETS,
     EVERY_RUN,
     NO_MODEL,
@@ -56,7 +57,7 @@ def candidates(value: Any) -> list[Any]:
     if isinstance(value, Path):
         return [value / "elsewhere"]
     if isinstance(value, str):
-        return [value + "-other", *PROFILES, "cpu"]
+        return [value + "-other", *PROFILES, *AWA2_SPLITS, "cpu"]
     if isinstance(value, tuple):
         return [value[:-1], value + value[-1:], tuple(reversed(value))]
     raise AssertionError(f"no candidate values for {value!r}")
@@ -108,7 +109,7 @@ def test_every_field_changes_each_runs_checkpoint_decision_as_it_declares(config
 def test_the_split_folder_follows_the_fields_declared_to_shape_it(config_class, tmp_path):
     base = config_class.for_profile("smoke", outputs=tmp_path)
     declared = {item.name for item in dataclasses.fields(config_class) if item.metadata.get("split")}
-    assert declared == {"awa2_dir", "images_per_class", "valid_fraction", "seed"}
+    assert declared == {"awa2_dir", "awa2_split", "images_per_class", "valid_fraction", "test_seen_fraction", "seed"}
     for item in dataclasses.fields(config_class):
         changed = changed_config(config_class, item.name, tmp_path)
         moved = split_settings(changed) != split_settings(base)

@@ -1,5 +1,7 @@
 """In-memory splits of images and classes, one implementation for every stage.
 
+* :func:`awa2_class_split` — AwA2's seen and unseen classes of a config's ``awa2_split``, the one place notebooks
+  00–04, the split scripts' glue and the stages read them from;
 * :func:`hold_out_per_class` — a seeded share of each class's items held out (notebooks 02 and 05);
 * :func:`choose_pseudo_unseen` — the seen classes that play unseen ones while γ is chosen (02, 05);
 * :func:`split_images` — xlsa17's trainval / test_seen / test_unseen (+ train / val) of an image set (05);
@@ -11,11 +13,79 @@ instead, as a seeded function of each class's file names, so that a re-run after
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["choose_pseudo_unseen", "first_per_class", "hold_out_per_class", "split_images"]
+from utils.config import DataConfig, DeviseConfig
+from utils.datasets import load_awa2, require_data
+from utils.datasets.xlsa17 import (
+    ATT_SPLITS_FILE,
+    RES101_FILE,
+    Xlsa17SplitWarning,
+    class_split,
+    load_att_splits,
+    load_res101_labels,
+)
+from utils.errors import DatasetFormatError
+
+__all__ = [
+    "Awa2ClassSplit", "awa2_class_split", "choose_pseudo_unseen", "first_per_class", "hold_out_per_class",
+    "split_images",
+]
+
+
+@dataclass(frozen=True)
+class Awa2ClassSplit:
+    """AwA2's seen and unseen classes under one class split.
+
+    Attributes:
+        name: ``standard`` or ``proposed`` (:data:`utils.config.AWA2_SPLITS`).
+        seen_classes: the classes trained on, in ``classes.txt`` order for ``proposed`` (``trainclasses.txt``
+            order for ``standard``).
+        unseen_classes: the classes never trained on, in the same kind of order (``testclasses.txt``).
+        source: the file the unseen classes come from.
+    """
+
+    name: str
+    seen_classes: list[str]
+    unseen_classes: list[str]
+    source: Path
+
+
+def awa2_class_split(config: DataConfig | DeviseConfig) -> Awa2ClassSplit:
+    """The seen and unseen classes of ``config.awa2_split``: the one function everything that needs them calls.
+
+    ``standard`` reads ``trainclasses.txt``/``testclasses.txt`` of ``config.awa2_dir`` (Lampert et al., TPAMI
+    2014). ``proposed`` reads Xian et al.'s Proposed Split from ``config.xlsa17_dir``: the unseen classes are those
+    of the ``test_unseen_loc`` images of ``att_splits.mat`` (their classes are ``res101.mat``'s labels), the seen
+    ones those of ``trainval_loc`` (:func:`utils.datasets.xlsa17.class_split`); none of the unseen ones is an
+    ImageNet-1k class.
+
+    Raises:
+        MissingDataError: one line naming ``att_splits.mat`` (or ``res101.mat``) and how to fetch xlsa17, if missing.
+        DatasetFormatError: naming ``att_splits.mat``, if it names a class the AwA2 folder does not have.
+    """
+    awa2 = load_awa2(config.awa2_dir)
+    if config.awa2_split == "standard":
+        return Awa2ClassSplit("standard", list(awa2.seen_classes), list(awa2.unseen_classes),
+                              Path(awa2.root) / "testclasses.txt")
+    folder = Path(config.xlsa17_dir)
+    require_data(xlsa17=folder / ATT_SPLITS_FILE)
+    with warnings.catch_warnings():
+        # Only trainval and test_unseen are read here; the real AwA2 file's unclean train/val need no warning.
+        warnings.simplefilter("ignore", Xlsa17SplitWarning)
+        att_splits = load_att_splits(folder / ATT_SPLITS_FILE)
+    labels = load_res101_labels(folder / RES101_FILE, n_classes=att_splits.n_classes)
+    seen, unseen = (set(np.asarray(att_splits.class_names)[indices]) for indices in class_split(att_splits, labels))
+    strangers = sorted((seen | unseen) - set(awa2.class_names))
+    if strangers:
+        raise DatasetFormatError(att_splits.path, f"classes not in {awa2.root}: {', '.join(strangers)}")
+    return Awa2ClassSplit("proposed", [name for name in awa2.class_names if name in seen],
+                          [name for name in awa2.class_names if name in unseen], att_splits.path)
 
 
 def hold_out_per_class(

@@ -1,13 +1,18 @@
-"""Copy an AwA2 folder into a zero-shot layout: seen classes in ``train/``, unseen ones in ``test/``.
+"""Copy an AwA2 folder into a zero-shot layout: seen classes in ``train/`` (and ``test_seen/``), unseen ones in ``test/``.
 
 Usage::
 
     python -m utils.splits.copy_awa2 SRC DST [--link] [--dry-run] [--images-per-class N] [--seed S]
-                              [--seen-classes FILE] [--unseen-classes FILE] [--quiet]
+                              [--test-seen FRACTION] [--seen-classes FILE] [--unseen-classes FILE] [--quiet]
 
 ``SRC`` is an AwA2 root (``JPEGImages/<class>/*.jpg``, ``trainclasses.txt``, ``testclasses.txt``).
 Each seen class's images are copied to ``DST/train/<class>/`` and each unseen class's to
-``DST/test/<class>/``; the source is never modified. Every copy is verified and renamed into place
+``DST/test/<class>/``; the source is never modified. With ``--test-seen FRACTION`` a seeded share of each seen
+class goes to ``DST/test_seen/<class>/`` instead of ``train/``: the seen test images of generalised zero-shot
+learning (S), which neither training nor any choice made on ``valid/`` ever sees (Xian et al., TPAMI 2018, hold
+out about 20%, xlsa17's ``test_seen_loc``). Which images is a function of the seed, the class name and the
+class's image names (the rule of :func:`utils.splits.move_awa2.held_out_count`), so a re-run picks the same ones.
+Every copy is verified and renamed into place
 (see :mod:`utils.fileops`), so the command can be re-run at any time, also after being killed: files
 already present with the same bytes are skipped, files present with other bytes are reported as
 conflicts and left alone.
@@ -23,9 +28,10 @@ and a re-run skips what is in place (a link or a copy with the same bytes counts
 
 The class split comes from ``trainclasses.txt`` (seen) and ``testclasses.txt`` (unseen), one
 name per line with ``+`` for spaces, or from the files given with ``--seen-classes`` /
-``--unseen-classes``. Without those files the standard split in
-:data:`utils.config.AWA2_UNSEEN_CLASSES` is used for the unseen classes and every other class
-folder is seen; the summary says so.
+``--unseen-classes`` (e.g. ``xlsa17/data/AWA2/testclasses.txt``, the Proposed Split's). Without those files the
+standard split in :data:`utils.config.AWA2_UNSEEN_CLASSES` is used for the unseen classes and every other class
+folder is seen; the summary says so. From Python, ``class_split`` (:func:`utils.splits.awa2_class_split`) gives
+the two lists instead.
 
 Exit status: 0 when done, 1 when there were conflicts, 2 on an error (a one-line message).
 
@@ -38,7 +44,10 @@ with exit status 2, so the source is never written to.
 Then move part of ``train/`` into ``valid/`` with ``python -m utils.splits.move_awa2 DST --valid 0.1`` (a
 linked image is moved by a rename, so it stays a link). A seen image already in
 ``DST/valid/<class>/`` (moved there earlier) counts as present, so re-running the copy after the move
-never puts an image into both ``train/`` and ``valid/``.
+never puts an image into both ``train/`` and ``valid/``. A ``DST`` whose ``train/``, ``valid/`` or ``test_seen/``
+(or ``test/``) already holds an image this run puts in another of them (a split made with another ``--test-seen``,
+``--seed`` or class list) is refused with exit status 2 before anything is copied, so no image ever lands in both a
+training and a test folder; make that split in a new ``DST``.
 """
 
 from __future__ import annotations
@@ -72,10 +81,13 @@ from utils.fileops import (
     safe_link,
     same_file_reason,
 )
+from utils.splits.classes import Awa2ClassSplit
+from utils.splits.move_awa2 import held_out_count
 
 SEEN_CLASSES_FILE = "trainclasses.txt"
 UNSEEN_CLASSES_FILE = "testclasses.txt"
 SPLIT_OF_SEEN = "train"
+SPLIT_OF_SEEN_TEST = "test_seen"
 SPLIT_OF_UNSEEN = "test"
 # move_awa2 moves part of train/ here; a seen image found here counts as already copied.
 SPLIT_OF_VALID = "valid"
@@ -100,7 +112,7 @@ class CopySummary:
     """What :func:`copy_awa2` did (or would do, in a dry run), per split.
 
     Attributes:
-        split_classes: ``{"train": [...], "test": [...]}``, the classes copied to each split.
+        split_classes: ``{"train": [...], "test": [...]}`` (and ``"test_seen"``), the classes copied to each split.
         split_transfers: per split, the counts of :class:`utils.fileops.TransferSummary`.
         notes: remarks about how the class split was decided, and a fallback from links to copies.
         dry_run: ``True`` when nothing was written.
@@ -129,12 +141,12 @@ class CopySummary:
         linked_label = "would link" if self.dry_run else "linked"
         linked_header = f" {linked_label:>10}" if self.link else ""
         lines = [
-            f"{'split':<6} {'classes':>7}{linked_header} {copied_label:>10} {'already present':>15} {'conflicts':>9}"
+            f"{'split':<9} {'classes':>7}{linked_header} {copied_label:>10} {'already present':>15} {'conflicts':>9}"
         ]
         for split, transfer in self.split_transfers.items():
             linked_cell = f" {transfer.linked:>10}" if self.link else ""
             lines.append(
-                f"{split:<6} {len(self.split_classes[split]):>7}{linked_cell} {transfer.copied:>10} "
+                f"{split:<9} {len(self.split_classes[split]):>7}{linked_cell} {transfer.copied:>10} "
                 f"{transfer.skipped_identical:>15} {len(transfer.conflicts):>9}"
             )
         removed = sum(transfer.removed_partials for transfer in self.split_transfers.values())
@@ -164,12 +176,23 @@ def choose_subset(
     return sorted(generator.sample(images, images_per_class))
 
 
+def choose_seen_test(images: Sequence[Path], fraction: float, seed: int, class_name: str) -> list[Path]:
+    """The ``test_seen/`` images of one seen class, sorted: a seeded sample of its sorted images, as many as
+    :func:`utils.splits.move_awa2.held_out_count` says (none for ``fraction`` 0)."""
+    images = sorted(images)
+    generator = random.Random(f"{seed}:{class_name}:{SPLIT_OF_SEEN_TEST}")
+    return sorted(generator.sample(images, held_out_count(len(images), fraction)))
+
+
 def resolve_class_split(
     src: Path,
     seen_classes_file: Path | None = None,
     unseen_classes_file: Path | None = None,
+    class_split: Awa2ClassSplit | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     """The seen and unseen classes of the AwA2 root ``src``, and notes on where they came from.
+
+    ``class_split`` (:func:`utils.splits.awa2_class_split`), when given, names them instead of the list files.
 
     Raises:
         CopyError: if a given list file is missing, a listed class has no folder, or a class is
@@ -180,6 +203,10 @@ def resolve_class_split(
         path.name for path in images_root.iterdir() if path.is_dir() and not path.name.startswith(".")
     )
     notes: list[str] = []
+    if class_split is not None:
+        seen_classes, unseen_classes = list(class_split.seen_classes), list(class_split.unseen_classes)
+        notes.append(f"class split: {class_split.name} ({class_split.source})")
+        return _checked_class_split(src, folders, seen_classes, unseen_classes, notes)
 
     unseen_path = Path(unseen_classes_file) if unseen_classes_file else Path(src) / UNSEEN_CLASSES_FILE
     if unseen_classes_file and not unseen_path.is_file():
@@ -200,7 +227,13 @@ def resolve_class_split(
     else:
         seen_classes = [name for name in folders if name not in set(unseen_classes)]
         notes.append(f"{seen_path} not found: every class folder that is not unseen counts as seen")
+    return _checked_class_split(src, folders, seen_classes, unseen_classes, notes)
 
+
+def _checked_class_split(
+    src: Path, folders: list[str], seen_classes: list[str], unseen_classes: list[str], notes: list[str]
+) -> tuple[list[str], list[str], list[str]]:
+    images_root = Path(src) / "JPEGImages"
     both = sorted(set(seen_classes) & set(unseen_classes))
     if both:
         raise CopyError(f"class {both[0]!r} is both seen and unseen in the class lists of {src}")
@@ -261,11 +294,14 @@ def plan_copy(
     seed: int = 0,
     seen_classes_file: Path | None = None,
     unseen_classes_file: Path | None = None,
+    test_seen_fraction: float = 0.0,
+    class_split: Awa2ClassSplit | None = None,
 ) -> tuple[list[ClassCopyPlan], list[str]]:
     """Which images of which class go to which folder, and notes on the class split.
 
     Raises:
-        CopyError: if ``src`` is not an AwA2 root or its class lists do not match its folders.
+        CopyError: if ``src`` is not an AwA2 root, its class lists do not match its folders, the fraction is not
+            in ``[0, 1)``, or ``dst`` already holds an image in another split (:func:`check_split_membership`).
     """
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
@@ -274,25 +310,55 @@ def plan_copy(
         raise CopyError(f"no JPEGImages/ folder in the AwA2 folder: {src / 'JPEGImages'}")
     if images_per_class is not None and images_per_class < 1:
         raise CopyError(f"--images-per-class must be at least 1, not {images_per_class}")
+    if not 0 <= test_seen_fraction < 1:
+        raise CopyError(f"--test-seen must be a fraction in [0, 1), not {test_seen_fraction}")
     check_source_and_destination(src, dst)
-    seen_classes, unseen_classes, notes = resolve_class_split(src, seen_classes_file, unseen_classes_file)
+    seen_classes, unseen_classes, notes = resolve_class_split(src, seen_classes_file, unseen_classes_file, class_split)
     plans = []
     for split, class_names in ((SPLIT_OF_SEEN, seen_classes), (SPLIT_OF_UNSEEN, unseen_classes)):
         for class_name in class_names:
-            images = list_images(src / "JPEGImages" / class_name)
-            plans.append(
-                ClassCopyPlan(
-                    class_name=class_name,
-                    split=split,
-                    source_images=choose_subset(images, images_per_class, seed, class_name),
-                    destination_folder=dst / split / class_name,
-                )
-            )
-    split_folders = [dst / split for split in (SPLIT_OF_SEEN, SPLIT_OF_UNSEEN, SPLIT_OF_VALID)]
+            images = choose_subset(list_images(src / "JPEGImages" / class_name), images_per_class, seed, class_name)
+            held_out = choose_seen_test(images, test_seen_fraction, seed, class_name) if split == SPLIT_OF_SEEN else []
+            held_out_set = set(held_out)
+            kept = [image for image in images if image not in held_out_set]
+            plans.append(ClassCopyPlan(class_name, split, kept, dst / split / class_name))
+            if test_seen_fraction > 0 and split == SPLIT_OF_SEEN:
+                plans.append(ClassCopyPlan(class_name, SPLIT_OF_SEEN_TEST, held_out,
+                                           dst / SPLIT_OF_SEEN_TEST / class_name))
+    split_folders = [dst / split for split in (SPLIT_OF_SEEN, SPLIT_OF_UNSEEN, SPLIT_OF_VALID, SPLIT_OF_SEEN_TEST)]
     class_folders = [plan.destination_folder for plan in plans]
-    class_folders += [dst / SPLIT_OF_VALID / plan.class_name for plan in plans if plan.split == SPLIT_OF_SEEN]
+    class_folders += [dst / split / plan.class_name for plan in plans if plan.split == SPLIT_OF_SEEN
+                      for split in (SPLIT_OF_VALID, SPLIT_OF_SEEN_TEST)]
     check_source_and_destination(src, dst, [*split_folders, *class_folders])
+    check_split_membership(dst, plans)
     return plans, notes
+
+
+def check_split_membership(dst: Path, plans: Sequence[ClassCopyPlan]) -> None:
+    """Refuse a ``dst`` that already holds an image in another split than this plan puts it.
+
+    A seen image is planned for ``train/`` (where :mod:`utils.splits.move_awa2` may move it on to ``valid/``) or for
+    ``test_seen/``, an unseen one for ``test/``; finding it in another of them means the folder was split with
+    another ``--test-seen``, ``--seed`` or class split, and copying would put one image in a training and a test
+    folder at once.
+
+    Raises:
+        CopyError: naming the first such image and what to do; raised before anything is written.
+    """
+    home = {SPLIT_OF_SEEN: (SPLIT_OF_SEEN, SPLIT_OF_VALID), SPLIT_OF_SEEN_TEST: (SPLIT_OF_SEEN_TEST,),
+            SPLIT_OF_UNSEEN: (SPLIT_OF_UNSEEN,)}
+    every_split = (SPLIT_OF_SEEN, SPLIT_OF_VALID, SPLIT_OF_SEEN_TEST, SPLIT_OF_UNSEEN)
+    for plan in plans:
+        for split in every_split:
+            if split in home[plan.split]:
+                continue
+            for image in plan.source_images:
+                found = Path(dst) / split / plan.class_name / image.name
+                if found.exists():
+                    raise CopyError(
+                        f"{found} belongs in {plan.split}/ with these settings: {dst} was split with another "
+                        f"--test-seen, --seed or class split; make this split in a new DST (nothing was copied)"
+                    )
 
 
 def copy_awa2(
@@ -305,6 +371,8 @@ def copy_awa2(
     seen_classes_file: Path | None = None,
     unseen_classes_file: Path | None = None,
     link: bool = False,
+    test_seen_fraction: float = 0.0,
+    class_split: Awa2ClassSplit | None = None,
 ) -> CopySummary:
     """Copy (or link) AwA2's seen classes to ``dst/train/<class>/`` and its unseen ones to ``dst/test/<class>/``.
 
@@ -320,19 +388,24 @@ def copy_awa2(
         link: hard-link each image instead of copying it (no disk space; the link shares the source's
             bytes, so editing it edits the source). Where links are impossible the images are copied
             and ``summary.notes`` says so once (:class:`utils.fileops.LinkFallback`).
+        test_seen_fraction: share of each seen class copied to ``dst/test_seen/<class>/`` instead of ``train/``
+            (:func:`choose_seen_test`; 0: none, and no ``test_seen/``).
+        class_split: the seen and unseen classes (:func:`utils.splits.awa2_class_split`), instead of the list files.
 
     Returns:
         The counts per split; ``summary.ok`` is ``False`` when some destination files conflicted.
 
     Raises:
-        CopyError: if ``src`` is not an AwA2 root, its class lists do not match its folders, or
-            ``dst`` would write into ``src`` (see :func:`check_source_and_destination`); raised
+        CopyError: if ``src`` is not an AwA2 root, its class lists do not match its folders,
+            ``dst`` would write into ``src`` (see :func:`check_source_and_destination`), or ``dst`` holds a split
+            made with another ``test_seen_fraction``, seed or class split (:func:`check_split_membership`); raised
             before anything is written.
     """
-    plans, notes = plan_copy(src, dst, images_per_class, seed, seen_classes_file, unseen_classes_file)
+    plans, notes = plan_copy(src, dst, images_per_class, seed, seen_classes_file, unseen_classes_file,
+                             test_seen_fraction, class_split)
     summary = CopySummary(notes=notes, dry_run=dry_run, link=link)
     fallback = LinkFallback()
-    for split in (SPLIT_OF_SEEN, SPLIT_OF_UNSEEN):
+    for split in dict.fromkeys(plan.split for plan in plans):
         summary.split_classes[split] = [plan.class_name for plan in plans if plan.split == split]
         summary.split_transfers[split] = TransferSummary(dry_run=dry_run)
         summary.split_transfers[split].removed_partials += remove_partials(Path(dst) / split, dry_run=dry_run)
@@ -392,7 +465,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="copy a seeded subset of N images per class",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the subset (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the subset and of test_seen/ (default 0)")
+    parser.add_argument(
+        "--test-seen",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="share of each seen class for DST/test_seen/<class>/, the seen test images (default 0: none)",
+    )
     parser.add_argument(
         "--seen-classes",
         type=Path,
@@ -425,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             arguments.seed,
             arguments.seen_classes,
             arguments.unseen_classes,
+            arguments.test_seen,
         )
         how = " as hard links" if arguments.link else ""
         for plan in plans:
@@ -442,6 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seen_classes_file=arguments.seen_classes,
         unseen_classes_file=arguments.unseen_classes,
         link=arguments.link,
+        test_seen_fraction=arguments.test_seen,
     )
     print(summary.to_text())
     return 0 if summary.ok else 1

@@ -10,6 +10,8 @@ names (``train/<class>/`` together with ``valid/<class>/``), never of what has b
 So re-running the command, also after it was killed half-way, picks the same images and completes
 the move; each image ends up exactly once, in ``train/`` or in ``valid/``. Re-running with another
 seed or fraction moves images back and forth until the split matches the new setting.
+``DST/test_seen/`` (the seen test images of ``copy_awa2 --test-seen``) is never read or touched: its images were
+never in ``train/``.
 
 Number of validation images of a class with ``n`` images and fraction ``f``: ``round(n * f)``
 (halves round up), but at least 1 when ``n >= 2`` and ``f > 0``, and at most ``n - 1`` so every
@@ -132,11 +134,12 @@ class MoveSummary:
         return "\n".join(lines)
 
 
-def valid_count(n_images: int, valid_fraction: float) -> int:
-    """How many of a class's ``n_images`` go to ``valid/`` (see the module docstring for the rule)."""
-    if valid_fraction <= 0 or n_images < 2:
+def held_out_count(n_images: int, fraction: float) -> int:
+    """How many of a class's ``n_images`` a ``fraction`` holds out (to ``valid/`` here, to ``test_seen/`` in
+    :mod:`utils.splits.copy_awa2`; see the module docstring for the rule)."""
+    if fraction <= 0 or n_images < 2:
         return 0
-    rounded = math.floor(n_images * valid_fraction + 0.5)
+    rounded = math.floor(n_images * fraction + 0.5)
     return min(max(rounded, 1), n_images - 1)
 
 
@@ -146,7 +149,7 @@ def choose_valid_names(
     """The validation images of one class, sorted: a seeded sample of its sorted full name set."""
     names = sorted(set(image_names))
     generator = random.Random(f"{seed}:{class_name}")
-    return sorted(generator.sample(names, valid_count(len(names), valid_fraction)))
+    return sorted(generator.sample(names, held_out_count(len(names), valid_fraction)))
 
 
 def plan_move(dst: Path, valid_fraction: float, seed: int = 0) -> list[ClassMovePlan]:

@@ -1,9 +1,10 @@
 """The settings an AwA2 split folder was made with, recorded beside it, so that changing one remakes the split.
 
-Notebook 00 and the stage-1/DeViSE glue write ``train/``, ``valid/`` and ``test/`` with the split scripts
+Notebook 00 and the stage-1/DeViSE glue write ``train/``, ``valid/``, ``test_seen/`` and ``test/`` with the split scripts
 (:mod:`utils.splits.copy_awa2`, :mod:`utils.splits.move_awa2`). Those scripts never overwrite and never delete, which makes
 them safe on a user's data — and means a second run with another ``images_per_class`` or ``valid_fraction``
-would quietly keep the old folder. So the folder records its settings in ``split_settings.json`` (the
+would quietly keep the old folder (another ``test_seen_fraction`` or ``awa2_split`` would be refused by
+:mod:`utils.splits.copy_awa2`, which never puts one image in two splits). So the folder records its settings in ``split_settings.json`` (the
 same fingerprint as :mod:`utils.training.checkpoints`, :mod:`utils.fingerprints`), and before the scripts run :func:`prepare_split_folder`
 says which case holds::
 
@@ -51,7 +52,7 @@ class SplitFolderState:
 
 def split_settings(config: DataConfig | DeviseConfig) -> dict[str, Any]:
     """The settings of ``config`` (a ``DataConfig`` or ``DeviseConfig``) that decide which images land in ``train/``,
-    ``valid/`` and ``test/``: the fields declared ``split=True`` (:meth:`utils.config.BaseConfig.split_fields`)."""
+    ``valid/``, ``test_seen/`` and ``test/``: the fields declared ``split=True`` (:meth:`utils.config.BaseConfig.split_fields`)."""
     return canonical({name: getattr(config, name) for name in config.split_fields()})
 
 

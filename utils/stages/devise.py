@@ -41,8 +41,8 @@ from utils.cli import ArgumentParser, cli_entry
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
 from utils.runtime import choose_device, seed_everything
-from utils.splits.classes import choose_pseudo_unseen
-from utils.splits.folders import Items, folder_items, seen_class_items, split_items_per_class
+from utils.splits.classes import awa2_class_split, choose_pseudo_unseen
+from utils.splits.folders import Items, evaluation_items, seen_class_items, split_items_per_class
 from utils.stages.classifier import classifier_accuracy, fit_stage1, train_classifier
 from utils.training.checkpoints import arrays_sha256, read_metadata, record
 from utils.training.distributed import is_main_process
@@ -189,17 +189,18 @@ def train_devise(
 
 
 def embedding_set(
-    learn: Learner, seen_valid_items: Items, unseen_test_items: Items, class_names: Sequence[str],
+    learn: Learner, seen_test_items: Items, unseen_test_items: Items, class_names: Sequence[str],
     class_word_vectors: np.ndarray, seen_classes: Sequence[str],
 ) -> EmbeddingSet:
-    """Embed held-out seen images and every unseen image into one :class:`EmbeddingSet` over all classes."""
-    items = list(seen_valid_items) + list(unseen_test_items)
+    """Embed the seen test images (``test_seen/``, which chose nothing) and every unseen image into one
+    :class:`EmbeddingSet` over all classes."""
+    items = list(seen_test_items) + list(unseen_test_items)
     index = {name: position for position, name in enumerate(class_names)}
     return EmbeddingSet(
         image_embeddings=embed_paths(learn, [path for path, _ in items]),
         image_paths=[display_path(path) for path, _ in items],
         labels=[index[name] for _, name in items],
-        split=["seen_valid"] * len(seen_valid_items) + ["unseen_test"] * len(unseen_test_items),
+        split=["seen_test"] * len(seen_test_items) + ["unseen_test"] * len(unseen_test_items),
         class_names=list(class_names),
         class_word_vectors=class_word_vectors,
         seen_class_mask=np.isin(list(class_names), list(seen_classes)),
@@ -300,12 +301,12 @@ class DeviseEmbeddings:
     """What :func:`devise_embeddings` gives notebooks 02–04: the two stages and what they embed.
 
     Attributes:
-        embeddings: the held-out seen and all unseen images' embeddings (:class:`EmbeddingSet`).
+        embeddings: the seen test and all unseen images' embeddings (:class:`EmbeddingSet`).
         embeddings_file: where they are saved.
         snapshots: the PCA probe images' embeddings per epoch (``embeddings`` of shape (n_epochs, n_probe, dim),
             ``phases``, ``paths``); empty if none were recorded.
         stage1, devise: the trained (or loaded) models.
-        items: ``{"train", "valid", "unseen"}`` image items; vector_of: label vector of each class name.
+        items: ``{"train", "valid", "test_seen", "unseen"}`` image items; vector_of: label vector of each class name.
     """
 
     embeddings: EmbeddingSet
@@ -328,7 +329,7 @@ def devise_embeddings(config: DeviseConfig, device: torch.device | str = "cpu") 
     seed_everything(config.seed)
     awa2 = load_awa2(config.awa2_dir)
     train_items, valid_items, seen_classes = seen_class_items(config)
-    unseen_items = folder_items(Path(config.split_dir) / "test", awa2.unseen_classes)
+    seen_test_items, unseen_items = evaluation_items(config)
     all_vectors = label_vectors(config, awa2.class_names)
     vector_of = dict(zip(awa2.class_names, all_vectors, strict=True))
     stage1 = fit_stage1(config, device=device)
@@ -344,10 +345,12 @@ def devise_embeddings(config: DeviseConfig, device: torch.device | str = "cpu") 
     else:
         print("embeddings: computing: " + ("no embeddings of this DeViSE model yet" if recorded is None
                                            else "the saved ones come from another DeViSE model"))
-        embeddings = embedding_set(devise.learn, valid_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
+        embeddings = embedding_set(devise.learn, seen_test_items, unseen_items, awa2.class_names, all_vectors,
+                                   seen_classes)
         save_embeddings(embeddings, config, devise)
     return DeviseEmbeddings(embeddings, embeddings_file, snapshots, stage1, devise,
-                            {"train": train_items, "valid": valid_items, "unseen": unseen_items},
+                            {"train": train_items, "valid": valid_items, "test_seen": seen_test_items,
+                             "unseen": unseen_items},
                             list(seen_classes), vector_of)
 
 
@@ -363,7 +366,7 @@ def run_devise(config: DeviseConfig, device: torch.device | str = "cpu", oracle:
     figures = {"stage-1 accuracy": classifier_accuracy(made.stage1.learn)["accuracy"],
                **evaluate_embeddings(embeddings, gamma)}
     if oracle:
-        unseen_classes = list(load_awa2(config.awa2_dir).unseen_classes)
+        unseen_classes = awa2_class_split(config).unseen_classes
         oracle_accuracy, oracle_test_items = train_oracle(config, made.stage1.learn, items["unseen"], unseen_classes, device)
         held_out = np.isin(embeddings.image_paths, [display_path(path) for path, _ in oracle_test_items])
         figures["oracle accuracy"] = oracle_accuracy

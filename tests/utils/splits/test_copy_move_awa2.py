@@ -16,7 +16,7 @@ from utils.datasets import read_class_list
 from utils.splits import copy_awa2 as copy_module
 from utils.splits import move_awa2 as move_module
 from utils.splits.copy_awa2 import copy_awa2
-from utils.splits.move_awa2 import choose_valid_names, move_awa2, valid_count
+from utils.splits.move_awa2 import choose_valid_names, held_out_count, move_awa2
 
 SEEN_CLASSES = ["antelope", "grizzly+bear", "killer+whale", "beaver"]
 UNSEEN_CLASSES = ["chimpanzee", "giant+panda"]
@@ -221,15 +221,15 @@ def test_copy_killed_half_way_then_rerun_completes(tmp_path, awa2_root, repo_roo
     assert ("removed 1 leftover .partial" in finished.stdout) == (crash_stage == "partial")
 
 
-def test_valid_count_rounding():
-    assert valid_count(0, 0.1) == 0
-    assert valid_count(1, 0.5) == 0
-    assert valid_count(2, 0.1) == 1
-    assert valid_count(10, 0.1) == 1
-    assert valid_count(15, 0.1) == 2
-    assert valid_count(25, 0.1) == 3
-    assert valid_count(10, 0.0) == 0
-    assert valid_count(3, 0.9) == 2
+def test_held_out_count_rounding():
+    assert held_out_count(0, 0.1) == 0
+    assert held_out_count(1, 0.5) == 0
+    assert held_out_count(2, 0.1) == 1
+    assert held_out_count(10, 0.1) == 1
+    assert held_out_count(15, 0.1) == 2
+    assert held_out_count(25, 0.1) == 3
+    assert held_out_count(10, 0.0) == 0
+    assert held_out_count(3, 0.9) == 2
 
 
 def test_move_sends_the_fraction_to_valid(copied_root):

@@ -10,7 +10,7 @@ import torch
 from models.semantic_head import LinearSemanticHead
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
-from utils.splits.folders import folder_items, seen_class_items
+from utils.splits.folders import evaluation_items, seen_class_items
 from utils.stages.classifier import fit_stage1
 from utils.stages.devise import embedding_set, label_vectors, run_devise, train_devise
 from utils.zsl import EmbeddingSet, zero_shot_scores
@@ -29,9 +29,11 @@ def test_stage1_then_devise_beats_chance_on_unseen_classes(smoke_outputs):
     assert smoke_outputs in config.run_dir.parents and smoke_outputs in config.split_dir.parents
     awa2 = load_awa2(config.awa2_dir)
     train_items, valid_items, seen_classes = seen_class_items(config)
-    unseen_items = folder_items(config.split_dir / "test", awa2.unseen_classes)
+    seen_test_items, unseen_items = evaluation_items(config)
     assert {name for _, name in unseen_items} == set(awa2.unseen_classes)
     assert not {name for _, name in train_items + valid_items} & set(awa2.unseen_classes)
+    assert {name for _, name in seen_test_items} == set(seen_classes)
+    assert not {path.name for path, _ in train_items + valid_items} & {path.name for path, _ in seen_test_items}
 
     stage1 = fit_stage1(config)
     assert (config.run_dir / "checkpoints" / f"stage1_{config.backbone}.pth").exists()
@@ -44,7 +46,7 @@ def test_stage1_then_devise_beats_chance_on_unseen_classes(smoke_outputs):
     assert snapshots["embeddings"].shape == (3, len(probe_paths), all_vectors.shape[1])
     assert list(snapshots["phases"]) == ["2a", "2b", "2b"]
 
-    embeddings = embedding_set(devise.learn, valid_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
+    embeddings = embedding_set(devise.learn, seen_test_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
     zsl = zero_shot_scores(embeddings)
     assert zsl["top1"] > 0.1, zsl
     loaded = EmbeddingSet.load(embeddings.save(config.run_dir / "embeddings.npz"))
@@ -60,7 +62,7 @@ def test_stage1_then_devise_beats_chance_on_unseen_classes(smoke_outputs):
     # Fit-or-load: a second call loads the checkpoint and gives the same embeddings.
     again, _ = train_devise(config, stage1.learn, train_items, valid_items, seen_classes, seen_vectors)
     assert not again.trained and again.decision.reason == "settings unchanged" and len(again.epoch_seconds) == 3
-    reloaded = embedding_set(again.learn, valid_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
+    reloaded = embedding_set(again.learn, seen_test_items, unseen_items, awa2.class_names, all_vectors, seen_classes)
     np.testing.assert_allclose(reloaded.image_embeddings, embeddings.image_embeddings, atol=1e-5)
 
     # Trained again after stage 1 was loaded (not trained) in this process: bit-identical weights, a fresh log.
