@@ -63,8 +63,10 @@ def test_a_two_seed_sweep_aggregates_each_seeds_own_figures(tmp_path, monkeypatc
 
     monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path / "outputs"))
     monkeypatch.setenv("ZSL_DEVICE", "cpu")
-    for name in ("ZSL_PROFILE", "ZSL_BUDGET", "ZSL_SEED", "ZSL_RESULTS_DIR"):
-        monkeypatch.delenv(name, raising=False)
+    # The runner sets these for its kernels; set here first, so that they are restored after the test.
+    for name, value in {"ZSL_PROFILE": "smoke", "ZSL_SEED": "0", "ZSL_RESULTS_DIR": str(tmp_path / "results")}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ZSL_BUDGET", raising=False)
     out = tmp_path / "sweep"
     assert course.main(["05_attribute_zsl_remse", "--profile", "smoke", "--seeds", "0", "1", "--out", str(out)]) == 0
     per_seed = {}

@@ -317,8 +317,9 @@ def test_same_seed_results_move_no_more_than_noise_with_the_cache(tmp_path):
             model, _, _ = trained_sdl_model(problem, config)
             matrices = embedding_matrices(model, [problem.image_paths[i] for i in problem.test_indices],
                                           config.image_size, image_cache=image_cache_for(config))
-        if cache:
-            assert len(list((tmp_path / f"{seed}-{cache}" / "image_cache" / "smoke" / "side40").rglob("*.jpg"))) > 0
+        if cache:  # a seed other than 0 has folders of its own (smoke-seed1, ...)
+            assert len(list(image_cache_for(config).folder.rglob("*.jpg"))) > 0
+            assert image_cache_for(config).folder.parent.name == config.run_label
         return {setting: values["mAP"] for setting, values in evaluate(problem, matrices).items()}
 
     without = [figures(seed, False) for seed in range(3)]
