@@ -36,7 +36,7 @@ from models.attribute_head import AttributeHead, AttributeRegressor, attribute_c
 from models.losses import REZSL_HYPERPARAMETERS, build_loss
 from utils.cli import ArgumentParser, cli_entry
 from utils.config import AttributeZslConfig
-from utils.metrics import ausuc, seen_unseen_curve, zsl_scores
+from utils.metrics import ausuc, per_class_accuracies, seen_unseen_curve, zsl_scores
 from utils.runtime import (
     seed_everything,
 )
@@ -480,7 +480,8 @@ def run_loss(
     Returns:
         ``{"row": the table row, "rule_table": validation T1 of each scoring rule, "gamma_table", "curve": the test
         seen–unseen curve, "test_attributes": predicted attributes of the test_seen + test_unseen images,
-        "test_labels"}``.
+        "test_labels", "unseen_class_accuracies": ZSL accuracy of each unseen class, shape (n_unseen,), whose mean
+        is the row's T1 (for paired comparisons of losses: :func:`utils.comparisons.paired_bootstrap`)}``.
     """
     # 1. Rule and γ on validation: train on the train classes, score their held-out images and the validation classes.
     validation_train_classes = problem.validation_train_classes
@@ -512,6 +513,8 @@ def run_loss(
     is_unseen_image = ~mask[labels]
     unseen_scores = scores[is_unseen_image][:, problem.unseen_classes]
     zsl = zsl_scores(unseen_scores, problem.labels[test_images][is_unseen_image], problem.unseen_classes)
+    _, unseen_class_accuracies = per_class_accuracies(np.asarray(problem.unseen_classes)[unseen_scores.argmax(axis=1)],
+                                                      problem.labels[test_images][is_unseen_image], problem.unseen_classes)
     row = {
         "loss": loss_name,
         "rule": rule,
@@ -527,6 +530,7 @@ def run_loss(
         "curve": seen_unseen_curve(scores, labels, mask),
         "test_attributes": predicted_attributes_from(loss_name, outputs),
         "test_labels": problem.labels[test_images],
+        "unseen_class_accuracies": unseen_class_accuracies,
     }
 
 

@@ -172,6 +172,9 @@ def test_smoke_end_to_end_beats_chance_on_unseen_classes(tmp_path):
         table = detail["rule_table"]
         assert [entry["rule"] for entry in table] == list(candidate_rules(name))
         assert detail["row"]["rule"] == max(table, key=lambda entry: entry["validation T1"])["rule"]
+        # one accuracy per unseen class, averaging to T1 (the paired comparison's items)
+        assert detail["unseen_class_accuracies"].shape == (len(problem.unseen_classes),)
+        assert detail["unseen_class_accuracies"].mean() == pytest.approx(detail["row"]["T1"])
     assert (tmp_path / "run" / "features" / "remse_in_batch.pt").is_file()
     metadata = json.loads((tmp_path / "run" / "features" / "remse_in_batch.json").read_text())
     assert metadata["settings"]["loss"] == "remse_in_batch" and metadata["config"]["feature_epochs"] == 8
