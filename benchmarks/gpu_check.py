@@ -317,13 +317,10 @@ def round_trip_part(result: PartResult, device, work: Path, quick: bool) -> None
 
 
 def markdown_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
-    def cell(value: Any) -> str:
-        if value is None:
-            return "not measured"
-        return f"{value:,.1f}" if isinstance(value, float) else str(value)
+    """:func:`benchmarks.loader_bench.markdown_table` as lines."""
+    from benchmarks.loader_bench import markdown_table
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    return lines + ["| " + " | ".join(cell(row.get(column)) for column in columns) + " |" for row in rows]
+    return markdown_table(rows, columns).splitlines()
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:

@@ -129,11 +129,15 @@ def model_rate(backbone: str, image_size: int, batch_size: int, steps: int, devi
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    """The rows as a markdown table of ``columns``; floats to one decimal, a missing or ``None`` value as
+    "not measured" (:mod:`benchmarks.gpu_check`'s summary uses it too)."""
     def cell(value: Any) -> str:
+        if value is None:
+            return "not measured"
         return f"{value:,.1f}" if isinstance(value, float) else str(value)
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(cell(row[column]) for column in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(row.get(column)) for column in columns) + " |" for row in rows]
     return "\n".join(lines)
 
 
