@@ -526,7 +526,8 @@ class AttributeZslConfig(BaseConfig):
         image_epochs, image_batch_size, image_learning_rate, image_schedule: end-to-end training
             (the original project: 25 epochs, batch 24, Adam 2.5e-5, ``constant``; ``one_cycle`` for short CPU runs).
         test_seen_fraction: share of each seen class held out as ``test_seen`` (xlsa17: about 20%).
-        n_validation_classes: seen classes carved out as pseudo-unseen to choose the calibration γ.
+        n_validation_classes: seen classes carved out as pseudo-unseen to choose the calibration γ, drawn with the
+            seed where the xlsa17 folder gives no validation classes of its own (``valclasses1.txt``).
         losses: the losses compared on features (keys of ``models.losses.ATTRIBUTE_LOSSES``).
         regressor_hidden: hidden units of the feature regressor (0: linear).
         feature_epochs, feature_batch_size, feature_learning_rate, weight_decay: feature training.
@@ -924,7 +925,8 @@ class DeviseConfig(BaseConfig):
         semantic_head: ``mlp`` (a small MLP, a later variant) or ``linear`` (DeViSE's linear projection); keys of
             ``models.semantic_head.SEMANTIC_HEADS``.
         semantic_hidden: hidden width of the ``mlp`` semantic head.
-        n_validation_classes: seen classes carved out as pseudo-unseen to choose the calibration γ.
+        n_validation_classes: seen classes carved out as pseudo-unseen to choose the calibration γ, drawn with the
+            seed where the xlsa17 folder gives no validation classes of its own (``valclasses1.txt``).
         validation_holdout_fraction: share of the other seen classes' training images held out for γ.
         n_gammas: candidate γ values searched on validation data.
         oracle_epochs, oracle_batch_size, oracle_test_fraction: the supervised reference on the unseen

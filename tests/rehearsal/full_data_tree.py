@@ -42,6 +42,7 @@ from utils.sample_world.profiles import AWA2_PREDICATE_ORDER  # noqa: E402
 PROPOSED_SPLIT_UNSEEN = ("sheep", "dolphin", "bat", "seal", "blue+whale", "rat", "horse", "walrus", "giraffe", "bobcat")
 REAL_FEATURE_DIM = 2048
 GENERATED_IMAGES_PER_CLASS = 20
+CLASS_LISTS = ("trainvalclasses.txt", "testclasses.txt", "trainclasses1.txt", "valclasses1.txt")
 
 
 def reference_data_dir() -> Path | None:
@@ -110,11 +111,14 @@ def _column(indices_0_based: np.ndarray) -> np.ndarray:
 
 
 def write_xlsa17(root: Path, reference: Path | None, awa2: Path) -> dict:
-    """``xlsa17/data/AWA2`` as ``python -m utils.download xlsa17`` leaves it: att_splits.mat and res101.mat."""
+    """``xlsa17/data/AWA2`` as ``python -m utils.download xlsa17`` leaves it: att_splits.mat, res101.mat and the
+    class lists (trainval, test and the first train/val fold)."""
     folder = root / "xlsa17" / "data" / "AWA2"
     folder.mkdir(parents=True)
     if reference is not None:
         shutil.copyfile(reference / "xlsa17" / "AWA2" / "att_splits.mat", folder / "att_splits.mat")
+        for name in CLASS_LISTS:
+            shutil.copyfile(reference / "xlsa17" / "AWA2" / name, folder / name)
         meta = np.load(reference / "xlsa17_image_meta" / "AWA2_image_meta.npz")
         labels = meta["labels"].astype(np.int64)
         image_files = ["/BS/xian/work/data/" + name for name in meta["image_files"]]
@@ -137,6 +141,10 @@ def write_xlsa17(root: Path, reference: Path | None, awa2: Path) -> dict:
             "train_loc": _column(seen_images[: seen_images.size // 2]),
             "val_loc": _column(seen_images[seen_images.size // 2:]),
         })
+        seen_names = [name for name in class_names if name not in PROPOSED_SPLIT_UNSEEN]
+        lists = (seen_names, list(PROPOSED_SPLIT_UNSEEN), seen_names[:27], seen_names[27:])
+        for name, listed in zip(CLASS_LISTS, lists, strict=True):
+            (folder / name).write_text("".join(f"{class_name}\n" for class_name in listed))
     rng = np.random.default_rng(0)
     n_classes = int(labels.max()) + 1
     class_means = rng.standard_normal((n_classes, REAL_FEATURE_DIM), dtype=np.float32)

@@ -41,6 +41,7 @@ def rehearsal(full_data_tree, repo_without_samples, tmp_path_factory):
         results[entry["notebook"]] = entry["figures"]
     return {
         "completed": completed, "outputs": outputs, "counts": counts, "results": results, "data_root": data_root,
+        "course_dir": course_dir,
         "data_unchanged": tree_files(data_root) == data_before,
         "repo_changes": set(tree_files(repo_without_samples)) ^ set(repo_before),
     }
@@ -98,6 +99,18 @@ def test_full_holds_out_the_proposed_split_read_from_xlsa17(rehearsal):
     assert classes_in("train") == classes_in("valid") == classes_in("test_seen") == proposed_seen
     training = {path.name for folder in ("train", "valid") for path in (split / folder).glob("*/*.jpg")}
     assert not training & {path.name for path in (split / "test_seen").glob("*/*.jpg")}
+
+
+def test_full_chooses_gamma_on_xlsa17s_own_validation_classes(rehearsal):
+    listed = set(read_class_list(rehearsal["data_root"] / "xlsa17" / "data" / "AWA2" / "valclasses1.txt"))
+    for notebook, marker in (("02_stage2_visual_semantic", "pseudo-unseen validation classes:"),
+                             ("05_attribute_zsl_remse", "validation classes (xlsa17's valclasses1.txt):")):
+        executed = json.loads((rehearsal["course_dir"] / f"{notebook}.ipynb").read_text())
+        printed = "".join(text for cell in executed["cells"] for output in cell.get("outputs", [])
+                          for text in output.get("text", []))
+        line = next((line for line in printed.splitlines() if line.startswith(marker)), None)
+        assert line is not None, f"{notebook} printed no line starting {marker!r}"
+        assert set(line.split(":", 1)[1].strip().split(", ")) == listed
 
 
 def _rows(path: Path) -> list[dict]:

@@ -4,6 +4,7 @@
   00–04, the split scripts' glue and the stages read them from;
 * :func:`hold_out_per_class` — a seeded share of each class's items held out (notebooks 02 and 05);
 * :func:`choose_pseudo_unseen` — the seen classes that play unseen ones while γ is chosen (02, 05);
+* :func:`xlsa17_validation_classes` — the Proposed Split's own validation classes, where its folder has them (02, 05);
 * :func:`split_images` — xlsa17's trainval / test_seen / test_unseen (+ train / val) of an image set (05);
 * :func:`first_per_class` — a per-class cap on an image set (05, the budgets).
 
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from utils.config import DataConfig, DeviseConfig
-from utils.datasets import load_awa2, require_data
+from utils.datasets import load_awa2, read_class_list, require_data
 from utils.datasets.xlsa17 import (
     ATT_SPLITS_FILE,
     RES101_FILE,
@@ -34,8 +35,11 @@ from utils.errors import DatasetFormatError
 
 __all__ = [
     "Awa2ClassSplit", "awa2_class_split", "choose_pseudo_unseen", "first_per_class", "hold_out_per_class",
-    "split_images",
+    "split_images", "xlsa17_validation_classes",
 ]
+
+XLSA17_VALIDATION_FILE = "valclasses1.txt"
+"""xlsa17's first train/val fold of its trainval classes (AwA2: 27 train + 13 validation classes)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,34 @@ def choose_pseudo_unseen(seen_classes: Sequence, n_classes: int, generator: np.r
     they look unseen (Xian et al., TPAMI 2018, the xlsa17 protocol).
     """
     return np.sort(generator.choice(np.asarray(seen_classes), n_classes, replace=False))
+
+
+def xlsa17_validation_classes(xlsa17_dir: str | Path, seen_classes: Sequence[str]) -> list[str] | None:
+    """The validation classes of the Proposed Split's first fold (``valclasses1.txt``), or ``None`` without the file.
+
+    xlsa17 divides its trainval classes three ways into train and validation classes (``trainclasses{k}.txt``,
+    ``valclasses{k}.txt``) so that hyperparameters are chosen on classes the split itself sets aside (Xian et al.,
+    TPAMI 2018), not on a draw of one's own; the course uses the first fold wherever the folder has it (the original
+    AwA2 ``att_splits.mat``'s ``train_loc``/``val_loc`` mix in test images and cannot stand in for it).
+
+    Args:
+        xlsa17_dir: the data set's xlsa17 folder (``xlsa17/data/AWA2``).
+        seen_classes: the split's seen classes: every listed name must be one of them.
+
+    Returns:
+        The listed names in file order, or ``None`` if the folder has no ``valclasses1.txt``.
+
+    Raises:
+        DatasetFormatError: naming the file, if it is empty, lists a name twice or names a class that is not seen.
+    """
+    path = Path(xlsa17_dir) / XLSA17_VALIDATION_FILE
+    if not path.is_file():
+        return None
+    listed = read_class_list(path)
+    strangers = [name for name in listed if name not in set(seen_classes)]
+    if strangers:
+        raise DatasetFormatError(path, f"validation classes that are not seen classes: {', '.join(strangers)}")
+    return listed
 
 
 def split_images(

@@ -40,7 +40,7 @@ from utils.metrics import ausuc, per_class_accuracies, seen_unseen_curve, zsl_sc
 from utils.runtime import (
     seed_everything,
 )
-from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class
+from utils.splits.classes import choose_pseudo_unseen, hold_out_per_class, xlsa17_validation_classes
 from utils.training.checkpoints import Decision, arrays_sha256, fit_or_load
 from utils.training.distributed import main_process_result
 from utils.training.images import ImageBatches, ImageFiles
@@ -232,6 +232,8 @@ class FeatureProblem:
             ``validation_train`` (train-class images trained on), ``validation_seen`` (held-out images
             of train classes) and ``validation_unseen`` (images of the validation classes).
         validation_classes: the seen classes used as pseudo-unseen when choosing γ.
+        validation_source: where they come from (the file's ``val_loc``, xlsa17's ``valclasses1.txt`` or a seeded
+            draw).
     """
 
     features: torch.Tensor
@@ -243,6 +245,7 @@ class FeatureProblem:
     unseen_classes: np.ndarray
     splits: dict[str, np.ndarray]
     validation_classes: np.ndarray
+    validation_source: str = ""
 
     @property
     def validation_train_classes(self) -> np.ndarray:
@@ -277,8 +280,9 @@ def feature_problem(
     """Read an xlsa17 folder with :func:`utils.datasets.load_xlsa17` and prepare the splits.
 
     Validation classes come from a clean ``train_loc``/``val_loc`` pair when the file has one (the
-    classes of ``val_loc``); otherwise (the original AwA2 file, whose pair must not be used)
-    ``n_validation_classes`` seen classes are drawn with ``seed``. Binary BCE targets come from
+    classes of ``val_loc``); otherwise (the original AwA2 file, whose pair must not be used) from xlsa17's own
+    ``valclasses1.txt`` beside it (:func:`utils.splits.classes.xlsa17_validation_classes`); only without either are
+    ``n_validation_classes`` seen classes drawn with ``seed``. Binary BCE targets come from
     ``binaryAtt_splits.mat`` if present, else from ``original_att >= 50%`` of its scale.
 
     Raises:
@@ -302,10 +306,17 @@ def feature_problem(
     else:
         binary = att_splits.attributes > np.median(att_splits.attributes)
     seen = dataset.seen_class_indices
+    listed = None if att_splits.train_val_is_clean else xlsa17_validation_classes(
+        folder, [att_splits.class_names[index] for index in seen])
     if att_splits.train_val_is_clean:
         validation_classes = np.unique(labels[att_splits.val_indices])
+        validation_source = "the classes of att_splits.mat's val_loc"
+    elif listed is not None:
+        validation_classes = np.sort([att_splits.class_names.index(name) for name in listed])
+        validation_source = "xlsa17's valclasses1.txt"
     else:
         validation_classes = choose_pseudo_unseen(seen, n_validation_classes, np.random.default_rng(seed))
+        validation_source = f"{n_validation_classes} seen classes drawn with seed {seed}"
     trainval = att_splits.trainval_indices
     train_class_images = trainval[~np.isin(labels[trainval], validation_classes)]
     kept, held_out = hold_out_per_class(labels[train_class_images], validation_seen_fraction, seed)
@@ -328,6 +339,7 @@ def feature_problem(
         unseen_classes=dataset.unseen_class_indices,
         splits=splits,
         validation_classes=validation_classes,
+        validation_source=validation_source,
     )
 
 

@@ -41,7 +41,7 @@ from utils.cli import ArgumentParser, cli_entry
 from utils.config import DeviseConfig
 from utils.datasets import load_awa2
 from utils.runtime import choose_device, seed_everything
-from utils.splits.classes import awa2_class_split, choose_pseudo_unseen
+from utils.splits.classes import awa2_class_split, choose_pseudo_unseen, xlsa17_validation_classes
 from utils.splits.folders import Items, evaluation_items, seen_class_items, split_items_per_class
 from utils.stages.classifier import classifier_accuracy, fit_stage1, train_classifier
 from utils.training.checkpoints import arrays_sha256, read_metadata, record
@@ -214,13 +214,27 @@ def display_path(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
+def pseudo_unseen_classes(config: DeviseConfig, seen_classes: Sequence[str]) -> list[str]:
+    """The seen classes that play unseen ones while γ is chosen.
+
+    Under the Proposed Split (``config.awa2_split == "proposed"``) they are xlsa17's own validation classes
+    (``valclasses1.txt`` of ``config.xlsa17_dir``) when the folder has the file, as notebook 05 reads them;
+    otherwise ``config.n_validation_classes`` seen classes drawn with ``config.seed``.
+    """
+    if config.awa2_split == "proposed":
+        listed = xlsa17_validation_classes(config.xlsa17_dir, seen_classes)
+        if listed is not None:
+            return sorted(listed)
+    return list(choose_pseudo_unseen(seen_classes, config.n_validation_classes, np.random.default_rng(config.seed)))
+
+
 def choose_gamma(
     config: DeviseConfig, train_items: Items, valid_items: Items, seen_classes: Sequence[str],
     class_word_vectors_by_name: dict[str, np.ndarray], device: torch.device | str = "cpu",
 ) -> tuple[float, list[dict[str, float]], list[str]]:
     """Calibrated-stacking γ chosen on seen classes only, never on test images (as notebook 05 does).
 
-    ``config.n_validation_classes`` seen classes become pseudo-unseen. A whole stage 1 + stage 2 is
+    :func:`pseudo_unseen_classes` become pseudo-unseen. A whole stage 1 + stage 2 is
     trained on the other seen classes (minus a held-out share of their training images); the held-out
     images and all training images of the pseudo-unseen classes are scored over the 40 seen labels,
     and :func:`utils.zsl.choose_calibration_gamma` picks the γ of highest H. The stage-1 body is retrained too:
@@ -229,8 +243,7 @@ def choose_gamma(
     Returns:
         ``(gamma, table, validation_classes)``.
     """
-    validation_classes = list(choose_pseudo_unseen(seen_classes, config.n_validation_classes,
-                                                   np.random.default_rng(config.seed)))
+    validation_classes = pseudo_unseen_classes(config, seen_classes)
     train_classes = [name for name in seen_classes if name not in validation_classes]
     fit_items, held_out = split_items_per_class(
         [item for item in train_items if item[1] in train_classes], config.validation_holdout_fraction, config.seed)

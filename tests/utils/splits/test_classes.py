@@ -1,9 +1,15 @@
 """The one per-class hold-out and pseudo-unseen choice (utils.splits.classes), against a slow reference."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from utils.config import DeviseConfig
+from utils.datasets import read_class_list
 from utils.splits import choose_pseudo_unseen, hold_out_per_class
+from utils.splits.classes import xlsa17_validation_classes
+from utils.stages.devise import pseudo_unseen_classes
 
 
 def reference_hold_out(item_classes, fraction, seed):
@@ -49,3 +55,23 @@ def test_pseudo_unseen_classes_are_a_sorted_sample_of_the_seen_ones():
     assert len(set(chosen)) == 10 and set(chosen) <= set(seen) and list(chosen) == sorted(chosen)
     assert list(chosen) == list(choose_pseudo_unseen(seen, 10, np.random.default_rng(0)))
     assert list(chosen) != list(choose_pseudo_unseen(seen, 10, np.random.default_rng(1)))
+
+
+def test_xlsa17s_first_fold_names_thirteen_of_the_real_trainval_classes(reference_data):
+    folder = reference_data / "xlsa17" / "AWA2"
+    trainval = read_class_list(folder / "trainvalclasses.txt")
+    listed = xlsa17_validation_classes(folder, trainval)
+    assert len(listed) == 13 and set(listed) <= set(trainval) and "giant+panda" in listed
+    assert xlsa17_validation_classes(folder / "missing", trainval) is None
+
+
+def test_devise_uses_the_proposed_splits_validation_classes_and_draws_otherwise(tmp_path):
+    seen = [f"class{i:02d}" for i in range(20)]
+    (tmp_path / "valclasses1.txt").write_text("class07\nclass03\n")
+    proposed = DeviseConfig.for_profile("smoke", awa2_split="proposed", xlsa17_dir=tmp_path)
+    assert pseudo_unseen_classes(proposed, seen) == ["class03", "class07"]
+    standard = dataclasses.replace(proposed, awa2_split="standard")
+    drawn = pseudo_unseen_classes(standard, seen)
+    assert drawn == list(choose_pseudo_unseen(seen, standard.n_validation_classes, np.random.default_rng(standard.seed)))
+    (tmp_path / "valclasses1.txt").unlink()
+    assert pseudo_unseen_classes(proposed, seen) == drawn

@@ -23,6 +23,7 @@ from models.losses import build_loss
 from utils.config import AttributeZslConfig
 from utils.datasets import image_index, load_awa2, load_xlsa17
 from utils.datasets.xlsa17_export import write_xlsa17_pair
+from utils.errors import DatasetFormatError
 from utils.splits import first_per_class, split_images
 from utils.stages.attribute_zsl import (
     candidate_rules,
@@ -252,3 +253,24 @@ def test_two_processes_train_bit_identical_attribute_networks_regressors_and_fig
 
     first, second = run_twice("attribute_zsl", tmp_path)
     assert set(first) == {"attribute_network", "features", "regressors", "figures"} and first == second
+
+
+def test_validation_classes_come_from_xlsa17s_own_fold_when_the_pair_is_unclean(tmp_path):
+    folder = tmp_path / "xlsa17"
+    assert _tiny_xlsa17(folder).validation_source == "the classes of att_splits.mat's val_loc"
+    # The original AwA2 file's pair: val_loc mixes in images outside trainval, so it cannot name the classes.
+    mat = scipy.io.loadmat(folder / "att_splits.mat")
+    mat["val_loc"] = np.concatenate([mat["val_loc"], mat["test_unseen_loc"][:1]])
+    scipy.io.savemat(folder / "att_splits.mat", {key: value for key, value in mat.items() if not key.startswith("__")})
+
+    drawn = feature_problem(folder, 1, seed=0)
+    assert drawn.validation_source == "1 seen classes drawn with seed 0" and drawn.validation_classes.size == 1
+    (folder / "valclasses1.txt").write_text("class+3\nclass+1\n")
+    listed = feature_problem(folder, 1, seed=0)
+    assert listed.validation_source == "xlsa17's valclasses1.txt"
+    assert listed.validation_classes.tolist() == [1, 3]
+    assert not np.isin(listed.labels[listed.splits["validation_train"]], [1, 3]).any()
+    assert set(listed.labels[listed.splits["validation_unseen"]]) == {1, 3}
+    (folder / "valclasses1.txt").write_text("class+3\nclass+4\n")  # class+4 is unseen
+    with pytest.raises(DatasetFormatError, match=r"valclasses1.txt: validation classes that are not seen classes: class\+4"):
+        feature_problem(folder, 1, seed=0)
