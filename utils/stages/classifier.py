@@ -22,7 +22,7 @@ from torch import nn
 
 from models.backbones import BodyHeadModel, ClassifierHead, count_parameters, create_body
 from utils.config import DeviseConfig
-from utils.metrics import per_class_mean_accuracy
+from utils.metrics import per_class_accuracies, per_class_mean_accuracy
 from utils.runtime import seed_everything
 from utils.splits.folders import Items, seen_class_items
 from utils.training.checkpoints import read_metadata, record
@@ -121,6 +121,18 @@ def classifier_accuracy(learn: Learner, dl=None) -> dict[str, float]:
     per_image = float((predicted == targets).mean())
     return {"accuracy": per_image, "error_rate": 1.0 - per_image,
             "per_class_mean_accuracy": per_class_mean_accuracy(predicted, targets)}
+
+
+def class_accuracies(learn: Learner, dl=None) -> np.ndarray:
+    """Top-1 accuracy of each class on ``dl`` (default: the validation set): the items of a paired comparison.
+
+    Returns:
+        float array of shape (n_classes_present,), in class-index order; its mean is ``classifier_accuracy``'s
+        per-class mean accuracy.
+    """
+    with learn.no_bar():
+        predictions, targets = learn.get_preds(dl=dl)
+    return per_class_accuracies(predictions.argmax(1).numpy(), targets.numpy())[1]
 
 
 # --- notebook 01's comparison -----------------------------------------------------------------------------

@@ -381,12 +381,33 @@ def evaluate(problem: MultilabelProblem, test_matrices: torch.Tensor, ks: Sequen
     """
     scores = chunked_label_scores(test_matrices, problem.label_word_vectors)
     targets = problem.label_matrix[problem.test_indices]
-    has_unseen = targets[:, problem.unseen_mask].any(axis=1)
-    zsl_scores, zsl_targets = scores[has_unseen][:, problem.unseen_mask], targets[has_unseen][:, problem.unseen_mask]
+    zsl_scores, zsl_targets = _zsl_part(problem, scores, targets)
     return {
         "ZSL": multilabel_scores(zsl_scores, zsl_targets, ks), "ZSL chance": multilabel_chance(zsl_targets, ks),
         "GZSL": multilabel_scores(scores, targets, ks), "GZSL chance": multilabel_chance(targets, ks),
     }
+
+
+def _zsl_part(problem: MultilabelProblem, scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ZSL's share of GZSL scores and targets: the test scenes with an unseen label, the unseen labels' columns."""
+    has_unseen = targets[:, problem.unseen_mask].any(axis=1)
+    return scores[has_unseen][:, problem.unseen_mask], targets[has_unseen][:, problem.unseen_mask]
+
+
+def unseen_label_average_precisions(problem: MultilabelProblem, test_matrices: torch.Tensor) -> np.ndarray:
+    """Each unseen label's ZSL average precision: the items of a paired comparison whose mean is the ZSL mAP.
+
+    Args:
+        problem: the data.
+        test_matrices: of shape (len(problem.test_indices), d, M), in ``test_indices`` order.
+
+    Returns:
+        float array of shape (n_labels,) over the unseen labels with a positive ZSL test scene (those the ZSL mAP
+        averages), in ``problem.unseen_labels`` order.
+    """
+    scores = chunked_label_scores(test_matrices, problem.label_word_vectors)
+    precisions = label_wise_average_precisions(*_zsl_part(problem, scores, problem.label_matrix[problem.test_indices]))
+    return precisions[~np.isnan(precisions)]
 
 
 def gzsl_map_by_label_group(problem: MultilabelProblem, test_matrices: torch.Tensor) -> dict[str, dict[str, float]]:

@@ -7,7 +7,12 @@ import pytest
 from models.backbones import count_parameters
 from tests.utils.training._tiny_learner import tiny_learner
 from utils.config import DeviseConfig
-from utils.stages.classifier import backbone_row, classifier_accuracy, inference_images_per_second
+from utils.stages.classifier import (
+    backbone_row,
+    class_accuracies,
+    classifier_accuracy,
+    inference_images_per_second,
+)
 from utils.training.fastai_glue import TrainedModel, checkpoint_path
 
 
@@ -21,6 +26,13 @@ def test_backbone_row_reports_the_model_its_checkpoint_and_its_timings(tmp_path)
     assert row["backbone"] == "tiny" and row["parameters"] == count_parameters(learn.model)
     assert math.isnan(row["checkpoint MB"])  # nothing saved yet
     assert row["accuracy"] == classifier_accuracy(learn)["accuracy"] == 1 - row["error rate"]
+    # The paired comparison's items: one accuracy per validation class, whose mean is the per-class mean accuracy.
+    per_class = class_accuracies(learn)
+    predictions, targets = learn.get_preds()
+    correct = (predictions.argmax(1) == targets).numpy()
+    by_hand = [correct[targets.numpy() == label].mean() for label in sorted(set(targets.tolist()))]
+    assert per_class.tolist() == pytest.approx(by_hand)
+    assert per_class.mean() == pytest.approx(classifier_accuracy(learn)["per_class_mean_accuracy"])
     assert row["s / epoch (train)"] == pytest.approx(2.0) and row["CPU images/s"] > 0
     learn.save("stage1_tiny", with_opt=False)
     checkpoint = checkpoint_path(config, "stage1_tiny")
