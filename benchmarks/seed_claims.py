@@ -2,9 +2,10 @@
 
 ``python -m utils.course --profile sample --seeds 0 1 2 --out DIR`` leaves each seed's recorded figures in
 ``DIR/seed<k>/results/*.json``; this script reads them and prints one row per claim of :data:`CLAIMS` — each seed's
-two figures, their means ± sd, and the verdict of :func:`utils.comparisons.claim_over_seeds`::
+two figures, their means ± sd, and the verdict of :func:`utils.comparisons.claim_over_seeds` — and, with ``--plot``,
+draws each claim's per-seed differences (``docs/seed_claims.png``)::
 
-    python -m benchmarks.seed_claims outputs/course/sample-seeds-0-1-2
+    python -m benchmarks.seed_claims outputs/course/sample-seeds-0-1-2 --plot docs/seed_claims.png
 """
 
 from __future__ import annotations
@@ -73,6 +74,20 @@ def load_sweep(folder: Path) -> dict[int, dict[str, dict]]:
     return sweep
 
 
+def claim_rows(sweep: dict[int, dict[str, dict]]) -> list[dict]:
+    """One row per claim of :data:`CLAIMS` whose two figures every seed recorded: ``claim``, ``notebook``, ``a`` and
+    ``b`` (one figure per seed, in seed order) and the ``verdict`` of :func:`utils.comparisons.claim_over_seeds`."""
+    rows = []
+    for claim, notebook, first, second in CLAIMS:
+        try:
+            a = [float(figures[notebook][first]) for figures in sweep.values()]
+            b = [float(figures[notebook][second]) for figures in sweep.values()]
+        except KeyError:
+            continue
+        rows.append({"claim": claim, "notebook": notebook, "a": a, "b": b, "verdict": claim_over_seeds(a, b)})
+    return rows
+
+
 def claims_table(sweep: dict[int, dict[str, dict]]) -> str:
     """The markdown table of every claim whose figures every seed recorded."""
     seeds = list(sweep)
@@ -83,24 +98,49 @@ def claims_table(sweep: dict[int, dict[str, dict]]) -> str:
 
     lines = ["| claim (A > B) | " + " | ".join(f"seed {seed}: A vs B" for seed in seeds) + " | A | B | verdict |",
              "|---|" + "---|" * (len(seeds) + 3)]
-    for claim, notebook, first, second in CLAIMS:
-        try:
-            a = [float(sweep[seed][notebook][first]) for seed in seeds]
-            b = [float(sweep[seed][notebook][second]) for seed in seeds]
-        except KeyError:
-            continue
-        cells = [f"{x:.3f} vs {y:.3f}" for x, y in zip(a, b, strict=True)]
-        lines.append(f"| {claim} | " + " | ".join(cells) + f" | {spread(a)} | {spread(b)} | "
-                     f"**{claim_over_seeds(a, b)}** |")
+    for row in claim_rows(sweep):
+        cells = [f"{x:.3f} vs {y:.3f}" for x, y in zip(row["a"], row["b"], strict=True)]
+        lines.append(f"| {row['claim']} | " + " | ".join(cells) + f" | {spread(row['a'])} | {spread(row['b'])} | "
+                     f"**{row['verdict']}** |")
     return "\n".join(lines)
+
+
+VERDICT_COLOURS = {"held": "tab:green", "mixed": "tab:orange", "not held": "tab:red"}
+
+
+def claims_plot(sweep: dict[int, dict[str, dict]]):
+    """The spread of every claim over the seeds: one line per claim, each seed's A − B as a dot, 0 marked.
+
+    A claim holds where all its dots lie right of 0; a row whose dots straddle 0 is one the seeds disagree on, and
+    the dots' spread beside the gap shows how much one seed can be trusted. Returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    rows = claim_rows(sweep)
+    figure, axis = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.2))
+    for position, row in enumerate(reversed(rows)):
+        differences = [x - y for x, y in zip(row["a"], row["b"], strict=True)]
+        axis.plot([min(differences), max(differences)], [position, position], color="0.8", zorder=1)
+        axis.scatter(differences, [position] * len(differences), color=VERDICT_COLOURS[row["verdict"]], s=18, zorder=2)
+    axis.axvline(0, color="black", linewidth=0.8)
+    axis.set_yticks(range(len(rows)), [f"{row['claim']} ({row['verdict']})" for row in reversed(rows)], fontsize=8)
+    axis.set_xlabel(f"A − B, one dot per seed ({', '.join(map(str, sweep))})")
+    axis.set_title("Each claim of the course over seeds: held (green), mixed (orange), not held (red)", fontsize=9)
+    figure.tight_layout()
+    return figure
 
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.seed_claims", description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path, help="the --out folder of `python -m utils.course --seeds ...`")
+    parser.add_argument("--plot", type=Path, help="also draw the claims' spread over the seeds into this PNG")
     args = parser.parse_args(argv)
-    table = claims_table(load_sweep(args.sweep))
+    sweep = load_sweep(args.sweep)
+    table = claims_table(sweep)
     print(table)
+    if args.plot:
+        claims_plot(sweep).savefig(args.plot, dpi=110)
+        print(f"plot: {args.plot}")
     return table
 
 

@@ -2,7 +2,9 @@
 
 import json
 
-from benchmarks.seed_claims import claims_table, load_sweep
+import pytest
+
+from benchmarks.seed_claims import claim_rows, claims_plot, claims_table, load_sweep, main
 
 
 def _record(folder, seed, notebook, figures):
@@ -23,3 +25,20 @@ def test_each_claim_gets_the_verdict_of_its_seeds(tmp_path):
     assert rows["ReMSE (in-batch) beats MSE on H"].endswith("**mixed** |")
     assert rows["ReMSE (in-batch) beats MSE on T1"].endswith("**not held** |")
     assert "ResNet34 is more accurate than SqueezeNet 1.1" not in rows  # figures not recorded: no row
+
+
+def test_the_plot_draws_each_seeds_difference_coloured_by_verdict(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    notebook = "05_attribute_zsl_remse"
+    for seed, (remse, mse) in enumerate([(0.72, 0.61), (0.70, 0.64), (0.60, 0.62)]):
+        _record(tmp_path, seed, notebook, {"remse_in_batch H": remse, "mse H": mse})
+    rows = claim_rows(load_sweep(tmp_path))
+    assert [row["claim"] for row in rows] == ["ReMSE (in-batch) beats MSE on H"]
+    figure = claims_plot(load_sweep(tmp_path))
+    dots = figure.axes[0].collections[0]
+    assert dots.get_offsets()[:, 0].tolist() == pytest.approx([0.11, 0.06, -0.02])
+    assert figure.axes[0].get_yticklabels()[0].get_text() == "ReMSE (in-batch) beats MSE on H (mixed)"
+    main([str(tmp_path), "--plot", str(tmp_path / "claims.png")])
+    assert (tmp_path / "claims.png").stat().st_size > 0
