@@ -8,6 +8,7 @@ TEST_WORKERS ?= auto
 .PHONY: course test lint bench samples clean-outputs gpu-wheels
 
 $(BIN)/python:
+	@$(PYTHON) tools/check_python.py
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
@@ -24,7 +25,7 @@ course: $(VENV)/.installed
 	$(BIN)/python -m utils.course --profile $(PROFILE) $(if $(SEEDS),--seeds $(SEEDS))
 
 ## make test: unit tests and every notebook in the smoke profile (nbmake), on every core (TEST_WORKERS=0: in one process).
-## One torch/OpenMP thread per worker: with a worker per core, more threads only spin against each other (README, Testing).
+## One torch/OpenMP thread per worker: with a worker per core, more threads only spin against each other (docs/testing.md).
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check .
 	ZSL_PROFILE=smoke ZSL_DEVICE=cpu OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests notebooks \
@@ -34,7 +35,7 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check .
 
-## make bench: the benchmarks (figures and ratios; see README "Results")
+## make bench: the benchmarks (figures and ratios; see docs/results.md)
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.sample_world_baselines
 	$(BIN)/python -m benchmarks.search_bench

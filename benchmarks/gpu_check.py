@@ -1,4 +1,4 @@
-"""The GPU check: every CUDA path of the course in one command, with a summary to paste into the README.
+"""The GPU check: every CUDA path of the course in one command, with a summary to paste into docs/gpu.md.
 
 ``python -m benchmarks.gpu_check [--device auto] [--out outputs/gpu_check/<device>] [--work DIR] [--quick]`` runs, on
 the device:

@@ -52,7 +52,7 @@ def later_stage_imports(path: Path) -> list[str]:
 
 def test_every_stage_module_has_its_notebook():
     modules = {path.stem for path in python_files("utils/stages")} - {"__init__"}
-    assert modules == set(STAGE_NOTEBOOKS), "add the new stage module to STAGE_NOTEBOOKS (and the README layout)"
+    assert modules == set(STAGE_NOTEBOOKS), "add the new stage module to STAGE_NOTEBOOKS (and docs/layout.md)"
 
 
 @pytest.mark.parametrize("path", python_files("utils/stages"), ids=lambda path: path.stem)

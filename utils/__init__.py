@@ -1,4 +1,4 @@
-"""Zero-Shot Vision Lab's library: the notebooks' code (see the README's layout section)."""
+"""Zero-Shot Vision Lab's library: the notebooks' code (see docs/layout.md)."""
 
 import warnings
 

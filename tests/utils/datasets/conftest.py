@@ -210,7 +210,7 @@ def write_nuswide_labels(path: Path, rows) -> None:
 
 
 def write_nuswide(data_dir: Path, rows=NUSWIDE_ROWS, label_vectors: bool = True) -> Path:
-    """``data_dir/nus_wide`` in the README's layout, and ZS_SDL's label vectors in ``data_dir/ZS_SDL/data/NUS_WIDE``."""
+    """``data_dir/nus_wide`` in docs/data.md's layout, and ZS_SDL's label vectors in ``data_dir/ZS_SDL/data/NUS_WIDE``."""
     folder = data_dir / "nus_wide"
     for image, _, _ in rows:
         (folder / "images" / image).parent.mkdir(parents=True, exist_ok=True)
