@@ -24,6 +24,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,20 +88,27 @@ def describe_failure(error: Exception) -> str:
 def run_notebook(path: Path, out_dir: Path, profile: str, timeout: int = 3600) -> NotebookRun:
     """Execute ``path`` with papermill in ``profile``; the executed copy goes to ``out_dir``."""
     import papermill
+    from traitlets.config import Config
 
     start = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(path),
-            str(out_dir / path.name),
-            parameters={"PROFILE": profile},
-            kernel_name="python3",
-            cwd=str(REPO_ROOT),
-            progress_bar=False,
-            execution_timeout=timeout,
-        )
-    except Exception as error:  # noqa: BLE001 — any failure is reported, then the next notebook runs
-        return NotebookRun(path.stem, time.perf_counter() - start, False, describe_failure(error))
+    with tempfile.TemporaryDirectory(prefix="zsl-kernel-") as sockets:
+        # The kernel talks over local IPC sockets in a private folder, not TCP ports: nothing to eavesdrop on,
+        # and no "Kernel is running over TCP without encryption" warning per notebook (ZeroMQ's IPC needs POSIX).
+        kernel_config = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}}
+                               if os.name == "posix" else {})
+        try:
+            papermill.execute_notebook(
+                str(path),
+                str(out_dir / path.name),
+                parameters={"PROFILE": profile},
+                kernel_name="python3",
+                cwd=str(REPO_ROOT),
+                progress_bar=False,
+                execution_timeout=timeout,
+                config=kernel_config,
+            )
+        except Exception as error:  # noqa: BLE001 — any failure is reported, then the next notebook runs
+            return NotebookRun(path.stem, time.perf_counter() - start, False, describe_failure(error))
     return NotebookRun(path.stem, time.perf_counter() - start, True)
 
 

@@ -104,3 +104,17 @@ def test_a_seed_has_folders_of_its_own_and_seed_0_keeps_the_old_ones(tmp_path, m
     monkeypatch.setenv("ZSL_SEED", "two")
     with pytest.raises(ConfigError, match="ZSL_SEED='two'"):
         current_seed()
+
+
+@pytest.mark.slow
+def test_kernels_talk_over_private_ipc_sockets_without_the_tcp_warning(tmp_path, monkeypatch, capfd):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    transport = "import json, ipykernel.connect as c; print(json.load(open(c.get_connection_file()))['transport'])"
+    _notebook(notebooks / "00_transport.ipynb", "PROFILE = None", transport)
+    monkeypatch.setattr(course, "find_notebooks", lambda names=None: sorted(notebooks.glob("*.ipynb")))
+    monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path / "outputs"))
+    assert course.main(["--profile", "smoke", "--out", str(tmp_path / "course")]) == 0
+    executed = nbformat.read(tmp_path / "course" / "00_transport.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"].strip() == ("ipc" if course.os.name == "posix" else "tcp")
+    assert "without encryption" not in capfd.readouterr().err

@@ -5,6 +5,11 @@ nmslib is imported when an :class:`NmslibIndex` is created, not when this module
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,38 @@ from utils.search.base import HnswIndex, IndexMismatchError, _construct
 NMSLIB_INDEX_FILE = "index.nmslib"
 NMSLIB_DATA_SUFFIX = ".dat"
 """nmslib's ``saveIndex(..., save_data=True)`` writes the vectors to ``<index file>.dat``."""
+
+
+NMSLIB_CPU_NOTICE = (
+    "Your CPU supports instructions that this binary was not compiled to use",
+    "For maximum performance, you can install NMSLIB from sources",
+    "pip install --no-binary :all: nmslib",
+)
+"""The three lines nmslib's binary wheel prints on every ``init``: advice, not an error."""
+
+
+@contextmanager
+def _without_cpu_notice() -> Iterator[None]:
+    """Pass on everything written to the process's stderr inside the block except :data:`NMSLIB_CPU_NOTICE`.
+
+    nmslib writes the notice from C++ straight to file descriptor 2, below Python's ``sys.stderr``, so ``make
+    course`` printed it once per notebook; the descriptor is pointed at a temporary file for the block, and every
+    other line (a real error included) is written to ``sys.stderr`` afterwards.
+    """
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode(errors="replace")
+            kept = [line for line in text.splitlines(keepends=True) if not line.startswith(NMSLIB_CPU_NOTICE)]
+            if kept:
+                sys.stderr.write("".join(kept))
 
 
 def _import_nmslib():
@@ -60,7 +97,8 @@ class NmslibIndex(HnswIndex):
         num_threads: int = 0,
     ) -> None:
         super().__init__(dimension, source, M, ef_construction, ef_search, num_threads)
-        self._index = _import_nmslib().init(method="hnsw", space=self.NMSLIB_SPACE)
+        with _without_cpu_notice():
+            self._index = _import_nmslib().init(method="hnsw", space=self.NMSLIB_SPACE)
         self._built = False
         self._query_ef: int | None = None
 
