@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import html
 import json
 import os
 from collections.abc import Callable
@@ -205,6 +206,11 @@ def setting(
     return field(default=default, metadata=metadata)
 
 
+def _shown(value: Any) -> str:
+    """A field's value as a config table shows it: paths and strings bare, the rest as Python writes them."""
+    return str(value) if isinstance(value, (str, Path)) else repr(value)
+
+
 def field_shapes(item: dataclasses.Field) -> str | tuple[str, ...]:
     """What ``item`` declares it shapes; :data:`EVERY_RUN` when it declares nothing."""
     return item.metadata.get("shapes", EVERY_RUN)
@@ -350,6 +356,58 @@ class BaseConfig:
             rule = item.metadata.get("rule")
             if rule is not None:
                 rule.check(getattr(self, item.name), f"{name}.{item.name}")
+
+    def settings_rows(self) -> list[dict[str, str]]:
+        """The config as a notebook shows it: one row per field — ``field``, ``value``, the ``profile default`` where
+        the value differs from what :meth:`for_profile` gives this profile and budget (empty otherwise), and what
+        the field ``shapes`` (the runs whose models it shapes, ``every model``, or ``nothing trained``: what is
+        shown, where files go). Changed fields come first, then the rest in declaration order."""
+        try:
+            defaults = type(self).for_profile(self.profile, self.budget)
+        except ConfigError:  # the environment names another profile's values wrongly: show the values alone
+            defaults = self
+        rows = []
+        for item in dataclasses.fields(self):
+            value, default = getattr(self, item.name), getattr(defaults, item.name)
+            shapes = field_shapes(item)
+            rows.append({
+                "field": item.name,
+                "value": _shown(value),
+                "profile default": "" if value == default else _shown(default),
+                "shapes": "every model" if shapes == EVERY_RUN else ", ".join(shapes) or "nothing trained",
+            })
+        return sorted(rows, key=lambda row: row["profile default"] == "")
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view of a config cell's ``config``: a table, changed fields first and in bold (a dataclass repr
+        is one line of a thousand characters)."""
+        rows = self.settings_rows()
+        cells = "".join(
+            "<tr>" + "".join(f"<td style='text-align:left'>{'<b>' if row['profile default'] else ''}"
+                             f"{html.escape(row[key])}{'</b>' if row['profile default'] else ''}</td>"
+                             for key in ("field", "value", "profile default", "shapes")) + "</tr>"
+            for row in rows)
+        changed = sum(bool(row["profile default"]) for row in rows)
+        header = "".join(f"<th style='text-align:left'>{key}</th>" for key in ("field", "value", "profile default",
+                                                                                "shapes"))
+        return (f"<p><b>{type(self).__name__}</b>, profile <code>{html.escape(self.profile)}</code>: {changed} of "
+                f"{len(rows)} fields changed from the profile's defaults (listed first, in bold)</p>"
+                f"<table><thead><tr>{header}</tr></thead><tbody>{cells}</tbody></table>")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # IPython prefers a class's own __repr__ (each @dataclass writes one) to a _repr_pretty_ it inherits.
+        cls._repr_pretty_ = BaseConfig._repr_pretty_
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """The same table as text, one field per line (IPython's plain-text view)."""
+        rows = self.settings_rows()
+        width = max(len(row["field"]) for row in rows)
+        lines = [f"{type(self).__name__} (profile {self.profile})"]
+        for row in rows:
+            changed = f"   (profile: {row['profile default']})" if row["profile default"] else ""
+            lines.append(f"  {row['field']:<{width}}  {row['value']}{changed}")
+        printer.text("\n".join(lines))
 
     @classmethod
     def shaping_fields(cls, run: str) -> tuple[str, ...]:

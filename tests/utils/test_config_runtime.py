@@ -1,5 +1,6 @@
 """Profiles, configs, seeding, device choice and repository discovery."""
 
+import dataclasses
 import json
 import random
 
@@ -149,3 +150,24 @@ def test_the_gpu_rehearsal_budget_is_tiny_but_keeps_the_profiles_resolution_weig
             assert getattr(gpu, name) == expected, (config_class.__name__, name)
     devise = DeviseConfig.for_profile("full", budget="tiny-gpu")
     assert (devise.image_size, devise.pretrained, devise.mixed_precision, devise.stage1_epochs) == (224, True, True, 1)
+
+
+def test_a_config_cell_shows_a_table_with_the_changed_fields_first():
+    from IPython.lib.pretty import pretty
+
+    from utils.config import DeviseConfig, SdlConfig
+
+    config = DeviseConfig.for_profile("smoke")
+    config.stage1_epochs = 3
+    config.n_gammas = 5
+    rows = config.settings_rows()
+    assert [row["field"] for row in rows[:2]] == ["stage1_epochs", "n_gammas"]
+    assert rows[0] == {"field": "stage1_epochs", "value": "3", "profile default": "1", "shapes": "every model"}
+    assert rows[1]["shapes"] == "nothing trained" and all(row["profile default"] == "" for row in rows[2:])
+    assert len(rows) == len(dataclasses.fields(config))
+    html = config._repr_html_()
+    assert "2 of " in html and "<b>stage1_epochs</b>" in html and html.count("<tr>") == len(rows) + 1
+    text = pretty(config).splitlines()
+    assert text[0] == "DeviseConfig (profile smoke)" and text[1].split() == ["stage1_epochs", "3", "(profile:", "1)"]
+    assert max(len(line) for line in text) < 120  # no thousand-character line
+    assert pretty(SdlConfig.for_profile("smoke")).startswith("SdlConfig (profile smoke)")  # every notebook's config

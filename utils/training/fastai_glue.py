@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,7 +146,7 @@ class RunLog(Callback):
         epochs_logged: rows written so far in this run.
     """
 
-    order = 60  # after the Recorder, as fastai's CSVLogger
+    order = 61  # after the Recorder, which completes each epoch's log, and the ProgressCallback's table (60)
 
     def __init__(self, fname: str | Path):
         self.fname = Path(fname)
@@ -174,20 +174,22 @@ class RunLog(Callback):
         self.file = self.log_path.open("w" if fresh else "a")
         if fresh:
             self.file.write(",".join(["phase", *self.recorder.metric_names]) + "\n")
-        self.old_logger, self.learn.logger = self.learn.logger, self._write_line
 
-    def _write_line(self, log) -> None:
-        self.file.write(",".join([self.phase, str(self.epochs_logged), *(str(value) for value in list(log)[1:])]) + "\n")
+    def after_epoch(self):
+        # The Recorder's own log of the epoch (epoch, losses, metrics, time), read rather than intercepted: fastai's
+        # progress table replaces the learner's logger without passing lines on.
+        if self.file is None:
+            return
+        values = list(self.recorder.log)[1:]
+        self.file.write(",".join([self.phase, str(self.epochs_logged), *(str(value) for value in values)]) + "\n")
         self.file.flush()
         self.epochs_logged += 1
-        self.old_logger(log)
 
     def after_fit(self):
         if self.file is None:
             return
         self.file.close()
         self.file = None
-        self.learn.logger = self.old_logger
 
 
 class PlainTensorBatches(Callback):
@@ -273,6 +275,33 @@ def checkpoint_path(config: DeviseConfig, name: str) -> Path:
     return Path(config.run_dir) / "checkpoints" / f"{name}.pth"
 
 
+@contextmanager
+def progress_display(learn: Learner) -> Iterator[None]:
+    """fastai's table of epochs with progress bars in a notebook; elsewhere (a command, a test) one line per epoch.
+
+    Without the progress callback fastai's Recorder prints each epoch as a raw list (``[0, 3.90, 7.03, 0.025, …]``);
+    the line here names each value instead: ``epoch 0: train_loss 3.9, valid_loss 7.03, accuracy 0.025, … time 00:01``.
+    """
+    from fastprogress.core import IN_NOTEBOOK
+
+    if IN_NOTEBOOK:
+        yield
+        return
+
+    def print_epoch(log) -> None:
+        names = list(learn.recorder.metric_names)
+        values = [f"{value:.4g}" if isinstance(value, float) else str(value) for value in log]
+        print(f"{names[0]} {values[0]}: " + ", ".join(f"{name} {value}" for name, value in zip(names[1:], values[1:],
+                                                                                                strict=False)))
+
+    with learn.no_bar():
+        logger, learn.logger = learn.logger, print_epoch
+        try:
+            yield
+        finally:
+            learn.logger = logger
+
+
 def fit_phases(learn: Learner, fit: str, epochs: int, learning_rate: Any, callbacks: list, phase: str | None = None) -> None:
     """``fine_tune`` (logged as phases ``frozen`` + ``unfrozen``) or ``fit_one_cycle`` (logged as ``phase``).
 
@@ -288,7 +317,7 @@ def fit_phases(learn: Learner, fit: str, epochs: int, learning_rate: Any, callba
         import fastai.distributed  # noqa: F401  (adds Learner.distrib_ctx; imports accelerate)
 
         distributed = learn.distrib_ctx(sync_bn=False)
-    with learn.no_bar(), distributed:
+    with progress_display(learn), distributed:
         if fit == "fine_tune":
             learn.fine_tune(epochs, learning_rate, cbs=callbacks)
         else:

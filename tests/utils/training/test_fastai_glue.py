@@ -85,3 +85,31 @@ def test_the_best_epoch_is_saved_atomically_and_read_back_as_plain_weights(tmp_p
     assert all(torch.equal(state[name], saved[-1][name]) for name in state)
     assert all(torch.equal(tensor, learn.model.state_dict()[name]) for name, tensor in state.items())
     assert not list(checkpoint.parent.glob("*.partial*"))
+
+
+def test_a_notebook_shows_fastais_table_and_the_log_still_holds_every_epoch(tmp_path, monkeypatch, capsys):
+    import fastprogress.core
+
+    config = DeviseConfig.for_profile("smoke", outputs=tmp_path, image_size=16, batch_size=4)
+    learn = tiny_learner(config, "tiny")
+    shown = []
+    monkeypatch.setattr(fastprogress.core, "IN_NOTEBOOK", True)  # what a Jupyter kernel answers
+    monkeypatch.setattr("fastai.callback.progress.ProgressCallback._write_stats", lambda self, log: shown.append(log))
+    start_run(learn)
+    fit_phases(learn, "fine_tune", 1, 1e-3, [])
+    log = pd.read_csv(config.run_dir / "logs" / "tiny.csv")
+    assert list(log["phase"]) == ["frozen", "unfrozen"]  # the progress table replaced no line of the CSV log
+    assert shown[0] == learn.recorder.metric_names and len(shown) == 2 * 2  # each fit: the header, then its epoch
+    assert "[0, " not in capsys.readouterr().out
+
+
+def test_outside_a_notebook_each_epoch_is_one_line_naming_its_values(tmp_path, capsys):
+    config = DeviseConfig.for_profile("smoke", outputs=tmp_path, image_size=16, batch_size=4)
+    learn = tiny_learner(config, "tiny")
+    start_run(learn)
+    fit_phases(learn, "one_cycle", 2, 1e-3, [])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in lines] == ["epoch 0", "epoch 1"]
+    assert all("train_loss " in line and "valid_loss " in line and "accuracy " in line and "time " in line
+               for line in lines)
+    assert len(pd.read_csv(config.run_dir / "logs" / "tiny.csv")) == 2
