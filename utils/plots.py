@@ -54,6 +54,19 @@ def image_grid(
     return figure
 
 
+ANNOTATED_CELLS = 144
+"""A heat map of at most this many cells (12 × 12) writes each cell's value."""
+DARK_LOW_CMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")
+"""Colour maps that are dark at their low end (the others, e.g. ``Blues``, are light there)."""
+
+
+def tick_font_size(inches: float, n_labels: int) -> float:
+    """A tick label size in points that fits ``n_labels`` labels along ``inches``: 70% of each label's share of
+    the axis, between 6 and 10 points (a 50-label axis of 8 inches gets 8 points; fixed 6-point labels were too
+    small to read)."""
+    return float(np.clip(0.7 * 72 * max(inches, 1.0) / max(n_labels, 1), 6, 10))
+
+
 def heat_map(
     matrix: np.ndarray,
     row_labels,
@@ -72,8 +85,16 @@ def heat_map(
     figsize = figsize or (max(4, 0.2 * len(column_labels) + 2), max(3, 0.17 * len(row_labels) + 1))
     figure, axis = plt.subplots(figsize=figsize)
     image = axis.imshow(matrix, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    axis.set_xticks(range(len(column_labels)), column_labels, rotation=90, fontsize=6)
-    axis.set_yticks(range(len(row_labels)), row_labels, fontsize=6)
+    axis.set_xticks(range(len(column_labels)), column_labels, rotation=90,
+                    fontsize=tick_font_size(figsize[0] - 1.5, len(column_labels)))
+    axis.set_yticks(range(len(row_labels)), row_labels, fontsize=tick_font_size(figsize[1] - 1.5, len(row_labels)))
+    if matrix.size <= ANNOTATED_CELLS:
+        # A small matrix is read cell by cell: write each value, dark on light cells and light on dark ones.
+        middle = np.nanmean([np.nanmin(matrix), np.nanmax(matrix)])
+        for (row, column), value in np.ndenumerate(matrix):
+            text = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+            axis.text(column, row, text, ha="center", va="center", fontsize=8,
+                      color="white" if (value > middle) != (cmap in DARK_LOW_CMAPS) else "black")
     for tick, label in zip(axis.get_yticklabels(), row_labels, strict=True):
         if highlight_rows and label in highlight_rows:
             tick.set_color("red")
@@ -169,7 +190,8 @@ def titled_image_grid(
     return figure
 
 
-def training_curves(history, columns, x: str = "epoch", figsize: tuple[float, float] | None = None):
+def training_curves(history, columns, x: str = "epoch", figsize: tuple[float, float] | None = None,
+                    phase: str | None = None):
     """One panel per logged column of a training history, against ``x``, with a marker per epoch.
 
     Args:
@@ -177,20 +199,30 @@ def training_curves(history, columns, x: str = "epoch", figsize: tuple[float, fl
         columns: column name → panel title (a dict), or a list of column names (titled by their names).
         x: the column on the horizontal axis.
         figsize: the figure's (width, height) in inches; default 4.5 × 3 per panel.
+        phase: a column naming each epoch's training phase (DeViSE's ``2a``/``2b``, fastai's ``frozen``/``unfrozen``):
+            each phase gets its own colour, named in the legend.
 
     Returns:
         The matplotlib Figure, with one axis per column.
     """
     titles = dict(columns) if isinstance(columns, dict) else {column: column for column in columns}
-    missing = [column for column in [x, *titles] if column not in history.columns]
+    missing = [column for column in [x, *titles, *([phase] if phase else [])] if column not in history.columns]
     if missing:
         raise ValueError(f"history has no column {', '.join(missing)}")
     figsize = figsize or (4.5 * len(titles), 3)
     figure, axes = plt.subplots(1, len(titles), figsize=figsize, squeeze=False)
+    groups = [(None, history)] if phase is None else list(history.groupby(phase, sort=False))
     for axis, (column, title) in zip(axes[0], titles.items(), strict=True):
-        axis.plot(history[x], history[column], marker="o")
+        # A phase's line starts at the last epoch of the phase before, so the curve stays one line.
+        previous = None
+        for name, rows in groups:
+            shown = rows if previous is None else history.loc[[previous, *rows.index]]
+            axis.plot(shown[x], shown[column], marker="o", label=None if name is None else f"phase {name}")
+            previous = rows.index[-1]
         axis.set_xlabel(x)
         axis.set_title(title)
+        if phase is not None:
+            axis.legend(fontsize=7)
     figure.tight_layout()
     return figure
 

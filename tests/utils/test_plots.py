@@ -91,6 +91,18 @@ def test_training_curves_draws_one_titled_panel_per_column():
         training_curves(history, ["missing"])
 
 
+def test_training_curves_colour_each_phase_and_keep_the_curve_joined():
+    log = pd.DataFrame({"phase": ["2a", "2a", "2b", "2b"], "epoch": [0, 1, 2, 3], "valid_loss": [0.9, 0.8, 0.6, 0.5]})
+    figure = training_curves(log, ["valid_loss"], phase="phase")
+    first, second = figure.axes[0].lines
+    assert (first.get_label(), second.get_label()) == ("phase 2a", "phase 2b")
+    assert list(first.get_xdata()) == [0, 1] and list(second.get_xdata()) == [1, 2, 3]  # 2b starts where 2a ended
+    assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == ["phase 2a", "phase 2b"]
+    plt.close(figure)
+    with pytest.raises(ValueError, match="no column stage"):
+        training_curves(log, ["valid_loss"], phase="stage")
+
+
 def test_distance_histograms_draw_two_histograms_and_the_threshold_line():
     rng = np.random.default_rng(0)
     figure = distance_histograms(rng.uniform(0, 0.5, 50), rng.uniform(0.4, 1.0, 60), 0.45,
@@ -138,3 +150,22 @@ def test_principal_vectors_plot_draws_grey_labels_and_red_principal_vectors():
     plt.close(figure)
     with pytest.raises(ValueError, match="shape"):
         principal_vectors_plot(label_vectors, ["whale"], principal_vectors)
+
+
+def test_heat_map_labels_grow_with_room_and_a_small_matrix_writes_its_values():
+    from utils.plots import heat_map
+
+    names = [f"class {i}" for i in range(10)]
+    confusion = np.diag(np.arange(1, 11)).astype(float)
+    confusion[0, 1] = 3
+    figure = heat_map(confusion, names, names, cmap="Blues", figsize=(6, 5))
+    axis = figure.axes[0]
+    assert {tick.get_fontsize() for tick in axis.get_yticklabels()} == {10.0}  # 10 labels over 5 inches
+    texts = {(text.get_position(), text.get_text()): text.get_color() for text in axis.texts}
+    assert len(texts) == 100 and texts[((1, 0), "3")] == "black" and texts[((9, 9), "10")] == "white"
+    plt.close(figure)
+    big = heat_map(np.random.default_rng(0).random((50, 50)), [f"c{i}" for i in range(50)],
+                   [f"c{i}" for i in range(50)], figsize=(10, 9))
+    assert not big.axes[0].texts  # 2 500 cells: the colours alone
+    assert 7 <= big.axes[0].get_yticklabels()[0].get_fontsize() <= 9
+    plt.close(big)
