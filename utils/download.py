@@ -29,9 +29,11 @@ Each download:
 Archives (``.zip``, ``.tar.gz``/``.tgz``, single-file ``.gz``) are extracted next to the download;
 members whose path would land outside the destination folder (``../x``, absolute paths, links) are
 refused. After extraction every member is checked on disk (present, with its size in the archive)
-and only then is the marker ``.<archive>.extracted`` written, which makes re-runs skip the
-extraction. ``--remove-archive`` then deletes the archive (AwA2's zip is 13 GB on a Colab disk that
-also holds the extracted images); the marker and the record keep later runs from downloading again.
+and only then is the marker ``.<archive>.extracted`` written (listing every extracted file and its size),
+which makes re-runs skip the extraction. ``--remove-archive`` then deletes the archive (AwA2's zip is 13 GB
+on a Colab disk that also holds the extracted images); the marker and the record keep later runs from
+downloading again, and each such run checks the files the marker lists: one deleted by hand is an error
+naming it and saying how to fetch the data set again, never "ready".
 
 Exit status: 0 when done, 2 on an error (a one-line message naming the URL or file).
 """
@@ -544,7 +546,8 @@ def extract_archive(archive_path: Path, dest_dir: Path | None = None, progress: 
     problem = extraction_problem(archive_path, dest_dir)
     if problem:
         raise DownloadError(f"{archive_path}: extraction into {dest_dir} is incomplete ({problem}); run again")
-    marker.write_text(f"{archive_path.name} extracted into {dest_dir}\n")
+    marker.write_text(json.dumps({"archive": archive_path.name, "extracted_into": str(dest_dir),
+                                  "files": _extracted_sizes(archive_path, dest_dir)}, indent=0) + "\n")
     _say(progress, f"extracted {archive_path} into {dest_dir}")
     return dest_dir
 
@@ -557,6 +560,40 @@ def _member_sizes(archive_path: Path) -> dict[str, int]:
             return {info.filename: info.file_size for info in archive.infolist() if not info.is_dir()}
     with tarfile.open(archive_path) as archive:
         return {member.name: member.size for member in archive.getmembers() if member.isfile()}
+
+
+def _extracted_sizes(archive_path: Path, dest_dir: Path) -> dict[str, int]:
+    """What the extraction marker records: each extracted file (relative to ``dest_dir``) and its size, so that
+    the extraction can be checked after the archive is gone."""
+    name = archive_path.name.lower()
+    if name.endswith(".gz") and not name.endswith(".tar.gz"):
+        output = archive_path.name[: -len(".gz")]
+        return {output: (dest_dir / output).stat().st_size}
+    return _member_sizes(archive_path)
+
+
+def removed_archive_problem(archive_path: Path, dest_dir: Path) -> str | None:
+    """What is missing from the extraction of an archive that was removed, or ``None`` if nothing is.
+
+    The extraction marker lists every extracted file with its size; each must still be there with that size. A
+    marker written before it listed them says nothing checkable, and counts as complete.
+    """
+    try:
+        recorded = json.loads(extraction_marker(archive_path).read_text(encoding="utf-8"))
+    except ValueError:  # a marker of the older, one-line layout
+        return None
+    files = recorded.get("files") if isinstance(recorded, dict) else None
+    if not isinstance(files, dict):
+        return None
+    missing = [member for member in files if not (dest_dir / member).is_file()]
+    if missing:
+        more = f" and {len(missing) - 1} more of its {len(files)} files" if len(missing) > 1 else ""
+        return f"{dest_dir / missing[0]} is missing{more}"
+    for member, size in files.items():
+        actual = (dest_dir / member).stat().st_size
+        if actual != size:
+            return f"{dest_dir / member} has {actual} bytes, the archive had {size}"
+    return None
 
 
 def extraction_problem(archive_path: Path, dest_dir: Path) -> str | None:
@@ -675,6 +712,13 @@ def fetch_dataset(
         folder = dest / remote.subdir
         archive = folder / remote.filename
         if remote.extract and not archive.exists() and extraction_marker(archive).exists():
+            problem = removed_archive_problem(archive, folder)
+            if problem:
+                raise DownloadError(
+                    f"{problem}, and {archive} was removed after extraction (--remove-archive); to fetch it again "
+                    f"({remote.approximate_size}), delete {extraction_marker(archive)} and run "
+                    f"`python -m utils.download {name}`"
+                )
             _say(progress, f"already extracted, archive removed: {archive}")
             continue
         download_file(
@@ -710,7 +754,8 @@ def describe_plan(name: str, dest: Path | None = None) -> list[str]:
             "no published checksum: checked against the server's length, then recorded"
         )
         if not path.exists() and remote.extract and extraction_marker(path).exists():
-            state = "extracted, archive removed"
+            problem = removed_archive_problem(path, path.parent)
+            state = "extracted, archive removed" + (f"; but {problem}: would stop and say so" if problem else "")
         elif path.exists():
             state = "present (will be verified)"
         elif part.exists():

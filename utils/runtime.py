@@ -242,14 +242,16 @@ def bootstrap(
 
     Raises:
         RuntimeError: with one line saying why, if git cannot clone or pip cannot install.
+        ConfigError: naming ``ZSL_PIP_OPTIONS`` (or ``pip_options``), if it is not a shell-style list of options.
     """
     if in_colab():
+        options = _pip_options(pip_options)  # a bad option fails before anything is cloned or installed
         root = Path(root or clone_dir)
         if not (root / "utils" / "config.py").is_file():
             clone_repository(repo_url, root)
         requirements = root / "requirements.txt"
         marker = root / REQUIREMENTS_MARKER
-        fingerprint = _install_fingerprint(requirements, _pip_options(pip_options))
+        fingerprint = _install_fingerprint(requirements, options)
         if not marker.is_file() or marker.read_text() != fingerprint:
             install_requirements(requirements, pip_options=pip_options)
             marker.write_text(fingerprint)
@@ -346,11 +348,27 @@ def install_requirements(
 
 
 def _pip_options(pip_options: str | Sequence[str]) -> list[str]:
-    """``pip_options`` (a list or a shell-style string) followed by those in ``$ZSL_PIP_OPTIONS``."""
+    """``pip_options`` (a list or a shell-style string) followed by those in ``$ZSL_PIP_OPTIONS``.
+
+    Raises:
+        ConfigError: naming ``pip_options`` or ``ZSL_PIP_OPTIONS`` and its value, if it is not a shell-style list
+            (an unbalanced quote, a trailing backslash).
+    """
+    options = _split_options("pip_options", pip_options) if isinstance(pip_options, str) else list(pip_options)
+    return options + _split_options(PIP_OPTIONS_VARIABLE, os.environ.get(PIP_OPTIONS_VARIABLE, ""))
+
+
+def _split_options(setting: str, text: str) -> list[str]:
+    """``text`` split as a shell splits it (:func:`shlex.split`), or a :class:`ConfigError` naming ``setting``."""
     import shlex
 
-    options = shlex.split(pip_options) if isinstance(pip_options, str) else list(pip_options)
-    return options + shlex.split(os.environ.get(PIP_OPTIONS_VARIABLE, ""))
+    try:
+        return shlex.split(text)
+    except ValueError as error:
+        raise ConfigError(
+            f"{setting}={text!r}: not a shell-style list of options ({str(error).lower()}); "
+            "balance the quotes or escape them, e.g. --report 'my report.json'"
+        ) from None
 
 
 def _install_fingerprint(requirements: Path, pip_options: list[str]) -> str:

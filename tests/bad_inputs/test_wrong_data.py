@@ -179,11 +179,16 @@ def test_text_as_jpg_is_unreadable_with_images(awa2_folder: Path) -> None:
         run_check(awa2_folder, "--images"),
         awa2_folder / "JPEGImages",
         "1 of 12 images are unreadable",
-        f"{bad} (not an image Pillow can identify)",
+        f"{bad} (not an image: it starts with b'<html>40', the start of no image format)",
     )
     assert "\n" not in line
-    # Without --images the (non-empty) text file is not opened: the check stays a stat per file.
-    assert run_check(awa2_folder).returncode == 0
+    # Without --images its first bytes are read (no decoding): text begins no image format.
+    assert_one_error_line(
+        run_check(awa2_folder),
+        awa2_folder / "JPEGImages",
+        "1 of 12 images are empty or not images (run with --images to decode every image)",
+        f"{bad} (not an image: it starts with b'<html>40', the start of no image format)",
+    )
 
 
 def test_empty_jpg_is_reported_without_images(awa2_folder: Path) -> None:
@@ -192,7 +197,7 @@ def test_empty_jpg_is_reported_without_images(awa2_folder: Path) -> None:
     assert_one_error_line(
         run_check(awa2_folder),
         awa2_folder / "JPEGImages",
-        "1 of 12 images are empty (0 bytes)",
+        "1 of 12 images are empty or not images",
         "run with --images",
         f"{bad} (empty file (0 bytes))",
     )

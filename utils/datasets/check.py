@@ -4,9 +4,10 @@ Recognised formats (see each loader's module for the details):
 
 * ``awa2``: an AwA2 folder (``classes.txt``, ``predicates.txt``, ...). A folder with ``JPEGImages/``,
   ``predicates.txt`` or a ``predicate-matrix-*.txt`` is taken for one, and a missing required file is
-  reported as ``PATH: AwA2 folder: classes.txt missing``. Zero-byte images are always reported (one
-  ``stat`` each); ``--images`` also decodes every image with Pillow (verify, then a full load; about
-  0.4 s for the sample world's 3000 images) and adds ``images_checked: N`` to the summary;
+  reported as ``PATH: AwA2 folder: classes.txt missing``. Empty images, and files whose first bytes begin no
+  image format (a web page saved as ``.jpg``), are always reported (one 12-byte read each); ``--images`` also
+  decodes every image with Pillow (verify, then a full load; about 0.4 s for the sample world's 3000 images),
+  which finds truncated or corrupt pixel data too, and adds ``images_checked: N`` to the summary;
 * ``xlsa17-att-splits`` / ``xlsa17-res101``: an ``att_splits.mat``-like (also FLO's, without
   ``allclasses_names``) or a ``res101.mat`` file;
 * ``xlsa17``: one xlsa17 data set folder (``xlsa17/data/AWA2``) holding its ``.mat`` files;
@@ -48,7 +49,7 @@ def describe_awa2(folder: Path, images: bool = False) -> dict[str, Any]:
 
     Args:
         folder: the AwA2 folder.
-        images: decode every image under ``JPEGImages/`` (True) or only look for empty files (False).
+        images: decode every image under ``JPEGImages/`` (True) or only read their first bytes (False: finds empty files and non-images).
 
     Raises:
         DatasetFormatError: for a missing or malformed file, or unreadable (or empty) images.

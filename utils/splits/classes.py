@@ -31,7 +31,7 @@ from utils.datasets.xlsa17 import (
     load_att_splits,
     load_res101_labels,
 )
-from utils.errors import DatasetFormatError
+from utils.errors import ConfigError, DatasetFormatError
 
 __all__ = [
     "Awa2ClassSplit", "awa2_class_split", "choose_pseudo_unseen", "first_per_class", "hold_out_per_class",
@@ -122,13 +122,31 @@ def hold_out_per_class(
     return np.concatenate(kept), np.concatenate(held_out)
 
 
-def choose_pseudo_unseen(seen_classes: Sequence, n_classes: int, generator: np.random.Generator) -> np.ndarray:
+def choose_pseudo_unseen(
+    seen_classes: Sequence, n_classes: int, generator: np.random.Generator, setting: str = "n_validation_classes"
+) -> np.ndarray:
     """``n_classes`` of ``seen_classes`` drawn without replacement, sorted: the pseudo-unseen validation classes.
 
     Calibrated stacking's γ is chosen on them (Chao et al., ECCV 2016): they are left out of training so that
     they look unseen (Xian et al., TPAMI 2018, the xlsa17 protocol).
+
+    Args:
+        seen_classes: the split's seen classes.
+        n_classes: how many to draw.
+        generator: the seeded generator that draws them.
+        setting: the name of the setting ``n_classes`` comes from, for the error.
+
+    Raises:
+        ConfigError: naming ``setting`` and both counts, unless at least one seen class is left to train on.
     """
-    return np.sort(generator.choice(np.asarray(seen_classes), n_classes, replace=False))
+    seen_classes = np.asarray(seen_classes)
+    if n_classes >= len(seen_classes):
+        raise ConfigError(
+            f"{setting} = {n_classes}: the split has only {len(seen_classes)} seen classes, and at least one must "
+            f"stay in training; choose at most {max(len(seen_classes) - 1, 0)} (or give the folder xlsa17's "
+            f"{XLSA17_VALIDATION_FILE})"
+        )
+    return np.sort(generator.choice(seen_classes, n_classes, replace=False))
 
 
 def xlsa17_validation_classes(xlsa17_dir: str | Path, seen_classes: Sequence[str]) -> list[str] | None:

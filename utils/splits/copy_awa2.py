@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m utils.splits.copy_awa2 SRC DST [--link] [--dry-run] [--images-per-class N] [--seed S]
+    python -m utils.splits.copy_awa2 SRC DST [--link [--writable-links]] [--dry-run] [--images-per-class N] [--seed S]
                               [--test-seen FRACTION] [--seen-classes FILE] [--unseen-classes FILE] [--quiet]
 
 ``SRC`` is an AwA2 root (``JPEGImages/<class>/*.jpg``, ``trainclasses.txt``, ``testclasses.txt``).
@@ -19,8 +19,12 @@ conflicts and left alone.
 
 With ``--link`` each image becomes a **hard link** of the source image instead of a copy
 (:func:`utils.fileops.safe_link`): the split costs no disk space, because the two names share one
-file and its bytes, so editing a linked image would edit the data set's image too (the split scripts
-never edit images; do not edit them by hand). Where links are impossible (``DST`` on another file
+file and its bytes. A hard link cannot be made read-only apart from the data set's name (the mode belongs to
+the shared file), so a link of a *writable* image would let an edit through the split change the data set,
+silently. Such images are therefore copied unless ``--writable-links`` asks for links anyway; images the user
+made read-only (``chmod -R a-w SRC/JPEGImages``) are linked, read-only under both names. The summary says on
+stdout which happened and why. (Symlinks would not help: writing through a symlink writes its target. Making the
+sources read-only ourselves would change the data set.) Where links are impossible (``DST`` on another file
 system, or a file system without hard links) the images are copied and verified instead, and the
 summary says so once: ``hard links not possible from SRC to DST (cross-device): copying instead``.
 The guarantees are those of a copy: nothing is overwritten, the source is never modified or removed,
@@ -55,6 +59,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,6 +70,7 @@ from tqdm import tqdm
 from utils.cli import ArgumentParser, cli_entry, positive_int
 from utils.config import AWA2_UNSEEN_CLASSES
 from utils.datasets import read_class_list
+from utils.datasets.awa2 import plus_spelling_hint
 from utils.errors import ProjectError
 from utils.fileops import (
     CONFLICT,
@@ -239,7 +245,8 @@ def _checked_class_split(
         raise CopyError(f"class {both[0]!r} is both seen and unseen in the class lists of {src}")
     for class_name in [*seen_classes, *unseen_classes]:
         if not (images_root / class_name).is_dir():
-            raise CopyError(f"class {class_name!r} is listed but has no folder: {images_root / class_name}")
+            raise CopyError(f"class {class_name!r} is listed but has no folder: {images_root / class_name}"
+                            f"{plus_spelling_hint(class_name, folders)}")
     unlisted = sorted(set(folders) - set(seen_classes) - set(unseen_classes))
     if unlisted:
         notes.append(
@@ -373,6 +380,7 @@ def copy_awa2(
     link: bool = False,
     test_seen_fraction: float = 0.0,
     class_split: Awa2ClassSplit | None = None,
+    writable_links: bool = False,
 ) -> CopySummary:
     """Copy (or link) AwA2's seen classes to ``dst/train/<class>/`` and its unseen ones to ``dst/test/<class>/``.
 
@@ -385,12 +393,16 @@ def copy_awa2(
         progress: show a progress bar on stderr (``None``: only when stderr is a terminal).
         seen_classes_file: list of seen classes (default ``src/trainclasses.txt``).
         unseen_classes_file: list of unseen classes (default ``src/testclasses.txt``).
-        link: hard-link each image instead of copying it (no disk space; the link shares the source's
-            bytes, so editing it edits the source). Where links are impossible the images are copied
-            and ``summary.notes`` says so once (:class:`utils.fileops.LinkFallback`).
+        link: hard-link each read-only image instead of copying it (no disk space; the link shares the source's
+            file, read-only under both names). Writable images are copied unless ``writable_links``. Where links
+            are impossible the images are copied and ``summary.notes`` says so once
+            (:class:`utils.fileops.LinkFallback`); ``summary.notes`` also says how many images were linked or
+            copied for safety.
         test_seen_fraction: share of each seen class copied to ``dst/test_seen/<class>/`` instead of ``train/``
             (:func:`choose_seen_test`; 0: none, and no ``test_seen/``).
         class_split: the seen and unseen classes (:func:`utils.splits.awa2_class_split`), instead of the list files.
+        writable_links: with ``link``, hard-link writable images too: an edit through ``dst`` then edits the data
+            set's image (the library only reads its split folders, so :func:`utils.splits.ensure_split` asks for it).
 
     Returns:
         The counts per split; ``summary.ok`` is ``False`` when some destination files conflicted.
@@ -405,6 +417,7 @@ def copy_awa2(
                              test_seen_fraction, class_split)
     summary = CopySummary(notes=notes, dry_run=dry_run, link=link)
     fallback = LinkFallback()
+    writable_sources = 0
     for split in dict.fromkeys(plan.split for plan in plans):
         summary.split_classes[split] = [plan.class_name for plan in plans if plan.split == split]
         summary.split_transfers[split] = TransferSummary(dry_run=dry_run)
@@ -426,13 +439,41 @@ def copy_awa2(
                     # Copying it back into train/ would put the image in both train/ and valid/.
                     outcome = IDENTICAL if files_identical(image, moved_copy) else CONFLICT
                     transfer.record(outcome, image, moved_copy)
-                elif link:
+                elif link and (writable_links or not is_writable(image)):
                     safe_link(image, destination, summary=transfer, dry_run=dry_run, fallback=fallback)
                 else:
+                    if link:
+                        writable_sources += 1
                     safe_copy(image, destination, summary=transfer, dry_run=dry_run)
                 bar.update(1)
     summary.notes.extend(fallback.messages(Path(src), Path(dst)))
+    if link:
+        summary.notes.extend(_link_notes(summary, Path(src), writable_sources, writable_links))
     return summary
+
+
+def is_writable(path: Path) -> bool:
+    """Whether any write permission bit of ``path`` is set (its mode, not ``os.access``, which root always passes)."""
+    return bool(path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _link_notes(summary: CopySummary, src: Path, writable_sources: int, writable_links: bool) -> list[str]:
+    """What link mode did with the data set's files, in words: linked (read-only or writable) or copied for safety."""
+    verb = "would be" if summary.dry_run else "are"
+    notes = []
+    linked = sum(transfer.linked for transfer in summary.split_transfers.values())
+    if linked and writable_links:
+        notes.append(f"{linked} image(s) {verb} hard links of {src}'s files (--writable-links): editing one through "
+                     "the split edits the data set's image")
+    elif linked:
+        notes.append(f"{linked} image(s) {verb} hard links of {src}'s read-only files: read-only in the split too")
+    if writable_sources:
+        notes.append(
+            f"{writable_sources} image(s) of {src} are writable, so they {verb} copied, not linked (a hard link shares "
+            f"the file: an edit through the split would change the data set); to link them, make them read-only "
+            f"first (chmod -R a-w {src / 'JPEGImages'}) or pass --writable-links"
+        )
+    return notes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -441,10 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m utils.splits.copy_awa2",
         description="Copy AwA2's seen classes to DST/train/<class>/ and its unseen classes to DST/test/<class>/.",
         epilog=(
-            "--link makes hard links instead of copies: no disk space, but a link shares the source's bytes, "
-            "so editing a linked image edits the data set's image (the split scripts never edit images). "
-            "Where links are impossible (another file system) the images are copied and verified instead, "
-            "with one message saying so. Nothing is overwritten and the source is never modified either way."
+            "--link makes hard links instead of copies: no disk space, but a link shares the source's file, so "
+            "editing a linked image edits the data set's image. So only read-only images are linked (make them so "
+            "with chmod -R a-w SRC/JPEGImages) and writable ones are copied, unless --writable-links asks for links "
+            "anyway; the summary says which. Where links are impossible (another file system) the images are "
+            "copied and verified instead, with one message saying so. Nothing is overwritten and the source is "
+            "never modified either way."
         ),
     )
     parser.add_argument(
@@ -454,8 +497,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--link",
         action="store_true",
-        help="hard-link the images instead of copying them (no disk space; links share the source's bytes; "
-        "falls back to verified copies where links are impossible)",
+        help="hard-link the read-only images instead of copying them (no disk space; links share the source's "
+        "file); writable ones are copied unless --writable-links; falls back to verified copies where links are "
+        "impossible",
+    )
+    parser.add_argument(
+        "--writable-links",
+        action="store_true",
+        help="with --link, hard-link writable images too: editing one through the split edits the data set's image",
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would happen; write nothing")
     parser.add_argument(
@@ -494,7 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
 @cli_entry("python -m utils.splits.copy_awa2")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 done, 1 conflicts, 2 error: one line, :mod:`utils.cli`)."""
-    arguments = build_parser().parse_args(argv)
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.writable_links and not arguments.link:
+        parser.error("--writable-links applies only with --link")
     show_progress = False if arguments.quiet else None
     # CopyError and OSError become one line on stderr in the error boundary (utils.cli).
     if arguments.dry_run:
@@ -524,6 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         unseen_classes_file=arguments.unseen_classes,
         link=arguments.link,
         test_seen_fraction=arguments.test_seen,
+        writable_links=arguments.writable_links,
     )
     print(summary.to_text())
     return 0 if summary.ok else 1

@@ -28,13 +28,15 @@ Items = list[tuple[Path, str]]
 def ensure_split(config: DeviseConfig) -> Path:
     """``config.split_dir`` with ``train/``, ``valid/``, ``test_seen/`` and ``test/`` of the config's split settings,
     made by the split scripts when missing or recorded with other settings (:mod:`utils.splits.settings`, which says
-    so)."""
+    so). With ``config.split_link`` the images are hard links of the data set's files even where those are writable
+    (``copy_awa2 --writable-links``): the library only reads its split folders, and copying would cost the data
+    set's size again."""
     split_dir = Path(config.split_dir)
     state = prepare_split_folder(config)
     if not state.up_to_date:
         print(state)
         copy_awa2(Path(config.awa2_dir), split_dir, images_per_class=config.images_per_class,
-                  seed=config.seed, link=config.split_link, progress=False,
+                  seed=config.seed, link=config.split_link, writable_links=config.split_link, progress=False,
                   test_seen_fraction=config.test_seen_fraction, class_split=awa2_class_split(config))
         move_awa2(split_dir, valid_fraction=config.valid_fraction, seed=config.seed, progress=False)
         record_split_settings(config)

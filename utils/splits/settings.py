@@ -57,11 +57,19 @@ def split_settings(config: DataConfig | DeviseConfig) -> dict[str, Any]:
 
 
 def _recorded_settings(split_dir: Path) -> dict[str, Any] | None:
+    """The settings recorded in ``split_dir``, or ``None`` where the record is absent or unusable.
+
+    Unusable includes hostile JSON: nested deeper than the interpreter recurses (``RecursionError``).
+    """
     try:
-        recorded = json.loads((split_dir / RECORD_FILE).read_text())
-    except (OSError, ValueError):
+        recorded = json.loads((split_dir / RECORD_FILE).read_text(encoding="utf-8"))
+        settings = recorded.get("settings") if isinstance(recorded, dict) else None
+        if not isinstance(settings, dict):
+            return None
+        canonical_json(settings)  # the fingerprint the caller compares must be computable
+    except (OSError, ValueError, RecursionError):
         return None
-    return recorded.get("settings") if isinstance(recorded, dict) else None
+    return settings
 
 
 def prepare_split_folder(config: DataConfig | DeviseConfig) -> SplitFolderState:

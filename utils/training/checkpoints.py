@@ -49,6 +49,7 @@ from utils.config import BaseConfig
 from utils.errors import PathError, library_message
 from utils.fingerprints import (
     canonical,
+    canonical_json,
     changed_settings,
     display,
     fingerprint,
@@ -100,14 +101,31 @@ def metadata_path(checkpoint: str | Path) -> Path:
 
 def read_metadata(checkpoint: str | Path) -> dict[str, Any] | None:
     """The metadata recorded beside ``checkpoint``, or ``None`` if absent, unreadable or of another layout."""
+    return _read_metadata_or_problem(checkpoint)[0]
+
+
+def _read_metadata_or_problem(checkpoint: str | Path) -> tuple[dict[str, Any] | None, str | None]:
+    """``(metadata, None)``, ``(None, None)`` when there is no metadata file, or ``(None, why it is unusable)``.
+
+    A record this library did not write is never trusted, and never a traceback: JSON nested deeper than the
+    interpreter recurses (``RecursionError``, a hostile or corrupted file), text that is not JSON, or a record
+    whose ``fingerprint`` is not text or whose ``settings`` are not a mapping of plain values all read as unusable.
+    """
     path = metadata_path(checkpoint)
+    if not path.is_file():
+        return None, None
     try:
-        metadata = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(metadata, dict) or metadata.get("version") != METADATA_VERSION or "fingerprint" not in metadata:
-        return None
-    return metadata
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+        if (not isinstance(metadata, dict) or metadata.get("version") != METADATA_VERSION
+                or not isinstance(metadata.get("fingerprint"), str)
+                or not isinstance(metadata.get("settings", {}), dict)):
+            return None, f"not a settings record of this library's layout (version {METADATA_VERSION})"
+        canonical_json(metadata.get("settings", {}))  # settings the decision line can compare and show
+    except RecursionError:
+        return None, "nested too deeply to be a settings record"
+    except (OSError, ValueError) as error:
+        return None, f"unreadable ({library_message(error, limit=80)})"
+    return metadata, None
 
 
 @dataclass(frozen=True)
@@ -118,7 +136,8 @@ class Decision:
         name: the run (``stage1_resnet34``, ``attribute_network``, ``mse_validation``, ...).
         trained: True when the model is (to be) trained now, False when the checkpoint is loaded.
         reason: ``settings unchanged``, ``no checkpoint yet``, ``retrain=True``, ``no settings recorded
-            beside the checkpoint``, or the changed settings as ``field old → new``.
+            beside the checkpoint``, ``the settings record <file> is <why it is unusable>``, or the changed
+            settings as ``field old → new``.
         checkpoint: the checkpoint file.
         fingerprint: the fingerprint of the current shaping settings.
         changed: the names of the settings that differ from the recorded ones (empty unless they do).
@@ -185,8 +204,10 @@ def _decide(
     elif not checkpoint.is_file():
         trained, reason = True, "no checkpoint yet"
     else:
-        metadata = read_metadata(checkpoint)
-        if metadata is None:
+        metadata, problem = _read_metadata_or_problem(checkpoint)
+        if problem is not None:
+            trained, reason = True, f"the settings record {display(metadata_path(checkpoint))} is {problem}"
+        elif metadata is None:
             trained, reason = True, "no settings recorded beside the checkpoint"
         elif metadata["fingerprint"] == current:
             trained, reason = False, "settings unchanged"

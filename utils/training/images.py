@@ -21,6 +21,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from utils.errors import PathError, library_message
 from utils.runtime import data_loader_generator, loader_options, seed_worker, use_channels_last
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -30,9 +31,19 @@ PRELOAD_LIMIT_BYTES = 1 << 30
 
 
 def read_image(path: str | Path, side: int) -> np.ndarray:
-    """An RGB image resized to (side, side), as uint8 of shape (3, side, side) (contiguous and writable)."""
-    with Image.open(path) as image:
-        array = np.asarray(image.convert("RGB").resize((side, side), Image.BILINEAR), dtype=np.uint8)
+    """An RGB image resized to (side, side), as uint8 of shape (3, side, side) (contiguous and writable).
+
+    Raises:
+        PathError: naming ``path`` (a source, or the image cache's copy of one) and Pillow's clue, if it cannot be
+            opened or decoded (truncated, not an image, unreadable): Pillow's own message names no file.
+    """
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("RGB").resize((side, side), Image.BILINEAR), dtype=np.uint8)
+    except FileNotFoundError:
+        raise
+    except (OSError, SyntaxError, ValueError) as error:  # Pillow's decoders raise all three
+        raise PathError(path, f"cannot be decoded as an image ({library_message(error)})") from None
     return np.ascontiguousarray(array.transpose(2, 0, 1))
 
 

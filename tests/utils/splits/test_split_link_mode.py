@@ -65,7 +65,11 @@ def assert_every_image_linked_once(awa2_root: Path, split: Path) -> None:
 
 @pytest.fixture
 def awa2_root(tmp_path):
-    return make_fake_awa2(tmp_path / "AwA2", SEEN_CLASSES, UNSEEN_CLASSES, IMAGES_PER_CLASS)
+    """A fake AwA2 whose images are read-only, as link mode wants them (writable ones are copied, not linked)."""
+    root = make_fake_awa2(tmp_path / "AwA2", SEEN_CLASSES, UNSEEN_CLASSES, IMAGES_PER_CLASS)
+    for image in (root / "JPEGImages").rglob("*.jpg"):
+        image.chmod(0o444)
+    return root
 
 
 def failing_link(error_number: int, calls: list):

@@ -14,9 +14,19 @@ unchanged::
 Layout: ``<root>/side<N>/manifest.json`` and ``<root>/side<N>/files/<the source's resolved absolute path>``
 (the source's own folders and name, ``.jpg`` appended to other suffixes; a source with several hard links,
 such as a ``full`` split made with ``--link``, is kept once under ``files/inode/<device>/<inode>.jpg`` for all
-its names). The manifest records, for each resolved source path (or inode), the source's size and ``mtime_ns`` when it was cached and whether a file was written
-(a source whose shorter side is already at most ``N`` is read as it is: no file). An entry is fresh while
-the source's size and ``mtime_ns`` are unchanged and its file exists; a changed side is another folder.
+its names). The manifest records, for each resolved source path (or inode), the source's size, ``mtime_ns``,
+``ctime_ns`` and inode when it was cached, the SHA-256 of the bytes that were decoded, whether a file was written
+(a source whose shorter side is already at most ``N`` is read as it is: no file) and the cached file's size.
+
+An entry is fresh while its cached file exists with its recorded size (a cache file truncated after the build is
+stale, and the source is read instead) and the source's stat is unchanged. Size and ``mtime_ns`` alone are not
+enough: a picture replaced by another of the same size with its modification time restored (``touch -r``,
+``rsync -t``, ``cp -p``) keeps both. Its ``ctime_ns`` cannot be restored (the kernel sets it on every write, rename
+or ``utime``), so a changed ``ctime_ns`` or inode sends the entry to the content check: the source is hashed again
+and the entry stays fresh only if the SHA-256 is the recorded one (a build then records the new stat, so a moved or
+re-linked data set is hashed once, not decoded again). The stat check costs nothing beyond the ``os.stat`` that was
+already made; the hash is paid only where the stat changed (benchmarks/image_cache_freshness.py measures both
+against a decode). A changed side is another folder.
 Files are written under a temporary name and renamed (``os.replace``), and an entry enters the manifest
 only after its file is complete, so a killed build leaves nothing that :meth:`ImageCache.resolve` returns.
 
@@ -31,6 +41,8 @@ profile's image folders ahead of time (:mod:`utils.training.image_cache.cli`, wh
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import sys
@@ -46,11 +58,12 @@ from utils.errors import ConfigError
 
 __all__ = [
     "CACHE_VERSION", "DEFAULT_SHORTER_SIDE", "JPEG_QUALITY", "BuildSummary", "ImageCache", "cache_one_image",
-    "cached_image_paths", "default_workers", "image_cache_for",
+    "cached_image_paths", "content_sha256", "default_workers", "image_cache_for", "source_stamp",
 ]
 
-CACHE_VERSION = 1
-"""Layout and encoding of the cached files; a manifest of another version counts as empty."""
+CACHE_VERSION = 2
+"""Layout and encoding of the cached files and of the manifest's entries; a manifest of another version counts as
+empty (version 1 recorded only size and ``mtime_ns``: its files are built again, once)."""
 DEFAULT_SHORTER_SIDE = 256
 """The cached shorter side for 224-pixel training (the usual resize-then-crop ratio of 256/224)."""
 JPEG_QUALITY = 94
@@ -78,17 +91,29 @@ def _target_size(width: int, height: int, side: int) -> tuple[int, int]:
     return max(1, round(width * side / height)), side
 
 
-def cache_one_image(source: str, target: str, side: int, quality: int = JPEG_QUALITY) -> tuple[int, int, bool]:
+def source_stamp(stat: os.stat_result) -> list[int]:
+    """What the manifest records of a source's stat: ``[size, mtime_ns, ctime_ns, inode]``."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+
+def content_sha256(data: bytes) -> str:
+    """The SHA-256 (hex) of a source's bytes: what an entry whose stat changed is checked against."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def cache_one_image(source: str, target: str, side: int, quality: int = JPEG_QUALITY) -> list[Any]:
     """Write ``source`` resized to shorter side ``side`` as a JPEG at ``target`` (atomically), unless it is small.
 
-    The source is stat-ed before it is read, so a source changed while it was being cached is stale at once.
-    JPEG sources are decoded at the smallest DCT scale still at least the target size (PIL's ``draft``: 1/2 for
-    AwA2's ~1000 x 750 at 256), then resized with a Lanczos filter: 2.4 times faster than Lanczos from the full
-    decode, 0.35 grey levels of mean difference (measured on 1024 x 768 photos; JPEG's own error is larger).
+    The source is stat-ed before it is read, so a source changed while it was being cached is stale at once; its
+    bytes are read once, hashed, and decoded from memory. JPEG sources are decoded at the smallest DCT scale still
+    at least the target size (PIL's ``draft``: 1/2 for AwA2's ~1000 x 750 at 256), then resized with a Lanczos
+    filter: 2.4 times faster than Lanczos from the full decode, 0.35 grey levels of mean difference (measured on
+    1024 x 768 photos; JPEG's own error is larger).
 
     Returns:
-        ``(source size, source mtime_ns, written)``; ``written`` is False when the source's shorter side is
-        already at most ``side`` (nothing is written: the source is read as it is).
+        The manifest entry ``[size, mtime_ns, ctime_ns, inode, sha256, written, cached size]`` (the first four
+        from :func:`source_stamp`); ``written`` is False when the source's shorter side is already at most
+        ``side`` (nothing is written: the source is read as it is; cached size 0).
 
     Raises:
         OSError, PIL.UnidentifiedImageError: for an unreadable source or an unwritable target (no partial
@@ -96,11 +121,12 @@ def cache_one_image(source: str, target: str, side: int, quality: int = JPEG_QUA
     """
     from PIL import Image
 
-    stat = os.stat(source)
-    with Image.open(source) as image:
+    stamp = source_stamp(os.stat(source))
+    data = Path(source).read_bytes()
+    with Image.open(io.BytesIO(data)) as image:
         width, height = image.size
         if min(width, height) <= side:
-            return stat.st_size, stat.st_mtime_ns, False
+            return [*stamp, content_sha256(data), False, 0]
         size = _target_size(width, height, side)
         image.draft("RGB", size)
         resized = image.convert("RGB").resize(size, Image.LANCZOS)
@@ -109,14 +135,15 @@ def cache_one_image(source: str, target: str, side: int, quality: int = JPEG_QUA
     temporary = target_path.with_name(f".{target_path.name}.{os.getpid()}-{threading.get_ident()}.partial")
     try:
         resized.save(temporary, format="JPEG", quality=quality)
+        cached_size = temporary.stat().st_size
         os.replace(temporary, target_path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return stat.st_size, stat.st_mtime_ns, True
+    return [*stamp, content_sha256(data), True, cached_size]
 
 
-def _cache_one_job(job: tuple[str, str, str, int, int]) -> tuple[str, tuple[int, int, bool] | None, str | None]:
+def _cache_one_job(job: tuple[str, str, str, int, int]) -> tuple[str, list[Any] | None, str | None]:
     """Worker of :meth:`ImageCache.build`: ``(key, result or None, error text or None)``."""
     key, source, target, side, quality = job
     try:
@@ -227,7 +254,8 @@ class ImageCache:
         return entries if isinstance(entries, dict) else {}
 
     def manifest(self) -> dict[str, list[Any]]:
-        """``{resolved source: [size, mtime_ns, written]}``, re-read when the file changed on disk."""
+        """``{resolved source: [size, mtime_ns, ctime_ns, inode, sha256, written, cached size]}`` (the entry
+        :func:`cache_one_image` returns), re-read when the file changed on disk."""
         try:
             stat = self.manifest_path.stat()
             stamp = (stat.st_size, stat.st_mtime_ns)
@@ -256,41 +284,62 @@ class ImageCache:
 
     # ------------------------------------------------------------------ state
 
-    def _entry_state(self, source: str | Path, manifest: dict[str, list[Any]]) -> tuple[str, Path | None]:
-        """``("cached", file)``, ``("small", None)`` (read the source) or ``("stale", None)`` for ``source``."""
+    def _entry_state(self, source: str | Path, manifest: dict[str, list[Any]]) -> tuple[str, Path | None, bool]:
+        """``(state, file, restamp)`` of ``source``: state ``"cached"`` (read ``file``), ``"small"`` (read the
+        source) or ``"stale"``; ``restamp`` when the source's stat changed but its content is the recorded one
+        (the entry is fresh; a build records the new stat)."""
         entry = manifest.get(self.key(source))
-        if entry is None:
-            return "stale", None
+        if not isinstance(entry, list) or len(entry) != 7:
+            return "stale", None, False
         try:
             stat = os.stat(source)
         except OSError:
-            return "stale", None
-        size, mtime_ns, written = entry
+            return "stale", None, False
+        size, mtime_ns, ctime_ns, inode, sha256, written, cached_size = entry
         if stat.st_size != size or stat.st_mtime_ns != mtime_ns:
-            return "stale", None
+            return "stale", None, False
+        restamp = stat.st_ctime_ns != ctime_ns or stat.st_ino != inode
+        if restamp:
+            try:
+                if content_sha256(Path(source).read_bytes()) != sha256:
+                    return "stale", None, False
+            except OSError:
+                return "stale", None, False
         if not written:
-            return "small", None
+            return "small", None, restamp
         target = self.cached_path(source)
-        return ("cached", target) if target.is_file() else ("stale", None)
+        try:
+            fresh = target.stat().st_size == cached_size
+        except OSError:
+            fresh = False
+        return ("cached", target, restamp) if fresh else ("stale", None, False)
 
     def stale(self, paths: Iterable[str | Path]) -> list[Path]:
-        """The ``paths`` (each once, in order) that a build would process: not cached, changed, or file missing."""
-        manifest, seen, stale = self.manifest(), set(), []
+        """The ``paths`` (each once, in order) that a build would process: not cached, changed, or file missing
+        or truncated."""
+        return self._stale_and_restamped(paths)[0]
+
+    def _stale_and_restamped(self, paths: Iterable[str | Path]) -> tuple[list[Path], dict[str, list[Any]]]:
+        """The stale ``paths``, and the fresh entries whose source's stat changed, with the new stat recorded."""
+        manifest, seen, stale, restamped = self.manifest(), set(), [], {}
         for path in paths:
             key = self.key(path)
             if key in seen:
                 continue
             seen.add(key)
-            if self._entry_state(path, manifest)[0] == "stale":
+            state, _, restamp = self._entry_state(path, manifest)
+            if state == "stale":
                 stale.append(Path(path))
-        return stale
+            elif restamp:
+                restamped[key] = [*source_stamp(os.stat(path)), *manifest[key][4:]]
+        return stale, restamped
 
     def resolve(self, paths: Iterable[str | Path]) -> list[Path]:
         """The file to read for each of ``paths``: its cached copy where fresh, else the source itself."""
         manifest = self.manifest()
         resolved = []
         for path in paths:
-            state, target = self._entry_state(path, manifest)
+            state, target, _ = self._entry_state(path, manifest)
             resolved.append(target if state == "cached" else Path(path))
         return resolved
 
@@ -320,7 +369,9 @@ class ImageCache:
     def _build(self, paths: Iterable[str | Path], workers: int | None, progress: bool | None) -> BuildSummary:
         start = time.perf_counter()
         paths = list(paths)
-        stale = self.stale(paths)
+        stale, restamped = self._stale_and_restamped(paths)
+        if restamped:
+            self._write_manifest(restamped)
         summary = BuildSummary(fresh=len({self.key(path) for path in paths}) - len(stale))
         if not stale:
             summary.seconds = time.perf_counter() - start
@@ -342,8 +393,8 @@ class ImageCache:
                 if result is None:
                     summary.failed.append((source_of[key], error or "unknown error"))
                 else:
-                    size, mtime_ns, written = result
-                    pending[key] = [size, mtime_ns, written]
+                    pending[key] = result
+                    written = result[5]
                     if written:
                         summary.written += 1
                     else:
