@@ -35,9 +35,11 @@ def ensure_split(config: DeviseConfig) -> Path:
     state = prepare_split_folder(config)
     if not state.up_to_date:
         print(state)
-        copy_awa2(Path(config.awa2_dir), split_dir, images_per_class=config.images_per_class,
-                  seed=config.seed, link=config.split_link, writable_links=config.split_link, progress=False,
-                  test_seen_fraction=config.test_seen_fraction, class_split=awa2_class_split(config))
+        copied = copy_awa2(Path(config.awa2_dir), split_dir, images_per_class=config.images_per_class,
+                           seed=config.seed, link=config.split_link, writable_links=config.split_link, progress=False,
+                           test_seen_fraction=config.test_seen_fraction, class_split=awa2_class_split(config))
+        for note in copied.notes if config.split_link else ():
+            print(note)  # what linking did to the data set's files, as the command says it
         move_awa2(split_dir, valid_fraction=config.valid_fraction, seed=config.seed, progress=False)
         record_split_settings(config)
     return split_dir
