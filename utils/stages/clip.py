@@ -577,7 +577,7 @@ def load_pretrained_clip(
             raise CheckpointError(path, "refused by torch.load(weights_only=True): it holds something other than "
                                         f"tensors and plain values ({library_message(error)})") from error
         except (OSError, EOFError, RuntimeError, KeyError, ValueError, IndexError, TypeError, AttributeError,
-                StopIteration, UnicodeDecodeError) as error:
+                StopIteration, UnicodeDecodeError, AssertionError) as error:  # open_clip asserts on some mismatches
             raise CheckpointError(path, f"not a checkpoint of open_clip's {model_name} (truncated, or another "
                                         f"model's weights?): {library_message(error)}") from error
     else:
@@ -589,9 +589,7 @@ def load_pretrained_clip(
             where = path or data_dir() / "open_clip" / f"{model_name}_{tag}.bin"
             raise MissingDataError(where, what=f"open_clip weights of {model_name}",
                                    how=offline_hint(model_name, tag, where)) from error
-    from open_clip.factory import get_model_preprocess_cfg
-
-    return model.eval(), open_clip.get_tokenizer(model_name), get_model_preprocess_cfg(model)
+    return model.eval(), open_clip.get_tokenizer(model_name), open_clip.get_model_preprocess_cfg(model)
 
 
 def pretrained_zero_shot_model(config: ClipConfig) -> ZeroShotModel:
