@@ -1206,7 +1206,7 @@ class ClipConfig(BaseConfig):
     batch_size: int = setting(128, rule=POSITIVE_INT)
     learning_rate: float = setting(2e-3, rule=LEARNING_RATE)
     weight_decay: float = setting(0.1, rule=NON_NEGATIVE_NUMBER)
-    schedule: str = setting("one_cycle", rule=one_of("one_cycle", "cosine", "constant"))
+    schedule: str = "one_cycle"
     n_gammas: int = setting(41, rule=POSITIVE_INT, shapes=NO_MODEL)
     # The pretrained model is evaluated, never trained here.
     pretrained_clip: bool = setting(False, shapes=NO_MODEL)

@@ -19,7 +19,7 @@ from utils.datasets.xlsa17 import load_xlsa17
 
 pytestmark = pytest.mark.slow
 
-NOTEBOOKS = 8
+NOTEBOOKS = 9
 
 
 @pytest.fixture(scope="module")
