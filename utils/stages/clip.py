@@ -31,6 +31,7 @@ contrastive language-image learning", CVPR 2023): :class:`open_clip.CLIP` with a
 from __future__ import annotations
 
 import pickle
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,12 @@ def describe(attribute_names: Sequence[str]) -> str:
     return text
 
 
+def fill_template(template: str, subject: str) -> str:
+    """``template.format(subject)`` with the article agreeing: ``"a photo of a {}."`` and ``"elephant"`` →
+    ``"a photo of an elephant."``."""
+    return re.sub(r"\b([Aa]) (?=[aeiou])", r"\1n ", template.format(subject))
+
+
 def class_attribute_names(binary_attributes: np.ndarray, attribute_names: Sequence[str], class_index: int) -> list[str]:
     """The attributes class ``class_index`` has (its 1s in ``binary_attributes``, of shape (n_classes, n_attributes)),
     in predicate order."""
@@ -173,7 +180,7 @@ def caption_bank(
                                       tuple(config.caption_attributes), seed)
     templates = list(config.prompt_templates)
     template_choice = np.random.default_rng([seed, 1]).integers(len(templates), size=(len(subsets), config.captions_per_image))
-    return [[templates[template].format(describe([awa2.attribute_names[i] for i in subset]))
+    return [[fill_template(templates[template], describe([awa2.attribute_names[i] for i in subset]))
              for subset, template in zip(image_subsets, image_templates, strict=True)]
             for image_subsets, image_templates in zip(subsets, template_choice, strict=True)]
 
@@ -411,7 +418,7 @@ def class_text_embeddings(
         float32 unit rows of shape (n_subjects, embed_dim).
     """
     clip.to(device).eval()
-    prompts = [template.format(subject) for subject in subjects for template in templates]
+    prompts = [fill_template(template, subject) for subject in subjects for template in templates]
     embeddings = F.normalize(clip.encode_text(tokenizer(prompts).to(device)).float(), dim=-1)
     ensemble = embeddings.view(len(subjects), len(templates), -1).mean(dim=1)
     return F.normalize(ensemble, dim=-1).cpu().numpy()

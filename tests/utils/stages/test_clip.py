@@ -29,6 +29,7 @@ from utils.stages.clip import (
     clip_tokenizer,
     describe,
     draw_caption_attributes,
+    fill_template,
     load_clip_images,
     load_pretrained_clip,
     scratch_zero_shot_model,
@@ -88,6 +89,8 @@ def test_descriptions_put_the_attributes_into_words():
         "black and white animal with stripes and hooves that lives in the plains"
     assert describe(["big", "flys", "ocean", "water"]) == "big animal that flies and lives in the ocean and water"
     assert describe(["unheard"]) == "unheard animal"
+    assert fill_template("a photo of a {}.", "orange animal") == "a photo of an orange animal."
+    assert fill_template("a {} or a cat", "elephant") == "an elephant or a cat"
 
 
 def test_captions_are_deterministic_per_seed_and_drawn_from_the_class_attributes(data_samples):
@@ -103,7 +106,7 @@ def test_captions_are_deterministic_per_seed_and_drawn_from_the_class_attributes
     first = caption_bank(awa2, image_classes, config, seed=3)
     assert first == caption_bank(awa2, image_classes, config, seed=3)
     assert first != caption_bank(awa2, image_classes, config, seed=4)
-    assert all(any(caption == template.format(describe([awa2.attribute_names[i] for i in subset]))
+    assert all(any(caption == fill_template(template, describe([awa2.attribute_names[i] for i in subset]))
                    for template in config.prompt_templates)
                for captions, image_subsets in zip(first, subsets, strict=True)
                for caption, subset in zip(captions, image_subsets, strict=True))
