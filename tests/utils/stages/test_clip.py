@@ -71,12 +71,14 @@ def test_open_clips_loss_is_the_symmetric_cross_entropy_of_the_slow_reference():
     assert float(open_clip.ClipLoss()(image_unit, image_unit, 1e4)) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_the_training_loss_draws_one_caption_per_image_and_clamps_the_temperature():
+def test_the_training_loss_pairs_each_image_with_one_of_its_captions_and_clamps_the_temperature():
     config = ClipConfig.for_profile("smoke")
     clip = build_clip(config)
     with torch.no_grad():
         clip.logit_scale.fill_(10.0)  # exp(10) > 100: clamped
-    tokens = clip_tokenizer(config.context_length)(["a photo of a zebra.", "a photo of a whale."] * 2).view(2, 2, -1)
+    # Each image's two captions are the same text, so whichever the loss draws, image i is paired with caption i.
+    captions = ["a photo of a zebra.", "a photo of a zebra.", "a photo of a whale.", "a photo of a whale."]
+    tokens = clip_tokenizer(config.context_length)(captions).view(2, 2, -1)
     image_embeddings = torch.randn(2, config.embed_dim)
     with torch.no_grad():
         value = CaptionContrastiveLoss(clip, tokens)(image_embeddings, torch.tensor([0, 1]))
