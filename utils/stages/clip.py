@@ -667,14 +667,17 @@ figures ``<prefix>T1``, ``<prefix>hit@5``, ``<prefix>H`` its notebook recorded (
 
 SCOREBOARD_FIGURES = ("T1", "hit@5", "H")
 NOT_RUN = "not run"
+"""A method whose notebook has no recorded results in this profile."""
+NOT_RECORDED = "—"
+"""A figure the method's notebook ran but does not report (05 reports no hit@5; the oracle no hit@5 or H)."""
 
 
 def zero_shot_scoreboard(
     results: Sequence[Mapping[str, Any]], n_seen_classes: int, n_unseen_classes: int,
 ) -> list[dict[str, Any]]:
     """Every zero-shot method of the course on the same unseen classes, framed by chance and 02's supervised oracle,
-    from the figures the notebooks recorded: a method whose notebook has not run in this profile (or did not record
-    that figure) reads :data:`NOT_RUN`, never a number.
+    from the figures the notebooks recorded: a method whose notebook has not run in this profile reads :data:`NOT_RUN`
+    and a figure its notebook does not report :data:`NOT_RECORDED`, never a number.
 
     Args:
         results: recorded results (:func:`utils.results.load_results`; entries ``{"notebook", "figures"}``), later
@@ -693,21 +696,24 @@ def zero_shot_scoreboard(
         if notebook == NOTEBOOK and prefix.startswith("pretrained") and figures is not None \
                 and f"{prefix}T1" not in figures:
             continue  # this profile evaluates no pretrained model
-        rows.append({"method": label, **{name: NOT_RUN if figures is None else figures.get(f"{prefix}{name}", NOT_RUN)
+        rows.append({"method": label, **{name: NOT_RUN if figures is None else figures.get(f"{prefix}{name}", NOT_RECORDED)
                                          for name in SCOREBOARD_FIGURES}})
-    oracle = figures_of.get("02_stage2_visual_semantic", {}).get("oracle accuracy", NOT_RUN)
-    rows.append({"method": "supervised oracle on the unseen classes (02)", "T1": oracle, "hit@5": NOT_RUN, "H": NOT_RUN})
+    devise = figures_of.get("02_stage2_visual_semantic")
+    oracle = NOT_RUN if devise is None else devise.get("oracle accuracy", NOT_RECORDED)
+    rows.append({"method": "supervised oracle on the unseen classes (02)", "T1": oracle, "hit@5": NOT_RECORDED,
+                 "H": NOT_RECORDED})
     return rows
 
 
 def scoreboard_plot(rows: Sequence[Mapping[str, Any]], figure: str = "T1"):
     """The scoreboard's ``figure`` as horizontal bars (:func:`utils.plots.per_class_bars`), chance as the red line;
-    methods not run are labelled so, with no bar. Returns the figure."""
+    methods without the figure are labelled so (not run, or not reported), with no bar. Returns the figure."""
     from utils.plots import per_class_bars
 
     methods = [row for row in rows if not row["method"].startswith("chance")]
     values = np.array([row[figure] if isinstance(row[figure], (int, float)) else np.nan for row in methods], dtype=float)
-    labels = [row["method"] + ("" if isinstance(row[figure], (int, float)) else f" — {NOT_RUN}") for row in methods]
+    labels = [row["method"] + ("" if isinstance(row[figure], (int, float))
+                               else f" — {NOT_RUN if row[figure] == NOT_RUN else 'not reported'}") for row in methods]
     chance = next(row[figure] for row in rows if row["method"].startswith("chance"))
     return per_class_bars(values, labels, title=f"zero-shot {figure} on the same unseen classes", chance=chance)
 

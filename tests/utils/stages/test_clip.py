@@ -20,6 +20,7 @@ from utils.config import ClipConfig
 from utils.datasets import load_awa2
 from utils.errors import MissingDataError
 from utils.stages.clip import (
+    NOT_RECORDED,
     NOT_RUN,
     CaptionContrastiveLoss,
     build_clip,
@@ -229,9 +230,14 @@ def test_the_scoreboard_reads_recorded_results_and_never_invents_a_missing_run()
     assert rows["chance (random scores)"]["T1"] == pytest.approx(0.1)
     assert rows["DeViSE: label word vectors (02)"]["T1"] == 0.4
     assert rows["supervised oracle on the unseen classes (02)"]["T1"] == 0.8
+    assert rows["DeViSE: label word vectors (02)"]["hit@5"] == 0.9
+    assert rows["supervised oracle on the unseen classes (02)"]["H"] == NOT_RECORDED  # a supervised figure, not GZSL
     assert rows["attribute regressor, MSE (05)"] == {"method": "attribute regressor, MSE (05)",
                                                      "T1": NOT_RUN, "hit@5": NOT_RUN, "H": NOT_RUN}
     assert rows["CLIP from scratch, descriptions (08)"]["H"] == 0.4
     assert not any(method.startswith("pretrained") for method in rows)  # this profile evaluated none
+    attributes_ran = [*recorded, {"notebook": "05_attribute_zsl_remse", "figures": {"mse T1": 0.5, "mse H": 0.3}}]
+    mse = {row["method"]: row for row in zero_shot_scoreboard(attributes_ran, 40, 10)}["attribute regressor, MSE (05)"]
+    assert (mse["T1"], mse["hit@5"], mse["H"]) == (0.5, NOT_RECORDED, 0.3)
     nothing = {row["method"]: row for row in zero_shot_scoreboard([], 40, 10)}
     assert nothing["pretrained CLIP, class names (08)"]["T1"] == NOT_RUN
