@@ -20,6 +20,7 @@ STAGE_NOTEBOOKS = {
     "attribute_zsl": 5,
     "siamese": 6, "episodes": 6, "digits": 6,
     "sdl": 7,
+    "clip": 8,
     "train": 99,  # the command line that trains any notebook's models (python -m utils.stages.train): after them all
 }
 """The notebook of each module of ``utils/stages``."""

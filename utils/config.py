@@ -1174,3 +1174,155 @@ class SearchConfig(DeviseConfig):
         defaults["full"].update({"text_vectors": None, "k": 10,
                                  "query_classes": ("bobcat", "blue+whale", "giraffe", "zebra")})
         return defaults
+
+
+CLIP_PROMPT_TEMPLATES = (
+    "a photo of a {}.",
+    "a drawing of a {}.",
+    "a cartoon of a {}.",
+    "a picture of the {}.",
+    "an illustration of a {}.",
+)
+"""Prompt templates of notebook 08: every training caption and every class prompt is one of them around a class name
+or a description (Radford et al., ICML 2021, section 3.1.4: a template ensemble averages the normalised text
+embeddings of each class's prompts)."""
+
+
+@dataclass
+class ClipConfig(BaseConfig):
+    """Notebook 08: contrastive image–text learning (CLIP), zero-shot by class names and by class descriptions.
+
+    Radford et al., "Learning Transferable Visual Models From Natural Language Supervision", ICML 2021; the models,
+    loss and tokenizer are open_clip's (Ilharco et al., 2021; Cherti et al., "Reproducible scaling laws for
+    contrastive language-image learning", CVPR 2023).
+
+    Attributes:
+        awa2_dir: AwA2-format folder: its images, and the attributes that the captions put into words.
+        awa2_split: which classes are unseen (:data:`AWA2_SPLITS`), as notebooks 02 and 05: ``standard`` (``smoke``,
+            ``sample``) or ``proposed`` (``full``).
+        xlsa17_dir: the xlsa17 ``AWA2`` folder holding the proposed split (read only for ``proposed``).
+        images_per_class: cap on images per class (``None``: all).
+        test_seen_fraction: share of each seen class held out as ``test_seen``: GZSL's S, images no choice touched.
+        n_validation_classes: seen classes carved out as pseudo-unseen: a second CLIP trained without them chooses
+            the calibrated-stacking γ.
+        validation_holdout_fraction: share of the other seen classes' training images held out for γ.
+        image_size: side of the square input in pixels (a multiple of 32: the image tower is open_clip's
+            ``ModifiedResNet``, whose attention pooling sees a grid of ``image_size / 32``).
+        vision_width, vision_layers: the ResNet's stem width and residual blocks per stage.
+        text_width, text_layers, text_heads: the text transformer.
+        context_length: tokens per text (open_clip's tokenizer pads or truncates to it): the sample world's class
+            descriptions take up to 37 inside a template, real AwA2's up to about 115 (a pretrained CLIP reads 77 and
+            truncates the rest).
+        embed_dim: dimension of the shared image–text space.
+        captions_per_image: captions drawn once per training image; each step takes one of them at random.
+        caption_attributes: the fewest and the most attributes one caption names (a seeded random subset of the
+            class's attributes, so that captions vary).
+        prompt_templates: the templates of training captions and of the class prompts (:data:`CLIP_PROMPT_TEMPLATES`).
+        epochs, batch_size, learning_rate, weight_decay, schedule: AdamW training with open_clip's ``ClipLoss``.
+        n_gammas: candidate γ values searched on validation data.
+        pretrained_clip: also evaluate an open_clip model pretrained on LAION-2B (``full``): zero-shot by names and
+            descriptions, with the caveat that its training data hold these animals.
+        pretrained_model, pretrained_tag: the open_clip architecture and weights (``ViT-B-32`` /
+            ``laion2b_s34b_b79k``: 151 M parameters, 605 MB, 66.6% ImageNet zero-shot top-1; fits a T4 easily).
+        pretrained_weights: a local weights file (``None``: ``$ZSL_DATA_DIR/open_clip/<model>_<tag>.bin`` if it
+            exists, else open_clip downloads the tag from the Hugging Face Hub).
+        search_queries: free-text queries of the text → image search.
+        k: results per search query.
+        cpu_threads: torch's intra-op threads while training on the CPU (``None``: torch's default).
+        mixed_precision: ``torch.autocast`` float16 with a gradient scaler while training on CUDA.
+    """
+
+    stage_folder: ClassVar[str | None] = "clip"
+    runs: ClassVar[dict[str, tuple[str, ...]]] = {
+        "clip": ("clip",),  # the model of record, on every seen class
+        "validation_clip": ("clip", "validation"),  # without the pseudo-unseen classes, to choose γ
+    }
+
+    awa2_dir: Path = setting(factory=lambda: DATA_SAMPLES_DIR / "awa2")
+    awa2_split: str = setting("standard", rule=one_of(*AWA2_SPLITS))
+    # The classes it names shape the runs through ``awa2_split``; where the file lies does not.
+    xlsa17_dir: Path = setting(factory=lambda: data_dir() / "xlsa17" / "data" / "AWA2", shapes=NO_MODEL)
+    images_per_class: int | None = setting(None, rule=OPTIONAL_POSITIVE_INT)
+    test_seen_fraction: float = setting(0.2, rule=FRACTION)
+    n_validation_classes: int = setting(8, rule=POSITIVE_INT, shapes=("validation",))
+    validation_holdout_fraction: float = setting(0.2, rule=FRACTION, shapes=("validation",))
+    image_size: int = setting(32, rule=Rule(lambda value: _is_int(value) and value >= 32 and value % 32 == 0,
+                                            "must be a multiple of 32 (ModifiedResNet's attention pooling)"))
+    vision_width: int = setting(16, rule=POSITIVE_INT)
+    vision_layers: tuple[int, ...] = setting((1, 1, 1, 1), rule=Rule(
+        lambda value: _is_sequence(value) and len(value) == 4 and all(_is_int(v) and v >= 1 for v in value),
+        "must be four integers of at least 1 (residual blocks per ResNet stage)"))
+    text_width: int = setting(64, rule=POSITIVE_INT)
+    text_layers: int = setting(2, rule=POSITIVE_INT)
+    text_heads: int = setting(2, rule=POSITIVE_INT)
+    context_length: int = setting(40, rule=POSITIVE_INT)
+    embed_dim: int = setting(64, rule=POSITIVE_INT)
+    captions_per_image: int = setting(8, rule=POSITIVE_INT)
+    caption_attributes: tuple[int, ...] = setting((2, 5), rule=Rule(
+        lambda value: _is_sequence(value) and len(value) == 2 and all(_is_int(v) and v >= 1 for v in value)
+        and value[0] <= value[1], "must be (fewest, most) attributes per caption, 1 ≤ fewest ≤ most"))
+    prompt_templates: tuple[str, ...] = setting(CLIP_PROMPT_TEMPLATES, rule=Rule(
+        lambda value: _is_sequence(value) and all(isinstance(v, str) and v.count("{}") == 1 for v in value),
+        "must be a non-empty list of templates, each with one '{}'"))
+    epochs: int = setting(20, rule=POSITIVE_INT)
+    batch_size: int = setting(128, rule=POSITIVE_INT)
+    learning_rate: float = setting(2e-3, rule=LEARNING_RATE)
+    weight_decay: float = setting(0.1, rule=NON_NEGATIVE_NUMBER)
+    schedule: str = "one_cycle"
+    n_gammas: int = setting(41, rule=POSITIVE_INT, shapes=NO_MODEL)
+    # The pretrained model is evaluated, never trained here.
+    pretrained_clip: bool = setting(False, shapes=NO_MODEL)
+    pretrained_model: str = setting("ViT-B-32", shapes=NO_MODEL)
+    pretrained_tag: str = setting("laion2b_s34b_b79k", shapes=NO_MODEL)
+    pretrained_weights: Path | None = setting(None, shapes=NO_MODEL)
+    search_queries: tuple[str, ...] = setting(
+        ("a black and white striped animal", "a big gray animal with tusks", "an animal that lives in the ocean",
+         "a spotted animal with a long neck"), shapes=NO_MODEL)
+    k: int = setting(5, rule=POSITIVE_INT, shapes=NO_MODEL)
+    cpu_threads: int | None = setting(1, rule=OPTIONAL_POSITIVE_INT, shapes=NO_MODEL)
+    mixed_precision: bool = False
+
+    @classmethod
+    def profile_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "smoke": {"images_per_class": 12, "epochs": 2, "batch_size": 64, "n_gammas": 11, "k": 3},
+            "sample": {},
+            "full": {
+                "awa2_dir": data_dir() / "Animals_with_Attributes2",
+                "awa2_split": "proposed",
+                "n_validation_classes": 13,
+                "image_size": 128,
+                "vision_width": 64,
+                "vision_layers": (2, 2, 2, 2),
+                "text_width": 256,
+                "text_layers": 4,
+                "text_heads": 4,
+                "context_length": 128,  # AwA2's 85 predicates make descriptions of up to about 115 tokens
+                "embed_dim": 256,
+                "epochs": 30,
+                "batch_size": 256,
+                "learning_rate": 1e-3,
+                "pretrained_clip": True,
+                "cpu_threads": None,
+                "mixed_precision": True,
+            },
+        }
+
+    @classmethod
+    def budget_defaults(cls) -> dict[str, dict[str, Any]]:
+        return {
+            "tiny": {
+                "images_per_class": TINY_IMAGES_PER_CLASS,
+                "image_size": 32,
+                "vision_width": 16,
+                "vision_layers": (1, 1, 1, 1),
+                "text_width": 64,
+                "text_layers": 2,
+                "text_heads": 2,
+                "embed_dim": 64,
+                "epochs": 1,
+                "batch_size": 32,
+                "n_gammas": 5,
+                "pretrained_clip": False,  # 605 MB of weights: the unit tests load a tiny stand-in instead
+            },
+        }

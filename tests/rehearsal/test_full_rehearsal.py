@@ -19,7 +19,7 @@ from utils.datasets.xlsa17 import load_xlsa17
 
 pytestmark = pytest.mark.slow
 
-NOTEBOOKS = 8
+NOTEBOOKS = 9
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,8 @@ def test_recorded_figures_name_the_real_data(rehearsal):
     features = results["05_attribute_zsl_remse"]
     assert (features["xlsa17 images"], features["feature dimension"]) == (counts["xlsa17 images"], 2048)
     assert results["06_siamese_one_shot"]["classes"] == counts["cifar classes"]
+    clip = results["08_clip_zero_shot"]
+    assert (clip["seen classes"], clip["unseen classes"]) == (seen, unseen)
     tags = results["07_multilabel_zsl_sdl"]
     assert (tags["labels"], tags["unseen labels"]) == (counts["nus-wide labels"], counts["nus-wide unseen labels"])
 

@@ -30,7 +30,7 @@ def test_full_without_data_names_the_path_and_the_command(repo_without_samples, 
     )
     assert completed.returncode == 1, completed.stdout[-2000:] + completed.stderr[-2000:]
     executed = sorted(course_dir.glob("[0-9][0-9]_*.ipynb"))
-    assert len(executed) == 8
+    assert len(executed) == 9
     for path in executed:
         cells = json.loads(path.read_text())["cells"]
         errors = [(i, output) for i, cell in enumerate(cells) if cell["cell_type"] == "code"

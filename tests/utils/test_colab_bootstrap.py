@@ -180,7 +180,7 @@ def fake_distribution(tmp_path, monkeypatch) -> Path:
 
 
 def test_every_notebook_first_code_cell_is_the_bootstrap():
-    assert len(NOTEBOOKS) == 8
+    assert len(NOTEBOOKS) == 9
     assert REPO_URL in BOOTSTRAP and COLAB_CLONE_DIR in BOOTSTRAP
     for path in NOTEBOOKS:
         cell = nbformat.read(path, as_version=4).cells[2]

@@ -23,6 +23,7 @@ from utils.config import (
     PROFILES,
     AttributeZslConfig,
     BaseConfig,
+    ClipConfig,
     ConfigError,
     DataConfig,
     DeviseConfig,
@@ -35,7 +36,7 @@ from utils.splits.settings import split_settings
 from utils.training.checkpoints import decide, fit_or_load, record, run_settings, save_weights
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = (DataConfig, DeviseConfig, SearchConfig, AttributeZslConfig, SiameseConfig, SdlConfig)
+CONFIGS = (DataConfig, DeviseConfig, SearchConfig, AttributeZslConfig, SiameseConfig, SdlConfig, ClipConfig)
 
 
 def declared_to_shape(config_class: type[BaseConfig], name: str, run: str) -> bool:
@@ -51,7 +52,7 @@ def candidates(value: Any) -> list[Any]:
     if value is None:
         return [1, *BUDGETS, Path("/elsewhere")]
     if isinstance(value, int):
-        return [value + 1, value - 1]
+        return [value + 1, value - 1, value * 2]  # doubled: a multiple of 32 (ClipConfig.image_size) stays one
     if isinstance(value, float):
         return [value / 2, value * 2, value + 1]
     if isinstance(value, Path):
@@ -59,7 +60,7 @@ def candidates(value: Any) -> list[Any]:
     if isinstance(value, str):
         return [value + "-other", *PROFILES, *AWA2_SPLITS, "cpu"]
     if isinstance(value, tuple):
-        return [value[:-1], value + value[-1:], tuple(reversed(value))]
+        return [value[:-1], value + value[-1:], tuple(reversed(value)), tuple(item * 2 for item in value)]
     raise AssertionError(f"no candidate values for {value!r}")
 
 

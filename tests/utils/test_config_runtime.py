@@ -114,14 +114,22 @@ def test_default_paths_follow_the_outputs_folder_until_set_by_hand(tmp_path):
                          [("smoke", None, "smoke"), ("full", "tiny", "full-tiny"), ("full", "tiny-gpu", "full-tiny-gpu")])
 def test_everything_a_run_writes_goes_to_outputs_kind_run_label(tmp_path, monkeypatch, profile, budget, label):
     """One layout, <outputs>/<kind>/<run label>, for every stage's run folder, the split, the cache and the results."""
-    from utils.config import AttributeZslConfig, DeviseConfig, SdlConfig, SearchConfig, SiameseConfig
+    from utils.config import (
+        AttributeZslConfig,
+        ClipConfig,
+        DeviseConfig,
+        SdlConfig,
+        SearchConfig,
+        SiameseConfig,
+    )
     from utils.results import results_dir
     from utils.training.image_cache import image_cache_for
 
     # Notebook 04 reads DeViSE's run folder and writes its indexes to its own.
     folders = {("devise", DeviseConfig, "run_dir"), ("devise", SearchConfig, "run_dir"),
                ("search", SearchConfig, "index_dir"), ("attribute_zsl", AttributeZslConfig, "run_dir"),
-               ("siamese", SiameseConfig, "run_dir"), ("sdl", SdlConfig, "run_dir")}
+               ("siamese", SiameseConfig, "run_dir"), ("sdl", SdlConfig, "run_dir"),
+               ("clip", ClipConfig, "run_dir")}
     for kind, config_class, folder in folders:
         config = config_class.for_profile(profile, budget=budget, outputs=tmp_path)
         assert getattr(config, folder) == tmp_path / kind / label, (kind, config_class)

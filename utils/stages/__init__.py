@@ -12,6 +12,9 @@
   network on CIFAR-100, its class splits and one-shot samples, the hand-drawn digits demo;
 * :mod:`utils.stages.sdl` — 07: Semantic Diversity Learning (Ben-Cohen et al., ICCV 2021); ``python -m
   utils.stages.sdl train|predict``.
+* :mod:`utils.stages.clip` — 08: a small CLIP (open_clip) trained from scratch on attribute captions, zero-shot by
+  class names and by descriptions, a pretrained CLIP, text ↔ image search, the scoreboard of every zero-shot method;
+  ``python -m utils.stages.clip``.
 
 Shared machinery lives outside: :mod:`utils.training` (images, the one loop, fastai glue, checkpoints, threads,
 cache), :mod:`utils.zsl` (zero-shot evaluation), :mod:`utils.metrics`, :mod:`utils.splits`, :mod:`utils.search`,

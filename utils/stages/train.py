@@ -19,7 +19,7 @@ Each process joins the launcher's process group (:func:`utils.training.distribut
 alone prints and writes. Notebooks: 01 (the stage-1 classifiers of ``config.backbones`` and ``config.backbone``),
 02 (stage 1, DeViSE's stage 2 and its embeddings, the γ validation runs, the oracle), 05 (the attribute network, the
 features it exports, the feature regressor of every loss), 06 (the Siamese encoder of the config's split, the split
-sweep, the digits model) and 07 (SDL's main model and its variants).
+sweep, the digits model), 07 (SDL's main model and its variants) and 08 (the CLIP and its validation run).
 
 Tested (tests/utils/stages/test_train.py, smoke profile, CPU): 01, 02 and 05 in one process train, then a second call
 loads every checkpoint (settings unchanged); 05 in two gloo processes under torchrun leaves exactly the files of one
@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from utils.cli import ArgumentParser, cli_entry
-from utils.config import AttributeZslConfig, BaseConfig, DeviseConfig, SdlConfig, SiameseConfig
+from utils.config import AttributeZslConfig, BaseConfig, ClipConfig, DeviseConfig, SdlConfig, SiameseConfig
 from utils.datasets import require_data
 from utils.runtime import choose_device
 from utils.training.distributed import init_from_environment, is_main_process, shut_down
@@ -104,12 +104,23 @@ def train_sdl(config: SdlConfig, device: torch.device) -> None:
     compare_variants(problem, config, device)
 
 
+def train_clip(config: ClipConfig, device: torch.device) -> None:
+    """Notebook 08: the CLIP of record and the validation CLIP that chooses γ."""
+    from utils.stages.clip import load_clip_images, trained_clip
+
+    require_data(awa2=config.awa2_dir)
+    images = load_clip_images(config)
+    for run in ("validation_clip", "clip"):
+        trained_clip(images, config, run, device)
+
+
 NOTEBOOKS: dict[str, tuple[type[BaseConfig], Callable[[BaseConfig, torch.device], None]]] = {
     "01": (DeviseConfig, train_stage1),
     "02": (DeviseConfig, train_devise),
     "05": (AttributeZslConfig, train_attribute_zsl),
     "06": (SiameseConfig, train_siamese),
     "07": (SdlConfig, train_sdl),
+    "08": (ClipConfig, train_clip),
 }
 """notebook number → its config class and what trains its models."""
 

@@ -43,6 +43,7 @@ def decisions(output: str) -> dict[str, str]:
     ("02", {"stage1_resnet18", "devise", "validation_stage1_resnet18", "validation_devise", "oracle_resnet18"}),
     ("05", {"attribute_network", *(f"{loss}{part}" for loss in ("mse", "remse_in_batch", "remse_cross_batch", "bce")
                                    for part in ("", "_validation"))}),
+    ("08", {"clip", "validation_clip"}),
 ])
 def test_one_process_trains_then_a_second_call_loads(notebook, runs, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path))
