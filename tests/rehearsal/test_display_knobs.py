@@ -25,6 +25,7 @@ DISPLAY_TWEAKS = {
                                               "n_support_draws": 2, "n_pairs": 200}),
     "07_multilabel_zsl_sdl": ("SdlConfig", {"top_k": (1, 2), "comparison_principal_vectors": (7,),
                                             "gallery_size": 2}),
+    "08_clip_zero_shot": ("ClipConfig", {"search_queries": ("a big gray animal with tusks",), "k": 2, "n_gammas": 5}),
 }
 
 
