@@ -146,7 +146,7 @@ def test_the_split_is_hard_links_and_the_images_are_read_through_the_cache(rehea
 
     manifest = json.loads((outputs / "image_cache" / "full-tiny" / "side64" / "manifest.json").read_text())
     entries = manifest["entries"]
-    written = [key for key, (_size, _mtime, was_written) in entries.items() if was_written]
+    written = [key for key, entry in entries.items() if entry[5]]  # [size, mtime, ctime, inode, sha256, written, size]
     assert written and len(written) == len(entries)  # every photo is larger than 64 px on its shorter side
     cached_files = list((outputs / "image_cache" / "full-tiny" / "side64" / "files").rglob("*.jpg"))
     assert len(cached_files) == len(written)
