@@ -14,6 +14,7 @@ The widget (:func:`digit_drawing_widget`) draws with strokes on ``ipycanvas`` pa
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -389,6 +390,11 @@ def digit_drawing_widget(model: DigitSiamese, examples: tuple[np.ndarray, np.nda
         print("The drawing pads need ipywidgets and ipycanvas: pip install 'ipywidgets>=8.1,<9' 'ipycanvas>=0.14,<0.15'"
               " (then restart the kernel).")
         return None
+    if "google.colab" in sys.modules:
+        # Colab renders only its own widgets unless a notebook asks for the custom manager (ipycanvas is third-party).
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
 
     prompt = "Draw a digit on each pad, then press <b>Compare</b>."
     answer = widgets.HTML(prompt)

@@ -161,3 +161,16 @@ def test_two_processes_train_bit_identical_digit_models(tmp_path):
 
     first, second = run_twice("digits", tmp_path)
     assert set(first) == {"digits", "figures"} and first == second
+
+
+def test_on_colab_the_widget_turns_on_colabs_custom_widget_manager(digit_model, monkeypatch):
+    pytest.importorskip("ipycanvas")
+    import types
+
+    calls = []
+    output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append("enabled"))
+    colab = types.ModuleType("google.colab")
+    colab.output = output
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    assert digit_drawing_widget(digit_model[0]) is not None and calls == ["enabled"]
