@@ -117,7 +117,8 @@ class EpochEnd:
         epoch: the epoch just finished, from 1.
         epochs: the number of epochs of the run.
         score: the validation score (NaN without ``validate``).
-        learning_rate: the learning rate of the last step.
+        learning_rate: the mean learning rate of the epoch's steps (a schedule that anneals to zero made the rate
+            after the last step, which no step used, read as 0.0 in the log).
         seconds: this epoch's time, validation included.
         total_seconds: the time since training started.
     """
@@ -303,6 +304,7 @@ def train_model(
         start = time.perf_counter()
         for epoch in range(1, epochs + 1):
             epoch_start = time.perf_counter()
+            step_learning_rates = []
             trained.train()
             for inputs, targets in tqdm(batches, desc=f"epoch {epoch}", disable=not progress or not is_main_process(),
                                         leave=False):
@@ -318,6 +320,7 @@ def train_model(
                     precision.step(torch_optimizer, value * (len(targets) * ranks / global_size))
                 else:
                     precision.step(torch_optimizer, value)
+                step_learning_rates.append(torch_optimizer.param_groups[0]["lr"])  # the rate this step used
                 if scheduler is not None:
                     scheduler.step()
                 if ranks > 1:
@@ -328,8 +331,9 @@ def train_model(
             if ranks > 1:
                 score = broadcast_value(score)
             now = time.perf_counter()
-            history.append(log.end_epoch(EpochEnd(epoch, epochs, score, torch_optimizer.param_groups[0]["lr"],
-                                                  now - epoch_start, now - start)))
+            mean_learning_rate = sum(step_learning_rates) / max(len(step_learning_rates), 1)
+            history.append(log.end_epoch(EpochEnd(epoch, epochs, score, mean_learning_rate, now - epoch_start,
+                                                  now - start)))
             if validate is not None and not score <= best_score:
                 best_score, best_state = score, {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
             if log_path is not None and is_main_process():

@@ -13,6 +13,7 @@ from utils.config import SiameseConfig
 from utils.fingerprints import fingerprint
 from utils.stages.episodes import ratio_class_split
 from utils.stages.siamese import (
+    SWEEP_ROWS,
     augment_batch,
     compare_with_original_project,
     images_to_tensor,
@@ -21,6 +22,7 @@ from utils.stages.siamese import (
     run_dir,
     run_split,
     sweep_splits,
+    sweep_table,
 )
 from utils.training.checkpoints import decide, run_settings
 
@@ -116,10 +118,15 @@ def test_sweep_table_sits_beside_the_seed(smoke_run):
     config.sweep_fractions = (0.5,)
     sweep = sweep_splits(config)
     table = compare_with_original_project(sweep, config.profile)
-    ours = "ours (sample world, not CIFAR-100)"
+    ours = "ours (sample world)"
     assert table.loc["50-50", ("N-way 1-shot", "seed (CIFAR-100)")] == pytest.approx(76.77)
     assert table.loc["50-50", ("triplet acc", ours)] == pytest.approx(100 * sweep.loc["50-50", "triplet_acc_seen"], abs=0.01)
-    assert np.isnan(table.loc["10-90", ("triplet acc", ours)]) and list(table.index)[-1] == "100-0"
+    assert list(table.index) == ["50-50"] and not table.isna().any().any()  # only splits and figures both have
+    shown = sweep_table(sweep)
+    assert list(shown.columns) == ["50-50"] and len(shown) == len(SWEEP_ROWS)
+    one_shot = shown.loc["5-way 1-shot", "50-50"]
+    assert one_shot == f"{100 * sweep.loc['50-50', '5_way_1_shot']:.1f} ± {100 * sweep.loc['50-50', '5_way_1_shot_ci']:.1f}"
+    assert " ± " not in shown.loc["triplet acc, seen classes", "50-50"]
 
 
 def test_changed_settings_retrain_and_old_layouts_retrain(smoke_run, tmp_path):

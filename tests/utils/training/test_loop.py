@@ -112,3 +112,27 @@ def test_schedules_and_their_names():
         optimizer_with_schedule(model, "adamw", 0.1, 0.0, "linear", 4)
     with pytest.raises(ValueError, match="optimizer"):
         optimizer_with_schedule(model, "sgd", 0.1, 0.0, "constant", 4)
+
+
+class LearningRateLog:
+    """An epoch log that keeps only the learning rate the loop reports for each epoch."""
+
+    def add_batch(self, loss, value, n_items):
+        pass
+
+    def end_epoch(self, end):
+        return {"learning_rate": end.learning_rate}
+
+
+def test_each_epoch_logs_the_mean_rate_of_its_steps():
+    batches, epochs = toy_batches(), 2
+    history = train_model(toy_model(), batches, nn.MSELoss(), epochs, 0.05, schedule="cosine", log=LearningRateLog())
+    replay, scheduler = optimizer_with_schedule(toy_model(), "adamw", 0.05, 0.0, "cosine", epochs * len(batches))
+    used = []
+    for _ in range(epochs * len(batches)):
+        used.append(replay.param_groups[0]["lr"])
+        replay.step()
+        scheduler.step()
+    per_epoch = [sum(used[:len(batches)]) / len(batches), sum(used[len(batches):]) / len(batches)]
+    assert [row["learning_rate"] for row in history] == pytest.approx(per_epoch)
+    assert history[-1]["learning_rate"] > 0.005  # not the 0 the cosine schedule reaches after the last step
