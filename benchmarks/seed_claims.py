@@ -25,6 +25,10 @@ from utils.comparisons import claim_over_seeds  # noqa: E402
 CLAIMS: list[tuple[str, str, str, str]] = [
     ("ResNet34 is more accurate than SqueezeNet 1.1", "01_stage1_classifier", "resnet34 accuracy",
      "squeezenet1_1 accuracy"),
+    ("ResNet18 (02's body) is more accurate than ResNet34", "01_stage1_classifier", "resnet18 accuracy",
+     "resnet34 accuracy"),
+    ("SqueezeNet 1.1 embeds more images per second than ResNet34", "01_stage1_classifier",
+     "squeezenet1_1 CPU images/s", "resnet34 CPU images/s"),
     ("DeViSE's T1 beats chance", "02_stage2_visual_semantic", "T1", "chance T1"),
     ("calibrated stacking raises H", "02_stage2_visual_semantic", "H", "H (γ=0)"),
     ("calibrated stacking raises U", "02_stage2_visual_semantic", "U", "U (γ=0)"),
@@ -35,6 +39,8 @@ CLAIMS: list[tuple[str, str, str, str]] = [
      "text→image chance@8"),
     ("attribute network: cosine beats Euclidean", "05_attribute_zsl_remse", "attribute network T1 (cosine)",
      "attribute network T1 (euclidean)"),
+    ("attribute network: DAP beats cosine", "05_attribute_zsl_remse", "attribute network T1 (dap)",
+     "attribute network T1 (cosine)"),
     ("attribute network: Euclidean beats Hamming", "05_attribute_zsl_remse", "attribute network T1 (euclidean)",
      "attribute network T1 (hamming)"),
     ("ReMSE (in-batch) beats MSE on H", "05_attribute_zsl_remse", "remse_in_batch H", "mse H"),
@@ -61,6 +67,10 @@ CLAIMS: list[tuple[str, str, str, str]] = [
      "M=1 weighted ZSL mAP"),
     ("the diversity weight helps M = 7 (ZSL mAP)", "07_multilabel_zsl_sdl", "M=7 weighted ZSL mAP",
      "M=7 unweighted ZSL mAP"),
+    ("CLIP by descriptions beats chance (T1)", "08_clip_zero_shot", "descriptions T1", "chance T1"),
+    ("CLIP by names beats chance (T1)", "08_clip_zero_shot", "names T1", "chance T1"),
+    ("CLIP by names beats chance (hit@5)", "08_clip_zero_shot", "names hit@5", "chance hit@5"),
+    ("CLIP by descriptions beats CLIP by names (T1)", "08_clip_zero_shot", "descriptions T1", "names T1"),
 ]
 """(claim "A is higher than B", notebook, figure A, figure B) as the notebooks record them."""
 

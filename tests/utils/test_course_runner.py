@@ -38,6 +38,8 @@ def test_runner_reports_figures_and_the_failing_cell(tmp_path, monkeypatch, repo
     _notebook(notebooks / "01_bad.ipynb", "PROFILE = None", "x = 1", "raise ValueError('broken on purpose')")
     monkeypatch.setattr(course, "NOTEBOOKS_DIR", notebooks)
     monkeypatch.setattr(course, "find_notebooks", lambda names=None: sorted(notebooks.glob("*.ipynb")))
+    for name, value in {"ZSL_PROFILE": "smoke", "ZSL_RESULTS_DIR": str(tmp_path / "results")}.items():
+        monkeypatch.setenv(name, value)  # the runner sets them for its kernels: restored after the test
     out = tmp_path / "course"
     exit_code = course.main(["--profile", "smoke", "--out", str(out)])
     assert exit_code == 1
@@ -113,7 +115,10 @@ def test_kernels_talk_over_private_ipc_sockets_without_the_tcp_warning(tmp_path,
     transport = "import json, ipykernel.connect as c; print(json.load(open(c.get_connection_file()))['transport'])"
     _notebook(notebooks / "00_transport.ipynb", "PROFILE = None", transport)
     monkeypatch.setattr(course, "find_notebooks", lambda names=None: sorted(notebooks.glob("*.ipynb")))
-    monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path / "outputs"))
+    # The runner sets these for its kernels; set here first, so that they are restored after the test.
+    for name, value in {"ZSL_OUTPUTS_DIR": str(tmp_path / "outputs"), "ZSL_PROFILE": "smoke",
+                        "ZSL_RESULTS_DIR": str(tmp_path / "results")}.items():
+        monkeypatch.setenv(name, value)
     assert course.main(["--profile", "smoke", "--out", str(tmp_path / "course")]) == 0
     executed = nbformat.read(tmp_path / "course" / "00_transport.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"].strip() == ("ipc" if course.os.name == "posix" else "tcp")
