@@ -133,7 +133,7 @@ def claims_plot(sweep: dict[int, dict[str, dict]]):
     axis.axvline(0, color="black", linewidth=0.8)
     axis.set_yticks(range(len(rows)), [f"{row['claim']} ({row['verdict']})" for row in reversed(rows)], fontsize=8)
     axis.set_xlabel(f"A − B, one dot per seed ({', '.join(map(str, sweep))})")
-    axis.set_title("Each claim of the course over seeds: held (green), mixed (orange), not held (red)", fontsize=9)
+    axis.set_title("Each claim of the course over seeds\nheld: green · mixed: orange · not held: red", fontsize=9)
     figure.tight_layout()
     return figure
 
