@@ -1223,7 +1223,8 @@ class ClipConfig(BaseConfig):
         pretrained_clip: also evaluate an open_clip model pretrained on LAION-2B (``full``): zero-shot by names and
             descriptions, with the caveat that its training data hold these animals.
         pretrained_model, pretrained_tag: the open_clip architecture and weights (``ViT-B-32`` /
-            ``laion2b_s34b_b79k``: 151 M parameters, 605 MB, 66.6% ImageNet zero-shot top-1; fits a T4 easily).
+            ``laion2b_s34b_b79k``: 151 M parameters, 605 MB, 66.6% ImageNet zero-shot top-1; fits a T4 easily);
+            ``pretrained_model`` may also be the path of an open_clip model configuration ``.json``.
         pretrained_weights: a local weights file (``None``: ``$ZSL_DATA_DIR/open_clip/<model>_<tag>.bin`` if it
             exists, else open_clip downloads the tag from the Hugging Face Hub).
         search_queries: free-text queries of the text → image search.

@@ -216,6 +216,29 @@ def write_nus_wide(root: Path, reference: Path | None, n_train: int = 96, n_test
             "nus-wide images": n_train + n_test}
 
 
+STANDIN_CLIP = "zsl-standin-clip"
+"""The open_clip architecture of the stand-in pretrained checkpoint: ViT-B-32's 605 MB cannot be written for a test."""
+
+
+def write_standin_clip(root: Path) -> dict:
+    """``open_clip/<STANDIN_CLIP>.json`` (a small open_clip model configuration) and ``open_clip/<STANDIN_CLIP>.bin``
+    (seeded random weights of it, saved as open_clip's released checkpoints are): what notebook 08's pretrained path
+    loads in the rehearsal (``python -m utils.stages.clip --pretrained-model … --pretrained-weights …``)."""
+    import open_clip
+    import torch
+
+    from utils.config import ClipConfig
+    from utils.stages.clip import clip_model_config
+
+    folder = root / "open_clip"
+    folder.mkdir(parents=True)
+    (folder / f"{STANDIN_CLIP}.json").write_text(json.dumps(clip_model_config(ClipConfig.for_profile("smoke"))))
+    open_clip.add_model_config(folder / f"{STANDIN_CLIP}.json")
+    torch.manual_seed(0)
+    torch.save(open_clip.create_model(STANDIN_CLIP).state_dict(), folder / f"{STANDIN_CLIP}.bin")
+    return {"stand-in clip": STANDIN_CLIP}
+
+
 def tree_files(root: Path) -> dict[str, tuple[int, int]]:
     """``{relative path: (size, mtime_ns)}`` of every file under ``root``, caches left out (to tell what a run wrote)."""
     files = {}
@@ -241,6 +264,7 @@ def build_full_data_tree(root: Path, images_per_class: int = 10) -> dict:
                    | {"spotted", "cat", "black", "and", "white", "bear", "whale", "striped", "horse"})
     counts.update(write_fasttext(root, words))
     counts.update(write_nus_wide(root, reference))
+    counts.update(write_standin_clip(root))
     (root / "TREE.json").write_text(json.dumps(counts, indent=1) + "\n")
     return counts
 

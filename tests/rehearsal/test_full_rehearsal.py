@@ -19,6 +19,8 @@ from utils.datasets.xlsa17 import load_xlsa17
 
 pytestmark = pytest.mark.slow
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 NOTEBOOKS = 9
 
 
@@ -152,3 +154,21 @@ def test_the_split_is_hard_links_and_the_images_are_read_through_the_cache(rehea
     assert len(cached_files) == len(written)
     # One cached copy per image file, whichever of its names (the data set's, the split's) a notebook read.
     assert len(entries) <= len(list(awa2.glob("*/*.jpg"))) + len(list(rehearsal["data_root"].glob("nus_wide/images/**/*.jpg")))
+
+
+def test_clips_pretrained_path_runs_on_the_tree_with_a_stand_in_checkpoint(rehearsal, tmp_path):
+    """08's `full` path with pretrained weights, as the stage's command runs it: the miniature tree's stand-in open_clip
+    checkpoint (ViT-B-32's 605 MB cannot be written for a test) loaded through open_clip.create_model."""
+    folder = rehearsal["data_root"] / "open_clip"
+    env = {**os.environ, "ZSL_DATA_DIR": str(rehearsal["data_root"]), "ZSL_OUTPUTS_DIR": str(tmp_path / "outputs"),
+           "ZSL_DEVICE": "cpu"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "utils.stages.clip", "--profile", "full", "--budget", "tiny",
+         "--pretrained-model", str(folder / "zsl-standin-clip.json"),
+         "--pretrained-weights", str(folder / "zsl-standin-clip.bin")],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    rows = [line for line in completed.stdout.splitlines() if line.lstrip().startswith("pretrained zsl-standin-clip")]
+    assert {row.split()[3] for row in rows} == {"names", "descriptions"}, completed.stdout[-2000:]
+

@@ -550,6 +550,25 @@ def offline_hint(model_name: str, tag: str, weights: Path) -> str:
             f"network fetch {source} and copy it to {weights} (or set config.pretrained_weights)")
 
 
+def registered_model_name(model_name: str) -> str:
+    """``model_name`` itself, or, for the path of an open_clip model configuration (a ``.json`` file: an architecture
+    of one's own, or the rehearsal's small stand-in), the name it is registered under (``open_clip.add_model_config``;
+    the file's stem).
+
+    Raises:
+        MissingDataError: naming the file, if a ``.json`` model configuration is not there.
+    """
+    if not model_name.endswith(".json"):
+        return model_name
+    import open_clip
+
+    path = Path(model_name)
+    if not path.is_file():
+        raise MissingDataError(path, what="open_clip model configuration", how="give the path of an existing .json")
+    open_clip.add_model_config(path)
+    return path.stem
+
+
 def load_pretrained_clip(
     model_name: str, weights: str | Path | None = None, tag: str | None = None,
 ) -> tuple[nn.Module, Any, dict[str, Any]]:
@@ -574,6 +593,7 @@ def load_pretrained_clip(
     """
     import open_clip
 
+    model_name = registered_model_name(model_name)
     path = None if weights is None else Path(weights)
     if path is not None and path.is_file():
         if path.stat().st_size == 0:
@@ -602,10 +622,11 @@ def load_pretrained_clip(
 def pretrained_zero_shot_model(config: ClipConfig) -> ZeroShotModel:
     """:func:`load_pretrained_clip` of ``config.pretrained_model`` (:func:`pretrained_weights_file`, else
     ``config.pretrained_tag``) as a :class:`ZeroShotModel`."""
-    clip, tokenizer, preprocess = load_pretrained_clip(config.pretrained_model, pretrained_weights_file(config),
-                                                       config.pretrained_tag)
+    weights = pretrained_weights_file(config)
+    clip, tokenizer, preprocess = load_pretrained_clip(config.pretrained_model, weights, config.pretrained_tag)
     size = preprocess.get("size", 224)
-    return ZeroShotModel(f"pretrained {config.pretrained_model} ({config.pretrained_tag})", clip, tokenizer,
+    source = weights.name if weights.is_file() else config.pretrained_tag
+    return ZeroShotModel(f"pretrained {registered_model_name(config.pretrained_model)} ({source})", clip, tokenizer,
                          size if isinstance(size, int) else size[0], preprocess.get("mean"), preprocess.get("std"))
 
 
@@ -746,8 +767,8 @@ def run_clip(config: ClipConfig, device: torch.device | str = "cpu") -> list[dic
 
 @cli_entry("python -m utils.stages.clip")
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m utils.stages.clip [--profile P] [--budget B]``: train (or load) notebook 08's CLIPs and print the
-    zero-shot table (errors: one line, :mod:`utils.cli`)."""
+    """``python -m utils.stages.clip [--profile P] [--budget B] [--pretrained-weights F [--pretrained-model M]]``:
+    train (or load) notebook 08's CLIPs and print the zero-shot table (errors: one line, :mod:`utils.cli`)."""
     import pandas as pd
 
     from utils.runtime import choose_device
@@ -757,8 +778,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                                         "by descriptions (T1, hit@5, GZSL U/S/H)")
     parser.add_argument("--profile", default=None, help="smoke | sample | full (default: $ZSL_PROFILE)")
     parser.add_argument("--budget", default=None, help="e.g. tiny (default: $ZSL_BUDGET)")
+    parser.add_argument("--pretrained-weights", type=Path, default=None,
+                        help="also evaluate a pretrained open_clip model from this weights file")
+    parser.add_argument("--pretrained-model", default=None,
+                        help="its open_clip architecture, or the path of a model configuration .json "
+                             "(default: the config's, ViT-B-32)")
     args = parser.parse_args(argv)
     config = ClipConfig.for_profile(args.profile, args.budget)
+    if args.pretrained_weights is not None:
+        config.pretrained_clip, config.pretrained_weights = True, args.pretrained_weights
+    if args.pretrained_model is not None:
+        config.pretrained_model = args.pretrained_model
     device = choose_device(config.device)
     rows = run_clip(config, device)
     columns = ["model", "prompts", "T1", "hit@5", "U", "S", "H", "chance T1", "chance H"]

@@ -241,3 +241,17 @@ def test_the_scoreboard_reads_recorded_results_and_never_invents_a_missing_run()
     assert (mse["T1"], mse["hit@5"], mse["H"]) == (0.5, NOT_RECORDED, 0.3)
     nothing = {row["method"]: row for row in zero_shot_scoreboard([], 40, 10)}
     assert nothing["pretrained CLIP, class names (08)"]["T1"] == NOT_RUN
+
+
+def test_a_model_configuration_file_names_its_architecture(tmp_path):
+    import open_clip
+
+    from utils.errors import MissingDataError
+    from utils.stages.clip import registered_model_name
+
+    assert registered_model_name("ViT-B-32") == "ViT-B-32"
+    path = tmp_path / "zsl-own-clip.json"
+    path.write_text(json.dumps(clip_model_config(ClipConfig.for_profile("smoke"))))
+    assert registered_model_name(str(path)) == "zsl-own-clip" and "zsl-own-clip" in open_clip.list_models()
+    with pytest.raises(MissingDataError, match="missing.json"):
+        registered_model_name(str(tmp_path / "missing.json"))
