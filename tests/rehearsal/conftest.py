@@ -37,3 +37,12 @@ def repo_without_samples(tmp_path_factory) -> Path:
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, copy / name)
     return copy
+
+
+@pytest.fixture
+def fresh_outputs(tmp_path, monkeypatch):
+    """Empty outputs for notebooks run in smoke on the CPU (the kernels a test starts inherit the variables)."""
+    monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path / "outputs"))
+    monkeypatch.setenv("ZSL_PROFILE", "smoke")
+    monkeypatch.setenv("ZSL_DEVICE", "cpu")
+    monkeypatch.delenv("ZSL_BUDGET", raising=False)

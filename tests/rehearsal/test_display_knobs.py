@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_tweak_and_rerun import fresh_outputs, run_notebook  # noqa: F401  (fresh_outputs is a fixture)
+from test_tweak_and_rerun import run_notebook
 
 from utils import config as configs
 
@@ -40,7 +40,7 @@ def test_every_tweak_is_a_display_knob_with_another_value():
             setattr(smoke, name, value)  # validated on assignment, as in the config cell
 
 
-def test_each_notebook_runs_to_the_end_with_its_display_knobs_turned(fresh_outputs):  # noqa: F811
+def test_each_notebook_runs_to_the_end_with_its_display_knobs_turned(fresh_outputs):
     for notebook, (_, tweaks) in DISPLAY_TWEAKS.items():
         tweak = "\n".join(f"config.{name} = {value!r}" for name, value in tweaks.items())
         run_notebook(notebook, tweak)  # raises CellExecutionError, naming the cell, on any error

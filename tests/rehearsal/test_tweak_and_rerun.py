@@ -26,14 +26,6 @@ def run_notebook(name: str, tweak: str = "") -> str:
                      for output in cell.get("outputs", []) if output.get("output_type") == "stream")
 
 
-@pytest.fixture
-def fresh_outputs(tmp_path, monkeypatch):
-    monkeypatch.setenv("ZSL_OUTPUTS_DIR", str(tmp_path / "outputs"))
-    monkeypatch.setenv("ZSL_PROFILE", "smoke")
-    monkeypatch.setenv("ZSL_DEVICE", "cpu")
-    monkeypatch.delenv("ZSL_BUDGET", raising=False)
-
-
 def test_notebook_05_retrains_the_attribute_network_only_when_a_shaping_knob_turns(fresh_outputs):
     assert "attribute_network: training: no checkpoint yet" in run_notebook("05_attribute_zsl_remse")
     unchanged = run_notebook("05_attribute_zsl_remse", 'config.distances = ("euclidean",)  # display only')

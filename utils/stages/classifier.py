@@ -112,12 +112,16 @@ def fit_stage1(config: DeviseConfig, backbone: str | None = None, device: torch.
     return train_classifier(config, backbone, train_items, valid_items, seen_classes, f"stage1_{backbone}", device)
 
 
-def classifier_accuracy(learn: Learner, dl=None) -> dict[str, float]:
-    """Per-image accuracy, error rate and per-class mean accuracy on ``dl`` (default: the validation set)."""
+def _predicted_and_true(learn: Learner, dl=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(predicted labels, true labels)`` of ``dl`` (default: the validation set), each of shape (n_images,)."""
     with learn.no_bar():
         predictions, targets = learn.get_preds(dl=dl)
-    predicted = predictions.argmax(1).numpy()
-    targets = targets.numpy()
+    return predictions.argmax(1).numpy(), targets.numpy()
+
+
+def classifier_accuracy(learn: Learner, dl=None) -> dict[str, float]:
+    """Per-image accuracy, error rate and per-class mean accuracy on ``dl`` (default: the validation set)."""
+    predicted, targets = _predicted_and_true(learn, dl)
     per_image = float((predicted == targets).mean())
     return {"accuracy": per_image, "error_rate": 1.0 - per_image,
             "per_class_mean_accuracy": per_class_mean_accuracy(predicted, targets)}
@@ -130,9 +134,7 @@ def class_accuracies(learn: Learner, dl=None) -> np.ndarray:
         float array of shape (n_classes_present,), in class-index order; its mean is ``classifier_accuracy``'s
         per-class mean accuracy.
     """
-    with learn.no_bar():
-        predictions, targets = learn.get_preds(dl=dl)
-    return per_class_accuracies(predictions.argmax(1).numpy(), targets.numpy())[1]
+    return per_class_accuracies(*_predicted_and_true(learn, dl))[1]
 
 
 # --- notebook 01's comparison -----------------------------------------------------------------------------
